@@ -1,0 +1,21 @@
+// Flat config: typescript-eslint's recommended rules without type information,
+// so `npm run lint` stays fast enough to run in every `npm test`.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['node_modules/', 'dist/', 'data/', 'test-results/', 'test/e2e/app/dist/', 'test/e2e/app/generated/'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': 'error',
+      'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'Read the environment only in src/server.ts, src/cli.ts and bench/.' }],
+    },
+  },
+  {
+    files: ['src/server.ts', 'src/cli.ts', 'bench/**', 'test/**', '.ci/**', 'eslint.config.js'],
+    rules: { 'no-restricted-properties': 'off' },
+  },
+);
