@@ -1,0 +1,57 @@
+import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
+import type { Kysely, Transaction } from 'kysely';
+import type { Clock } from '../clock.js';
+import type { DB } from '../db/types.js';
+
+/** The security events of SPEC §10. */
+export type AuditType =
+  | 'signin.success'
+  | 'signin.failure'
+  | 'signout'
+  | 'register'
+  | 'verify.success'
+  | 'verify.failure'
+  | 'password.changed'
+  | 'code.sent'
+  | 'code.send_failed'
+  | 'tf.passed'
+  | 'tf.failed'
+  | 'tf.too_many_attempts'
+  | 'tf.lockout'
+  | 'tf.setup_changed'
+  | 'tf.disabled'
+  | 'recovery_codes.generated'
+  | 'recovery_code.used'
+  | 'rescue.used'
+  | 'device.remembered'
+  | 'device.revoked'
+  | 'user.created'
+  | 'user.deactivated'
+  | 'user.reset_2fa';
+
+export interface AuditContext {
+  ip: string | null;
+  userAgent: string | null;
+}
+
+export function auditContext(request: FastifyRequest): AuditContext {
+  const ua = request.headers['user-agent'];
+  return { ip: request.ip ?? null, userAgent: typeof ua === 'string' ? ua.slice(0, 512) : null };
+}
+
+export interface Auditor {
+  record(db: Kysely<DB> | Transaction<DB>, type: AuditType, userId: number | null, ctx: AuditContext, details?: Record<string, unknown>): Promise<void>;
+}
+
+/** One row and one log line per event; details never hold secrets (callers pass ids and methods only). */
+export function createAuditor(clock: Clock, log: FastifyBaseLogger): Auditor {
+  return {
+    async record(db, type, userId, ctx, details = {}) {
+      await db
+        .insertInto('audit_events')
+        .values({ user_id: userId, type, at: clock.now(), ip: ctx.ip, user_agent: ctx.userAgent, details: JSON.stringify(details) })
+        .execute();
+      log.info({ audit: { type, userId, ip: ctx.ip, ...details } }, `audit ${type}`);
+    },
+  };
+}

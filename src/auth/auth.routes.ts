@@ -1,0 +1,94 @@
+import type { FastifyInstance } from 'fastify';
+import { auditContext } from '../audit/audit.js';
+import { AppError } from '../errors.js';
+import { requireAuth } from '../http/auth-context.js';
+import { readBody, wantsAuthToken } from '../http/input.js';
+import { SESSION_COOKIE } from '../http/session.js';
+import { PASSWORD_MAX_LENGTH } from '../users/passwords.js';
+import { changePassword, checkCredentials, reauthenticate, register, type AuthDeps } from './auth.service.js';
+import { authTokenFor, establishSession, publicUser, type SignInDeps } from './signin.js';
+import type { AfterPassword } from './after-password.js';
+
+export type AuthRouteDeps = AuthDeps & SignInDeps & { afterPassword: AfterPassword };
+
+const EMAIL_MAX = 320;
+
+export async function authRoutes(app: FastifyInstance, deps: AuthRouteDeps): Promise<void> {
+  const { config, clock } = deps;
+
+  app.get('/login', async (request) => {
+    const auth = request.auth;
+    return auth ? { identity_attributes: ['email'], user: publicUser(auth.user) } : { identity_attributes: ['email'] };
+  });
+
+  app.post('/login', { config: { csrfExempt: true } }, async (request) => {
+    if (request.auth) throw new AppError('ANONYMOUS_USER_REQUIRED');
+    const body = readBody(request.body);
+    const email = body.string('email', { max: EMAIL_MAX });
+    const password = body.string('password', { max: PASSWORD_MAX_LENGTH });
+    const remember = body.boolean('remember');
+    body.done();
+    await deps.afterPassword.discardPending(request);
+    const user = await checkCredentials(deps, email, password, auditContext(request));
+    return deps.afterPassword.proceed(request, user, { remember, includeToken: wantsAuthToken(request.query) });
+  });
+
+  if (config.SECURITY_REGISTERABLE) {
+    app.post('/register', { config: { csrfExempt: true } }, async (request) => {
+      if (request.auth) throw new AppError('ANONYMOUS_USER_REQUIRED');
+      const body = readBody(request.body);
+      const email = body.string('email', { max: EMAIL_MAX });
+      const password = body.string('password', { max: PASSWORD_MAX_LENGTH + 1 });
+      const remember = body.boolean('remember');
+      body.done();
+      await deps.afterPassword.discardPending(request);
+      const user = await register(deps, email, password, auditContext(request));
+      return deps.afterPassword.proceed(request, user, { remember, includeToken: wantsAuthToken(request.query) });
+    });
+  }
+
+  app.post('/logout', { config: { noCsrfToken: true } }, async (request, reply) => {
+    if (request.auth?.via === 'session') await deps.audit.record(deps.db, 'signout', request.auth.user.id, auditContext(request));
+    if (request.cookies[SESSION_COOKIE]) {
+      await request.session.destroy();
+      reply.clearCookie(SESSION_COOKIE, { path: '/' });
+    }
+    return {};
+  });
+
+  app.post('/verify', async (request) => {
+    const auth = requireAuth(request);
+    const body = readBody(request.body);
+    const password = body.string('password', { max: PASSWORD_MAX_LENGTH });
+    body.done();
+    await reauthenticate(deps, auth.user.id, password, auditContext(request));
+    const now = clock.now();
+    if (auth.via === 'session') request.session.authAt = now.getTime();
+    const token = wantsAuthToken(request.query) ? authTokenFor(deps, auth.user, now) : undefined;
+    return { user: publicUser(auth.user, token) };
+  });
+
+  app.post('/change', async (request) => {
+    const auth = requireAuth(request);
+    const body = readBody(request.body);
+    const password = body.string('password', { max: PASSWORD_MAX_LENGTH });
+    const newPassword = body.string('new_password', { max: PASSWORD_MAX_LENGTH + 1 });
+    body.done();
+    const fsu = await changePassword(deps, auth.user.id, password, newPassword, auditContext(request));
+    const user = { ...auth.user, fs_uniquifier: fsu };
+    // The caller stays signed in, on a new session id bound to the new fs_uniquifier.
+    const authAt = await establishSession(request, deps, user, { remember: request.session.remember === true, methods: auth.authnMethods });
+    const token = wantsAuthToken(request.query) || auth.via === 'token' ? authTokenFor(deps, user, authAt) : undefined;
+    return { user: publicUser(user, token) };
+  });
+
+  app.get('/me', async (request) => {
+    const auth = requireAuth(request);
+    return {
+      user: publicUser(auth.user),
+      tf_primary_method: auth.user.tf_primary_method,
+      authenticated_at: auth.authAt.toISOString(),
+      authn_methods: auth.authnMethods,
+    };
+  });
+}

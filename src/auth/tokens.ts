@@ -1,0 +1,44 @@
+import type { Hmac } from '../crypto/hmac.js';
+
+/**
+ * Authentication tokens for other backend services (SPEC §2): a signed,
+ * expiring payload. The signature also covers the user's fs_uniquifier, so
+ * rotating it (password change, reset) kills every token without a token table.
+ */
+interface TokenPayload {
+  /** user id */
+  u: number;
+  /** issued at (the sign-in time, for freshness), seconds */
+  i: number;
+  /** expires at, seconds */
+  e: number;
+}
+
+export function issueAuthToken(hmac: Hmac, userId: number, fsUniquifier: string, authAt: Date, maxAgeSeconds: number): string {
+  const i = Math.floor(authAt.getTime() / 1000);
+  const payload = Buffer.from(JSON.stringify({ u: userId, i, e: i + maxAgeSeconds } satisfies TokenPayload)).toString('base64url');
+  return `${payload}.${hmac.sign('auth-token', `${payload}.${fsUniquifier}`)}`;
+}
+
+/** Reads the claimed user id without trusting it; `verifyAuthToken` decides. */
+export function peekAuthToken(token: string): TokenPayload | null {
+  if (token.length > 512) return null;
+  const [payload, sig] = token.split('.');
+  if (!payload || !sig) return null;
+  try {
+    const p = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Partial<TokenPayload>;
+    if (!Number.isInteger(p.u) || !Number.isInteger(p.i) || !Number.isInteger(p.e)) return null;
+    return p as TokenPayload;
+  } catch {
+    return null;
+  }
+}
+
+export function verifyAuthToken(hmac: Hmac, token: string, fsUniquifier: string, now: Date): TokenPayload | null {
+  const p = peekAuthToken(token);
+  if (!p) return null;
+  const [payload, sig] = token.split('.') as [string, string];
+  if (!hmac.verify('auth-token', `${payload}.${fsUniquifier}`, sig)) return null;
+  if (p.e * 1000 <= now.getTime()) return null;
+  return p;
+}

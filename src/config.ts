@@ -1,0 +1,4 @@
+export { loadConfig, ConfigError, type LoadOptions, type GeneratedSecrets } from './config/load.js';
+export { schema, TWO_FACTOR_METHODS, type Config, type TwoFactorMethod } from './config/schema.js';
+export { devSecrets } from './config/dev-secrets.js';
+export { parseDurationSeconds } from './config/parse.js';

@@ -1,0 +1,84 @@
+import { ConfigProblem } from './parse.js';
+import { schema, type Config, type RawConfig } from './schema.js';
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface GeneratedSecrets {
+  SECRET_KEY: string;
+  SECURITY_TOTP_SECRETS: Record<string, string>;
+}
+
+export interface LoadOptions {
+  /**
+   * Called outside production when SECRET_KEY or SECURITY_TOTP_SECRETS is
+   * missing; returns values kept in the data folder (see dev-secrets.ts).
+   */
+  devSecrets?: (dataDir: string) => GeneratedSecrets;
+  warn?: (message: string) => void;
+}
+
+/** Validates the environment once; reports every problem, not just the first. */
+export function loadConfig(env: Record<string, string | undefined>, options: LoadOptions = {}): Config {
+  const problems: string[] = [];
+  const raw: Record<string, unknown> = {};
+  for (const [name, field] of Object.entries(schema)) {
+    try {
+      raw[name] = field.parse(env[name], name);
+    } catch (err) {
+      if (err instanceof ConfigProblem) problems.push(err.message);
+      else throw err;
+    }
+  }
+  if (problems.length) throw new ConfigError(problems);
+  const cfg = raw as unknown as RawConfig;
+  problems.push(...crossChecks(cfg, env));
+
+  let { SECRET_KEY, SECURITY_TOTP_SECRETS } = cfg;
+  if (!SECRET_KEY || !SECURITY_TOTP_SECRETS) {
+    if (cfg.NODE_ENV === 'production') {
+      if (!SECRET_KEY) problems.push('SECRET_KEY is required when NODE_ENV=production');
+      if (!SECURITY_TOTP_SECRETS) problems.push('SECURITY_TOTP_SECRETS is required when NODE_ENV=production');
+    } else if (options.devSecrets) {
+      const generated = options.devSecrets(cfg.DATA_DIR);
+      SECRET_KEY ??= generated.SECRET_KEY;
+      SECURITY_TOTP_SECRETS ??= generated.SECURITY_TOTP_SECRETS;
+      options.warn?.(
+        `SECRET_KEY/SECURITY_TOTP_SECRETS not set: using development values kept in ${cfg.DATA_DIR}. Set both in production.`,
+      );
+    } else {
+      problems.push('SECRET_KEY and SECURITY_TOTP_SECRETS are required');
+    }
+  }
+  if (problems.length) throw new ConfigError(problems);
+  return Object.freeze({ ...cfg, SECRET_KEY: SECRET_KEY!, SECURITY_TOTP_SECRETS: Object.freeze({ ...SECURITY_TOTP_SECRETS! }) });
+}
+
+function crossChecks(cfg: RawConfig, env: Record<string, string | undefined>): string[] {
+  const problems: string[] = [];
+  if (cfg.SECRET_KEY !== undefined && cfg.SECRET_KEY.length < 32) {
+    problems.push('SECRET_KEY must be at least 32 characters (e.g. `openssl rand -base64 32`)');
+  }
+  if (cfg.SESSION_COOKIE_SAMESITE === 'none' && !cfg.SESSION_COOKIE_SECURE) {
+    problems.push('SESSION_COOKIE_SAMESITE=none needs Secure cookies: unset SESSION_COOKIE_SECURE=false');
+  }
+  if (cfg.SECURITY_TWO_FACTOR_ENABLED_METHODS.length === 0) {
+    problems.push('SECURITY_TWO_FACTOR_ENABLED_METHODS must name at least one method');
+  }
+  if (cfg.NODE_ENV === 'production') {
+    // The log sender writes codes to the log: in production it must be a deliberate choice.
+    if (!env.EMAIL_SERVICE) problems.push('EMAIL_SERVICE must be set explicitly when NODE_ENV=production (sendgrid, or log on purpose)');
+    if (!env.SECURITY_SMS_SERVICE) problems.push('SECURITY_SMS_SERVICE must be set explicitly when NODE_ENV=production (twilio, or log on purpose)');
+  }
+  if (cfg.EMAIL_SERVICE === 'sendgrid') {
+    if (!cfg.SENDGRID_API_KEY) problems.push('SENDGRID_API_KEY is required when EMAIL_SERVICE=sendgrid');
+  }
+  if (cfg.SECURITY_SMS_SERVICE === 'twilio' && !cfg.SECURITY_SMS_SERVICE_CONFIG) {
+    problems.push('SECURITY_SMS_SERVICE_CONFIG ({"ACCOUNT_SID","AUTH_TOKEN","PHONE_NUMBER"}) is required when SECURITY_SMS_SERVICE=twilio');
+  }
+  return problems;
+}

@@ -1,0 +1,57 @@
+import { mkdirSync } from 'node:fs';
+import { Kysely, PostgresDialect, type LogEvent } from 'kysely';
+import pg from 'pg';
+import type { DB } from './types.js';
+
+export interface QueryStats {
+  /** Statements sent to the database since start (the bench reports round trips per request). */
+  queries: number;
+}
+
+export interface Database {
+  db: Kysely<DB>;
+  kind: 'postgres' | 'pglite';
+  stats: QueryStats;
+  close(): Promise<void>;
+}
+
+export interface DatabaseOptions {
+  databaseUrl?: string | undefined;
+  dataDir: string;
+  /** Postgres schema to work in (tests isolate each file in its own). */
+  schema?: string;
+  poolSize?: number;
+}
+
+export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
+  const stats: QueryStats = { queries: 0 };
+  const log = (event: LogEvent): void => {
+    if (event.level === 'query') stats.queries++;
+  };
+  if (opts.databaseUrl) {
+    const pool = new pg.Pool({
+      connectionString: opts.databaseUrl,
+      max: opts.poolSize ?? 10,
+      // Fail fast when the database is down so requests get a quick 503.
+      connectionTimeoutMillis: 3000,
+      ...(opts.schema ? { options: `-c search_path=${opts.schema}` } : {}),
+    });
+    // An idle client losing its connection must not crash the process; the pool replaces it.
+    pool.on('error', () => {});
+    const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }), log });
+    return { db, kind: 'postgres', stats, close: () => db.destroy() };
+  }
+  // Loaded lazily: PGlite costs ~800 MB and seconds to start, and production on Postgres never needs it.
+  const [{ PGlite }, { PGliteDialect }] = await Promise.all([
+    import('@electric-sql/pglite'),
+    import('kysely-pglite-dialect'),
+  ]);
+  mkdirSync(opts.dataDir, { recursive: true });
+  const pglite = opts.dataDir === 'memory://' ? new PGlite() : new PGlite(`${opts.dataDir}/pglite`);
+  await pglite.waitReady;
+  if (opts.schema) {
+    await pglite.exec(`CREATE SCHEMA IF NOT EXISTS "${opts.schema}"; SET search_path TO "${opts.schema}"`);
+  }
+  const db = new Kysely<DB>({ dialect: new PGliteDialect(pglite), log });
+  return { db, kind: 'pglite', stats, close: () => db.destroy() };
+}

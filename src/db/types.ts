@@ -1,0 +1,64 @@
+import type { ColumnType, Generated } from 'kysely';
+
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
+
+export interface UsersTable {
+  id: Generated<number>;
+  email: string;
+  /** lower(email), unique: e-mail addresses are compared case-insensitively. */
+  email_normalized: string;
+  password: string;
+  active: Generated<boolean>;
+  fs_uniquifier: string;
+  confirmed_at: Timestamp | null;
+  created_at: CreatedAt;
+  tf_primary_method: string | null;
+  tf_totp_secret: string | null;
+  tf_phone_number: string | null;
+  /** Last accepted TOTP time step (SPEC §4.3), compared-and-set at sign-in. */
+  tf_totp_last_step: number | null;
+  /** Second-factor lockout (SPEC §4.2). */
+  tf_failures: Generated<number>;
+  tf_locked_until: Timestamp | null;
+  tf_lockouts: Generated<number>;
+}
+
+export interface RolesTable {
+  id: Generated<number>;
+  name: string;
+  description: string | null;
+}
+
+export interface RolesUsersTable {
+  user_id: number;
+  role_id: number;
+}
+
+export interface SessionsTable {
+  /** HMAC of the session id: a database leak does not hand out live sessions. */
+  id_hash: string;
+  user_id: number | null;
+  data: ColumnType<Record<string, unknown>, string, string>;
+  expires_at: Timestamp;
+  created_at: CreatedAt;
+}
+
+export interface AuditEventsTable {
+  /** bigserial: pg returns int8 as a string. */
+  id: Generated<string>;
+  user_id: number | null;
+  type: string;
+  at: Timestamp;
+  ip: string | null;
+  user_agent: string | null;
+  details: ColumnType<Record<string, unknown>, string, string>;
+}
+
+export interface DB {
+  users: UsersTable;
+  roles: RolesTable;
+  roles_users: RolesUsersTable;
+  sessions: SessionsTable;
+  audit_events: AuditEventsTable;
+}

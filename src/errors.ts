@@ -1,0 +1,79 @@
+/**
+ * The error catalogue (SPEC §1): the only place that knows messages and
+ * statuses. Code throws AppError(key); the error handler maps it once into the
+ * envelope. Keys are stable machine-readable codes sent as `error_code`.
+ */
+export const CATALOGUE = {
+  TWO_FACTOR_INVALID_TOKEN: [400, 'Invalid code'],
+  TWO_FACTOR_PERMISSION_DENIED: [400, 'You currently do not have permissions to access this page'],
+  TWO_FACTOR_METHOD_NOT_AVAILABLE: [400, 'Marked method is not valid'],
+  TWO_FACTOR_DISABLED: [200, 'You successfully disabled two-factor authorization.'],
+  TWO_FACTOR_SETUP_EXPIRED: [400, 'Setup must be completed within %(within)s. Please start over.'],
+  TWO_FACTOR_TOO_MANY_ATTEMPTS: [429, 'Too many invalid codes. Please sign in again.'],
+  TWO_FACTOR_LOCKED: [429, 'Too many failed attempts. Try again later.'],
+  PHONE_INVALID: [400, 'Phone number not valid e.g. missing country code'],
+  FAILED_TO_SEND_CODE: [500, 'Failed to send code. Please try again later'],
+  INVALID_RECOVERY_CODE: [400, 'Recovery code invalid'],
+  NO_RECOVERY_CODES_SETUP: [400, 'No recovery codes generated yet'],
+  REAUTHENTICATION_REQUIRED: [401, 'You must reauthenticate to access this endpoint'],
+  UNAUTHENTICATED: [401, 'You must sign in to view this resource.'],
+  ANONYMOUS_USER_REQUIRED: [400, 'You can only access this endpoint when not logged in.'],
+  GENERIC_AUTHN_FAILED: [400, 'Authentication failed - identity or password/passcode invalid'],
+  DISABLED_ACCOUNT: [400, 'Account is disabled.'],
+  PASSWORD_INVALID_LENGTH: [400, 'Password must be at least %(length)s characters'],
+  EMAIL_ALREADY_ASSOCIATED: [400, '%(email)s is already associated with an account.'],
+  INVALID_EMAIL_ADDRESS: [400, 'Invalid email address'],
+  API_ERROR: [400, 'Input not appropriate for requested API'],
+  RATE_LIMITED: [429, 'Too many requests. Try again later.'],
+  REQUIRED: [400, 'This field is required.'],
+  INVALID_PASSWORD: [400, 'Invalid password'],
+  CSRF_TOKEN_MISSING: [400, 'The CSRF token is missing.'],
+  CSRF_TOKEN_INVALID: [400, 'The CSRF token is invalid.'],
+  ORIGIN_NOT_ALLOWED: [403, 'Origin not allowed.'],
+  MALFORMED_JSON: [400, 'The request body is not valid JSON.'],
+  UNSUPPORTED_MEDIA_TYPE: [415, 'Content-Type must be application/json.'],
+  PAYLOAD_TOO_LARGE: [413, 'The request body is too large.'],
+  NOT_FOUND: [404, 'Not found.'],
+  METHOD_NOT_ALLOWED: [405, 'Method not allowed.'],
+  SERVICE_UNAVAILABLE: [503, 'The service is temporarily unavailable.'],
+  INTERNAL_ERROR: [500, 'Internal error.'],
+} as const satisfies Record<string, readonly [number, string]>;
+
+export type ErrorKey = keyof typeof CATALOGUE;
+
+export interface AppErrorOptions {
+  /** Field the error belongs to; '' (the default) for form-wide errors. */
+  field?: string;
+  /** Values for %(name)s placeholders. */
+  params?: Record<string, string | number>;
+  /** Seconds, sent as Retry-After. */
+  retryAfter?: number;
+  /** Extra members of `response` (e.g. reauth_required). */
+  extra?: Record<string, unknown>;
+  /** Overrides the catalogue's status (e.g. REQUIRED is 400, but never mind). */
+  status?: number;
+}
+
+export class AppError extends Error {
+  readonly status: number;
+  constructor(readonly key: ErrorKey, readonly options: AppErrorOptions = {}) {
+    super(formatMessage(key, options.params));
+    this.name = 'AppError';
+    this.status = options.status ?? CATALOGUE[key][0];
+  }
+  get field(): string {
+    return this.options.field ?? '';
+  }
+}
+
+export function formatMessage(key: ErrorKey, params: Record<string, string | number> = {}): string {
+  return CATALOGUE[key][1].replace(/%\((\w+)\)s/g, (_, name: string) => String(params[name] ?? ''));
+}
+
+/** Several field errors at once (validation of a whole body). */
+export class ValidationError extends Error {
+  constructor(readonly fields: Array<{ field: string; key: ErrorKey; params?: Record<string, string | number> }>) {
+    super('validation failed');
+    this.name = 'ValidationError';
+  }
+}

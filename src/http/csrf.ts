@@ -1,0 +1,48 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Config } from '../config.js';
+import type { Hmac } from '../crypto/hmac.js';
+import { AppError } from '../errors.js';
+
+const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/**
+ * The CSRF token is an HMAC of the session id: nothing to store, and it dies
+ * with the session (every privilege change rotates the id and so the token).
+ */
+export function csrfToken(hmac: Hmac, request: FastifyRequest): string {
+  const id = request.session?.sessionId;
+  return id ? hmac.sign('csrf', id) : '';
+}
+
+function presentedToken(request: FastifyRequest): string | undefined {
+  const h = request.headers['x-csrf-token'] ?? request.headers['x-xsrf-token'];
+  if (typeof h === 'string' && h !== '') return h;
+  const body = request.body as Record<string, unknown> | undefined;
+  const b = body && typeof body === 'object' ? body.csrf_token : undefined;
+  return typeof b === 'string' && b !== '' ? b : undefined;
+}
+
+/** SPEC §6: Origin check on every state change, CSRF token on those of signed-in sessions. */
+export function registerCsrf(app: FastifyInstance, deps: { config: Config; hmac: Hmac }): void {
+  const allowed = new Set(deps.config.CORS_ORIGINS.map((o) => o.replace(/\/$/, '')));
+
+  app.addHook('onRequest', async (request) => {
+    if (!STATE_CHANGING.has(request.method)) return;
+    const origin = request.headers.origin;
+    // Non-browser clients send no Origin; browsers always do on cross-site POSTs.
+    if (origin === undefined) return;
+    const own = `${request.protocol}://${request.host}`;
+    if (origin !== own && !allowed.has(origin)) throw new AppError('ORIGIN_NOT_ALLOWED');
+  });
+
+  app.addHook('preHandler', async (request) => {
+    if (!STATE_CHANGING.has(request.method)) return;
+    if (request.routeOptions.config.csrfExempt) return;
+    // Only a cookie-authenticated caller can be forged; token callers and anonymous ones cannot.
+    if (request.auth?.via !== 'session') return;
+    const given = presentedToken(request);
+    if (!given) throw new AppError('CSRF_TOKEN_MISSING');
+    const id = request.session.sessionId;
+    if (!deps.hmac.verify('csrf', id, given)) throw new AppError('CSRF_TOKEN_INVALID');
+  });
+}

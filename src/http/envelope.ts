@@ -1,0 +1,49 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { AppError, ValidationError, formatMessage } from '../errors.js';
+
+export interface Envelope {
+  meta: { code: number };
+  response: Record<string, unknown>;
+}
+
+/** Bodies already wrapped, so the success hook leaves them alone. */
+const wrapped = new WeakSet<object>();
+
+export function envelope(code: number, response: Record<string, unknown>): Envelope {
+  const body = { meta: { code }, response };
+  wrapped.add(body);
+  return body;
+}
+
+export function isEnvelope(payload: unknown): boolean {
+  return typeof payload === 'object' && payload !== null && wrapped.has(payload);
+}
+
+/** `response` of an error: human messages, per-field messages, and the stable key (SPEC §1). */
+export function errorResponse(err: AppError | ValidationError): Record<string, unknown> {
+  if (err instanceof ValidationError) {
+    const field_errors: Record<string, string[]> = {};
+    const errors: string[] = [];
+    for (const f of err.fields) {
+      const msg = formatMessage(f.key, f.params);
+      (field_errors[f.field] ??= []).push(msg);
+      errors.push(msg);
+    }
+    return { errors, field_errors, error_code: err.fields[0]?.key ?? 'API_ERROR' };
+  }
+  return {
+    errors: [err.message],
+    field_errors: { [err.field]: [err.message] },
+    error_code: err.key,
+    ...err.options.extra,
+  };
+}
+
+/** Sends an AppError as the envelope; used by the error handler and by hooks that answer early. */
+export function sendError(_request: FastifyRequest, reply: FastifyReply, err: AppError | ValidationError): FastifyReply {
+  const status = err instanceof AppError ? err.status : 400;
+  if (err instanceof AppError && err.options.retryAfter !== undefined) {
+    reply.header('Retry-After', String(Math.max(1, Math.ceil(err.options.retryAfter))));
+  }
+  return reply.code(status).header('Cache-Control', 'no-store').send(envelope(status, errorResponse(err)));
+}

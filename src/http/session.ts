@@ -1,0 +1,70 @@
+import fastifyCookie from '@fastify/cookie';
+import fastifySession from '@fastify/session';
+import type { FastifyInstance } from 'fastify';
+import type { Kysely } from 'kysely';
+import type { Clock } from '../clock.js';
+import type { Config } from '../config.js';
+import type { Hmac } from '../crypto/hmac.js';
+import type { DB } from '../db/types.js';
+import { KyselySessionStore, type SessionUser } from './session-store.js';
+
+export const SESSION_COOKIE = 'session';
+
+/** What a session holds. Signed-in and pending states are mutually exclusive. */
+declare module 'fastify' {
+  interface Session {
+    userId?: number;
+    fsUniquifier?: string;
+    /** ms since epoch of the last sign-in or /verify (freshness, SPEC §4.6). */
+    authAt?: number;
+    authnMethods?: string[];
+    remember?: boolean;
+    _user?: SessionUser;
+    [key: string]: unknown;
+  }
+}
+
+export interface SessionDeps {
+  config: Config;
+  db: Kysely<DB>;
+  clock: Clock;
+  hmac: Hmac;
+}
+
+export async function registerSessions(app: FastifyInstance, deps: SessionDeps): Promise<void> {
+  const { config, db, clock, hmac } = deps;
+  await app.register(fastifyCookie);
+
+  // @fastify/session refuses to write a Secure cookie unless it sees HTTPS itself,
+  // which silently breaks plain-HTTP hops behind a TLS proxy and inject(). We let it
+  // write the cookie as non-secure and add the Secure attribute ourselves.
+  const secure = config.SESSION_COOKIE_SECURE || config.SESSION_COOKIE_SAMESITE === 'none';
+  if (secure) {
+    app.addHook('onRequest', (_request, reply, done) => {
+      const setCookie = reply.setCookie;
+      reply.setCookie = function (name, value, options) {
+        return setCookie.call(this, name, value, name === SESSION_COOKIE ? { ...options, secure: true } : options);
+      };
+      done();
+    });
+  }
+
+  await app.register(fastifySession, {
+    secret: hmac.sign('session-cookie-signer', config.SECRET_KEY),
+    cookieName: SESSION_COOKIE,
+    // Defaults write a row on every request; we save only when something changed.
+    saveUninitialized: false,
+    rolling: false,
+    cookie: {
+      path: '/',
+      httpOnly: true,
+      secure: false,
+      sameSite: config.SESSION_COOKIE_SAMESITE,
+    },
+    store: new KyselySessionStore(db, {
+      hashId: (id) => hmac.sign('session-id', id),
+      clock,
+      lifetimeSeconds: config.SECURITY_SESSION_LIFETIME,
+    }),
+  });
+}
