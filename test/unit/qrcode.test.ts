@@ -1,0 +1,45 @@
+// Decodes the SVG the way a phone would see it: rasterized by librsvg (rsvg-convert,
+// Debian librsvg2-bin) and read by zbarimg (zbar-tools). qrcode's own PNG output
+// would not test the SVG we actually send.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { qrSvgDataUri } from '../../src/two-factor/qrcode.js';
+import { generateTotpSecret, otpauthUri } from '../../src/two-factor/totp.js';
+
+const PREFIX = 'data:image/svg+xml;base64,';
+
+function svgOf(dataUri: string): string {
+  assert.ok(dataUri.startsWith(PREFIX), dataUri.slice(0, 40));
+  return Buffer.from(dataUri.slice(PREFIX.length), 'base64').toString('utf8');
+}
+
+function scan(svg: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'qr-test-'));
+  try {
+    const png = join(dir, 'code.png');
+    execFileSync('rsvg-convert', ['--width', '400', '--output', png], { input: svg });
+    // zbarimg prints D-Bus noise on stderr in containers; only stdout matters.
+    return execFileSync('zbarimg', ['--raw', '-q', png], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).replace(/\n$/, '');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('the data URI holds an SVG with an intrinsic size', async () => {
+  const svg = svgOf(await qrSvgDataUri('otpauth://totp/tfa:a%40b.c?secret=JBSWY3DPEHPK3PXP&issuer=tfa'));
+  assert.match(svg, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg" width="264" height="264" viewBox="0 0 \d+ \d+"/);
+  assert.ok(svg.trimEnd().endsWith('</svg>'));
+});
+
+test('zbarimg decodes exactly the otpauth URI from the rasterized SVG', async () => {
+  const uris = [
+    otpauthUri({ issuer: 'tfa-service', username: 'alice@example.com', secret: generateTotpSecret() }),
+    otpauthUri({ issuer: 'Acme & Co', username: 'zoë+2fa@example.com', secret: generateTotpSecret() }),
+    otpauthUri({ issuer: 'A rather long issuer name, Inc.', username: `${'x'.repeat(200)}@example.com`, secret: generateTotpSecret() }),
+  ];
+  for (const uri of uris) assert.equal(scan(svgOf(await qrSvgDataUri(uri))), uri);
+});

@@ -1,0 +1,145 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import {
+  formatAuthrKey, generateTotpSecret, otpauthUri, totpCode, totpTimeStep, verifyTotp,
+} from '../../src/two-factor/totp.js';
+
+// "12345678901234567890" (ASCII), the RFC 6238 Appendix B SHA-1 seed, in base32.
+const RFC_SECRET = 'GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ';
+const at = (seconds: number): Date => new Date(seconds * 1000);
+
+test('RFC 6238 Appendix B SHA-1 vectors (last six of the eight digits)', async () => {
+  const vectors: [number, string][] = [
+    [59, '94287082'], [1111111109, '07081804'], [1111111111, '14050471'],
+    [1234567890, '89005924'], [2000000000, '69279037'], [20000000000, '65353130'],
+  ];
+  for (const [seconds, eight] of vectors) {
+    assert.equal(await totpCode(RFC_SECRET, at(seconds)), eight.slice(2), `T=${seconds}`);
+  }
+});
+
+function oathtool(secret: string, when: Date): string {
+  const now = when.toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+  return execFileSync('oathtool', ['--totp', '-b', '--now', now, secret], { encoding: 'utf8' }).trim();
+}
+
+test('codes agree with oathtool (an independent implementation) for fixed and random secrets', async () => {
+  const secrets = [RFC_SECRET, generateTotpSecret(), generateTotpSecret()];
+  const times = [at(0), at(59), new Date('2026-01-01T00:00:00Z'), new Date('2026-01-01T00:00:29Z'),
+    new Date('2026-01-01T00:00:30Z'), new Date('2031-07-15T12:34:56Z'), new Date()];
+  for (const secret of secrets) {
+    for (const when of times) assert.equal(await totpCode(secret, when), oathtool(secret, when), `${secret} ${when.toISOString()}`);
+  }
+});
+
+test('verifyTotp accepts a code made by oathtool and reports its time step', async () => {
+  const now = new Date('2026-01-01T00:00:10Z');
+  const code = oathtool(RFC_SECRET, now);
+  const result = await verifyTotp({ secret: RFC_SECRET, code, now });
+  assert.deepEqual(result, { ok: true, timeStep: Math.floor(now.getTime() / 30_000) });
+  assert.deepEqual(result, { ok: true, timeStep: totpTimeStep(now) });
+});
+
+test('generateTotpSecret: 160 bits of unpadded upper-case base32, different each time', () => {
+  const secret = generateTotpSecret();
+  assert.match(secret, /^[A-Z2-7]{32}$/);
+  assert.notEqual(secret, generateTotpSecret());
+});
+
+test('window: codes from ±120 s are accepted, ±150 s refused (default SECURITY_TWO_FACTOR_AUTHENTICATOR_VALIDITY)', async () => {
+  // One time on a step boundary and one in the middle of a step.
+  for (const now of [new Date('2026-01-01T00:00:00Z'), new Date('2026-01-01T00:00:17Z')]) {
+    const codeAt = (offset: number) => totpCode(RFC_SECRET, new Date(now.getTime() + offset * 1000));
+    for (const offset of [-120, -90, -30, 0, 30, 90, 120]) {
+      const r = await verifyTotp({ secret: RFC_SECRET, code: await codeAt(offset), now });
+      assert.deepEqual(r, { ok: true, timeStep: totpTimeStep(new Date(now.getTime() + offset * 1000)) }, `offset ${offset}`);
+    }
+    for (const offset of [-150, 150, -600]) {
+      const r = await verifyTotp({ secret: RFC_SECRET, code: await codeAt(offset), now });
+      assert.deepEqual(r, { ok: false }, `offset ${offset}`);
+    }
+  }
+});
+
+test('window is configurable; 0 means the current step only', async () => {
+  const now = new Date('2026-01-01T00:00:40Z');
+  const previous = await totpCode(RFC_SECRET, new Date('2026-01-01T00:00:20Z'));
+  assert.equal((await verifyTotp({ secret: RFC_SECRET, code: previous, now, windowSeconds: 0 })).ok, false);
+  assert.equal((await verifyTotp({ secret: RFC_SECRET, code: previous, now, windowSeconds: 30 })).ok, true);
+  await assert.rejects(verifyTotp({ secret: RFC_SECRET, code: previous, now, windowSeconds: 1471 }), RangeError);
+  await assert.rejects(verifyTotp({ secret: RFC_SECRET, code: previous, now, windowSeconds: -1 }), RangeError);
+  await assert.rejects(verifyTotp({ secret: RFC_SECRET, code: previous, now, windowSeconds: 1.5 }), RangeError);
+});
+
+test('replay: a step at or before afterTimeStep is refused, a later one accepted', async () => {
+  const now = new Date('2026-01-01T00:01:00Z');
+  const code = await totpCode(RFC_SECRET, now);
+  const first = await verifyTotp({ secret: RFC_SECRET, code, now, afterTimeStep: null });
+  assert.equal(first.ok, true);
+  const step = first.ok ? first.timeStep : -1;
+  assert.deepEqual(await verifyTotp({ secret: RFC_SECRET, code, now, afterTimeStep: step }), { ok: false });
+  // Still refused later, while the old code is inside the window.
+  assert.deepEqual(await verifyTotp({ secret: RFC_SECRET, code, now: new Date(now.getTime() + 60_000), afterTimeStep: step }), { ok: false });
+  // A code from before the last accepted step is refused too.
+  const earlier = await totpCode(RFC_SECRET, new Date(now.getTime() - 30_000));
+  assert.deepEqual(await verifyTotp({ secret: RFC_SECRET, code: earlier, now, afterTimeStep: step }), { ok: false });
+  const next = await totpCode(RFC_SECRET, new Date(now.getTime() + 30_000));
+  assert.deepEqual(await verifyTotp({ secret: RFC_SECRET, code: next, now, afterTimeStep: step }), { ok: true, timeStep: step + 1 });
+});
+
+test('replay: afterTimeStep beyond the whole window refuses without throwing', async () => {
+  const now = new Date('2026-01-01T00:01:00Z');
+  const code = await totpCode(RFC_SECRET, now);
+  const step = totpTimeStep(now);
+  for (const after of [step + 4, step + 5, step + 1000]) {
+    assert.deepEqual(await verifyTotp({ secret: RFC_SECRET, code, now, afterTimeStep: after }), { ok: false }, String(after));
+  }
+  await assert.rejects(verifyTotp({ secret: RFC_SECRET, code, now, afterTimeStep: -1 }), RangeError);
+  await assert.rejects(verifyTotp({ secret: RFC_SECRET, code, now, afterTimeStep: 1.5 }), RangeError);
+});
+
+test('garbage input is refused without throwing', async () => {
+  const now = at(59); // the code here is 287082, so none of these is right by accident
+  const garbage = ['abc', '1234567', '', ' 123456', '12345', '123-456', '28708２', '2870821', 'x'.repeat(10_000)];
+  for (const code of garbage) assert.deepEqual(await verifyTotp({ secret: RFC_SECRET, code, now }), { ok: false }, code);
+  for (const code of [287082, null, undefined, {}] as unknown[]) {
+    assert.deepEqual(await verifyTotp({ secret: RFC_SECRET, code: code as string, now }), { ok: false }, String(code));
+  }
+});
+
+test('whitespace in a code is ignored, as authenticator apps display "287 082"', async () => {
+  const now = at(59);
+  for (const code of ['287 082', ' 287082', '287082 ', '\t287 082\n']) {
+    assert.equal((await verifyTotp({ secret: RFC_SECRET, code, now })).ok, true, JSON.stringify(code));
+  }
+});
+
+test('formatAuthrKey groups base32 by four', () => {
+  assert.equal(formatAuthrKey(RFC_SECRET), 'GEZD-GNBV-GY3T-QOJQ-GEZD-GNBV-GY3T-QOJQ');
+  assert.equal(formatAuthrKey('ABCDEFGHIJ'), 'ABCD-EFGH-IJ');
+  assert.equal(formatAuthrKey('ABCDEFG='), 'ABCD-EFG');
+});
+
+test('otpauthUri: label and query are percent-encoded, and it parses back to the inputs', () => {
+  const uri = otpauthUri({ issuer: 'Acme & Co', username: 'jo+2fa@example.com', secret: RFC_SECRET });
+  assert.equal(uri, `otpauth://totp/Acme%20%26%20Co:jo%2B2fa%40example.com?secret=${RFC_SECRET}&issuer=Acme%20%26%20Co`);
+  const parsed = new URL(uri);
+  assert.equal(parsed.protocol, 'otpauth:');
+  assert.equal(parsed.searchParams.get('issuer'), 'Acme & Co');
+  assert.equal(parsed.searchParams.get('secret'), RFC_SECRET);
+  assert.equal(parsed.host, 'totp');
+  const label = decodeURIComponent(parsed.pathname.slice(1));
+  assert.equal(label, 'Acme & Co:jo+2fa@example.com');
+});
+
+test('otpauthUri: encodes non-ASCII and reserved characters in the username', () => {
+  const uri = otpauthUri({ issuer: 'tfa', username: 'zoë?x=1&y#z@ex.com', secret: 'JBSWY3DPEHPK3PXP' });
+  assert.equal(uri, 'otpauth://totp/tfa:zo%C3%AB%3Fx%3D1%26y%23z%40ex.com?secret=JBSWY3DPEHPK3PXP&issuer=tfa');
+});
+
+test('otpauthUri refuses an issuer with a colon and a malformed secret', () => {
+  assert.throws(() => otpauthUri({ issuer: 'a:b', username: 'u', secret: RFC_SECRET }), TypeError);
+  assert.throws(() => otpauthUri({ issuer: '', username: 'u', secret: RFC_SECRET }), TypeError);
+  assert.throws(() => otpauthUri({ issuer: 'a', username: 'u', secret: 'gezd&x=1' }), TypeError);
+});
