@@ -15,7 +15,13 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/server.ts', 'src/cli.ts', 'bench/**', 'test/**', '.ci/**', 'eslint.config.js'],
+    // Migrations take Kysely<any> on purpose (they must not import src types);
+    // tests read JSON answers whose shape the assertions check.
+    files: ['migrations/**', 'test/**'],
+    rules: { '@typescript-eslint/no-explicit-any': 'off' },
+  },
+  {
+    files: ['src/server.ts', 'src/cli.ts', 'bench/**', 'test/helpers/**', 'test/e2e/**', 'eslint.config.js'],
     rules: { 'no-restricted-properties': 'off' },
   },
 );

@@ -19,7 +19,7 @@ export function newFsUniquifier(): string {
   return randomBytes(32).toString('hex');
 }
 
-const EMAIL_RE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+const EMAIL_RE = /^[^\s@\p{Cc}]+@[^\s@\p{Cc}]+\.[^\s@\p{Cc}]+$/u;
 
 export function checkEmail(email: string): void {
   if (email.length > 254 || !EMAIL_RE.test(email.trim())) {

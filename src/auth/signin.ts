@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import type { Hmac } from '../crypto/hmac.js';
+import type { KeyedHasher } from '../crypto/keyed-hash.js';
 import type { Config } from '../config.js';
 import type { Clock } from '../clock.js';
 import type { SessionUser } from '../http/session-store.js';
@@ -8,7 +8,7 @@ import { issueAuthToken } from './tokens.js';
 export interface SignInDeps {
   config: Config;
   clock: Clock;
-  hmac: Hmac;
+  hmac: KeyedHasher;
 }
 
 export interface SignedInUser {

@@ -1,4 +1,4 @@
-import type { Hmac } from '../crypto/hmac.js';
+import { safeEqual, type KeyedHasher } from '../crypto/keyed-hash.js';
 
 /**
  * Authentication tokens for other backend services (SPEC §2): a signed,
@@ -14,10 +14,10 @@ interface TokenPayload {
   e: number;
 }
 
-export function issueAuthToken(hmac: Hmac, userId: number, fsUniquifier: string, authAt: Date, maxAgeSeconds: number): string {
+export function issueAuthToken(hmac: KeyedHasher, userId: number, fsUniquifier: string, authAt: Date, maxAgeSeconds: number): string {
   const i = Math.floor(authAt.getTime() / 1000);
   const payload = Buffer.from(JSON.stringify({ u: userId, i, e: i + maxAgeSeconds } satisfies TokenPayload)).toString('base64url');
-  return `${payload}.${hmac.sign('auth-token', `${payload}.${fsUniquifier}`)}`;
+  return `${payload}.${hmac.hash('auth-token', `${payload}.${fsUniquifier}`)}`;
 }
 
 /** Reads the claimed user id without trusting it; `verifyAuthToken` decides. */
@@ -34,11 +34,11 @@ export function peekAuthToken(token: string): TokenPayload | null {
   }
 }
 
-export function verifyAuthToken(hmac: Hmac, token: string, fsUniquifier: string, now: Date): TokenPayload | null {
+export function verifyAuthToken(hmac: KeyedHasher, token: string, fsUniquifier: string, now: Date): TokenPayload | null {
   const p = peekAuthToken(token);
   if (!p) return null;
   const [payload, sig] = token.split('.') as [string, string];
-  if (!hmac.verify('auth-token', `${payload}.${fsUniquifier}`, sig)) return null;
+  if (!safeEqual(hmac.hash('auth-token', `${payload}.${fsUniquifier}`), sig)) return null;
   if (p.e * 1000 <= now.getTime()) return null;
   return p;
 }

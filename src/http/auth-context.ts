@@ -3,7 +3,7 @@ import type { Kysely } from 'kysely';
 import { verifyAuthToken, peekAuthToken } from '../auth/tokens.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
-import type { Hmac } from '../crypto/hmac.js';
+import type { KeyedHasher } from '../crypto/keyed-hash.js';
 import type { DB } from '../db/types.js';
 import { AppError } from '../errors.js';
 import type { SessionUser } from './session-store.js';
@@ -34,7 +34,7 @@ declare module 'fastify' {
 export const TOKEN_HEADER = 'authentication-token';
 
 /** Resolves who is calling once per request: token header first, then the session. */
-export function registerAuthContext(app: FastifyInstance, deps: { db: Kysely<DB>; hmac: Hmac; clock: Clock }): void {
+export function registerAuthContext(app: FastifyInstance, deps: { db: Kysely<DB>; hmac: KeyedHasher; clock: Clock }): void {
   app.decorateRequest('auth', null);
   app.addHook('preHandler', async (request) => {
     const header = request.headers[TOKEN_HEADER];
@@ -54,7 +54,7 @@ export function registerAuthContext(app: FastifyInstance, deps: { db: Kysely<DB>
   });
 }
 
-async function authFromToken(deps: { db: Kysely<DB>; hmac: Hmac; clock: Clock }, token: string): Promise<Auth | null> {
+async function authFromToken(deps: { db: Kysely<DB>; hmac: KeyedHasher; clock: Clock }, token: string): Promise<Auth | null> {
   const claimed = peekAuthToken(token);
   if (!claimed) return null;
   const user = await deps.db

@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
-import type { Hmac } from '../crypto/hmac.js';
+import type { KeyedHasher } from '../crypto/keyed-hash.js';
 import { AppError } from '../errors.js';
+import { safeEqual } from '../crypto/keyed-hash.js';
 
 const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
@@ -9,9 +10,9 @@ const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
  * The CSRF token is an HMAC of the session id: nothing to store, and it dies
  * with the session (every privilege change rotates the id and so the token).
  */
-export function csrfToken(hmac: Hmac, request: FastifyRequest): string {
+export function csrfToken(hmac: KeyedHasher, request: FastifyRequest): string {
   const id = request.session?.sessionId;
-  return id ? hmac.sign('csrf', id) : '';
+  return id ? hmac.hash('csrf', id) : '';
 }
 
 function presentedToken(request: FastifyRequest): string | undefined {
@@ -23,7 +24,7 @@ function presentedToken(request: FastifyRequest): string | undefined {
 }
 
 /** SPEC §6: Origin check on every state change, CSRF token on those of signed-in sessions. */
-export function registerCsrf(app: FastifyInstance, deps: { config: Config; hmac: Hmac }): void {
+export function registerCsrf(app: FastifyInstance, deps: { config: Config; hmac: KeyedHasher }): void {
   const allowed = new Set(deps.config.CORS_ORIGINS.map((o) => o.replace(/\/$/, '')));
 
   app.addHook('onRequest', async (request) => {
@@ -43,6 +44,6 @@ export function registerCsrf(app: FastifyInstance, deps: { config: Config; hmac:
     const given = presentedToken(request);
     if (!given) throw new AppError('CSRF_TOKEN_MISSING');
     const id = request.session.sessionId;
-    if (!deps.hmac.verify('csrf', id, given)) throw new AppError('CSRF_TOKEN_INVALID');
+    if (!safeEqual(deps.hmac.hash('csrf', id), given)) throw new AppError('CSRF_TOKEN_INVALID');
   });
 }

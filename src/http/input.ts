@@ -35,7 +35,8 @@ export class BodyReader {
   optionalString(field: string, opts: { max?: number } = {}): string | undefined {
     const v = this.body[field];
     if (v === undefined || v === null) return undefined;
-    if (typeof v !== 'string' || (opts.max !== undefined && v.length > opts.max)) {
+    // NUL can't be stored in Postgres text and has no place in any field of this API.
+    if (typeof v !== 'string' || (opts.max !== undefined && v.length > opts.max) || v.includes('\u0000')) {
       this.problems.push({ field, key: 'API_ERROR' });
       return undefined;
     }

@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
-import type { Hmac } from '../crypto/hmac.js';
+import type { KeyedHasher } from '../crypto/keyed-hash.js';
 import type { DB } from '../db/types.js';
 import { KyselySessionStore, type SessionUser } from './session-store.js';
 
@@ -28,7 +28,7 @@ export interface SessionDeps {
   config: Config;
   db: Kysely<DB>;
   clock: Clock;
-  hmac: Hmac;
+  hmac: KeyedHasher;
 }
 
 export async function registerSessions(app: FastifyInstance, deps: SessionDeps): Promise<void> {
@@ -50,7 +50,7 @@ export async function registerSessions(app: FastifyInstance, deps: SessionDeps):
   }
 
   await app.register(fastifySession, {
-    secret: hmac.sign('session-cookie-signer', config.SECRET_KEY),
+    secret: hmac.hash('session-cookie-signer', config.SECRET_KEY),
     cookieName: SESSION_COOKIE,
     // Defaults write a row on every request; we save only when something changed.
     saveUninitialized: false,
@@ -62,7 +62,7 @@ export async function registerSessions(app: FastifyInstance, deps: SessionDeps):
       sameSite: config.SESSION_COOKIE_SAMESITE,
     },
     store: new KyselySessionStore(db, {
-      hashId: (id) => hmac.sign('session-id', id),
+      hashId: (id) => hmac.hash('session-id', id),
       clock,
       lifetimeSeconds: config.SECURITY_SESSION_LIFETIME,
     }),

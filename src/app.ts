@@ -1,0 +1,101 @@
+import fastifyCors from '@fastify/cors';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { createAuditor } from './audit/audit.js';
+import { passwordOnly, type AfterPassword } from './auth/after-password.js';
+import { authRoutes } from './auth/auth.routes.js';
+import { systemClock, type Clock } from './clock.js';
+import type { Config } from './config.js';
+import { createKeyedHasher } from './crypto/keyed-hash.js';
+import type { Database } from './db/database.js';
+import { pruneExpiredSessions } from './http/session-store.js';
+import { healthRoutes, type Lifecycle } from './health/health.routes.js';
+import { registerAuthContext } from './http/auth-context.js';
+import { csrfToken, registerCsrf } from './http/csrf.js';
+import { envelope, isEnvelope } from './http/envelope.js';
+import { registerErrorHandling } from './http/errors-plugin.js';
+import { BODY_LIMIT, registerJsonBody } from './http/json-body.js';
+import { registerSessions } from './http/session.js';
+import type { Senders } from './senders/types.js';
+
+export interface AppOptions {
+  config: Config;
+  database: Database;
+  logger: FastifyBaseLogger;
+  clock?: Clock;
+  senders?: Senders;
+  lifecycle?: Lifecycle;
+}
+
+const PRUNE_EVERY_MS = 5 * 60 * 1000;
+
+/**
+ * Builds the service. Plugins are registered explicitly and in order, so this
+ * file reads as the table of contents of a request's life.
+ */
+export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
+  const { config, database, logger } = opts;
+  const { db } = database;
+  const clock = opts.clock ?? systemClock;
+  const lifecycle = opts.lifecycle ?? { draining: false };
+  const hmac = createKeyedHasher(config.SECRET_KEY);
+
+  const app = Fastify({
+    loggerInstance: logger,
+    bodyLimit: BODY_LIMIT,
+    // A hop count is valid at run time (Fastify docs) though the typings omit numbers.
+    trustProxy: config.TRUST_PROXY as boolean | string,
+    // Honour an incoming X-Request-Id so one id follows a request across services.
+    requestIdHeader: 'x-request-id',
+    return503OnClosing: true,
+  });
+
+  // 1. How errors and bodies look on the wire.
+  registerErrorHandling(app);
+  registerJsonBody(app);
+  app.addHook('onRequest', async (_request, reply) => {
+    reply.header('Cache-Control', 'no-store');
+  });
+
+  // 2. Who may call from a browser on another origin (credentials included).
+  if (config.CORS_ORIGINS.length) {
+    await app.register(fastifyCors, {
+      origin: [...config.CORS_ORIGINS],
+      credentials: true,
+      allowedHeaders: ['Content-Type', 'X-CSRF-Token', 'X-XSRF-Token', 'Authentication-Token', 'X-Request-Id'],
+      exposedHeaders: ['Retry-After', 'X-Request-Id'],
+      methods: ['GET', 'POST', 'DELETE'],
+      maxAge: 600,
+    });
+  }
+
+  // 3. Session, caller identity, CSRF and Origin checks.
+  await registerSessions(app, { config, db, clock, hmac });
+  registerAuthContext(app, { db, hmac, clock });
+  registerCsrf(app, { config, hmac });
+
+  // 4. Every success is an envelope carrying the session's CSRF token (SPEC §1, §6).
+  app.addHook('preSerialization', async (request, reply, payload) => {
+    const cfg = request.routeOptions.config;
+    if (cfg.envelope === false || isEnvelope(payload) || typeof payload !== 'object' || payload === null) return payload;
+    const response = cfg.noCsrfToken ? (payload as Record<string, unknown>) : { ...(payload as object), csrf_token: csrfToken(hmac, request) };
+    return envelope(reply.statusCode, response);
+  });
+
+  // 5. Features.
+  const audit = createAuditor(clock, logger);
+  const afterPassword: AfterPassword = passwordOnly({ config, clock, hmac, db, audit });
+  await app.register(healthRoutes, { db, lifecycle });
+  await app.register(authRoutes, { config, db, clock, audit, hmac, afterPassword });
+
+  // 6. Housekeeping: expired sessions are ours to delete.
+  let pruneTimer: NodeJS.Timeout | undefined;
+  app.addHook('onReady', async () => {
+    pruneTimer = setInterval(() => {
+      pruneExpiredSessions(db, clock.now()).catch((err: unknown) => logger.warn({ err }, 'session prune failed'));
+    }, PRUNE_EVERY_MS);
+    pruneTimer.unref();
+  });
+  app.addHook('onClose', async () => clearInterval(pruneTimer));
+
+  return app;
+}

@@ -1,0 +1,26 @@
+import type { FastifyInstance } from 'fastify';
+import { sql, type Kysely } from 'kysely';
+import type { DB } from '../db/types.js';
+import { migrationsApplied } from '../db/migrate.js';
+
+export interface Lifecycle {
+  /** Set when SIGTERM arrives: /readyz turns 503 so the balancer stops sending traffic. */
+  draining: boolean;
+}
+
+/** Operations endpoints answer plain JSON, not the envelope (SPEC §3). */
+export async function healthRoutes(app: FastifyInstance, deps: { db: Kysely<DB>; lifecycle: Lifecycle }): Promise<void> {
+  let migrated = false;
+  app.get('/healthz', { config: { envelope: false } }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { config: { envelope: false } }, async (_request, reply) => {
+    try {
+      if (deps.lifecycle.draining) throw new Error('draining');
+      await sql`select 1`.execute(deps.db);
+      migrated ||= await migrationsApplied(deps.db as Kysely<unknown>);
+      if (!migrated) throw new Error('migrations pending');
+      return { status: 'ok' };
+    } catch {
+      return reply.code(503).send({ status: 'unavailable' });
+    }
+  });
+}

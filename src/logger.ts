@@ -1,0 +1,41 @@
+import pino, { type Logger } from 'pino';
+
+/**
+ * Paths that may carry secrets are redacted everywhere (SPEC §10). The one
+ * exception is the `log` sender's outbox line, which exists to show a code
+ * to a developer.
+ */
+export const REDACT_PATHS = [
+  'req.headers.cookie',
+  'req.headers.authorization',
+  'req.headers["authentication-token"]',
+  'req.headers["x-csrf-token"]',
+  'req.headers["x-xsrf-token"]',
+  'res.headers["set-cookie"]',
+  '*.password',
+  '*.new_password',
+  '*.code',
+  '*.token',
+  '*.secret',
+  '*.csrf_token',
+  '*.authentication_token',
+];
+
+export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
+  return pino(
+    {
+      level,
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      serializers: {
+        req: (req: { method: string; url: string; id: string; ip?: string }) => ({
+          method: req.method,
+          // Query strings can hold tokens (`?include_auth_token` is harmless, others might not be).
+          url: req.url.split('?', 1)[0],
+          id: req.id,
+          ip: req.ip,
+        }),
+      },
+    },
+    destination,
+  );
+}
