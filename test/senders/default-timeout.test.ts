@@ -37,9 +37,11 @@ test('a hanging provider gives DeliveryError after 2 × 5 s with the default tim
   const elapsed = Date.now() - started;
   assert.ok(error instanceof DeliveryError);
   assert.equal(fake.requests.length, 2);
-  assert.ok(elapsed >= 10_000 && elapsed <= 10_500, `took ${elapsed} ms`);
+  // Lower bounds are exact (timers never fire early); upper bounds leave room for a
+  // loaded shared machine while still proving the client gave up instead of hanging.
+  assert.ok(elapsed >= 10_000 && elapsed <= 13_000, `took ${elapsed} ms`);
   const [first, second] = fake.requests;
   assert.ok(first && second);
   const gap = second.receivedAt - first.receivedAt;
-  assert.ok(gap >= 5_000 && gap < 5_400, `second attempt started ${gap} ms after the first`);
+  assert.ok(gap >= 5_000 && gap < 7_000, `second attempt started ${gap} ms after the first`);
 });
