@@ -1,5 +1,6 @@
 import fastifyCors from '@fastify/cors';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
 import { createAuditor } from './audit/audit.js';
 import { passwordOnly, type AfterPassword } from './auth/after-password.js';
 import { authRoutes } from './auth/auth.routes.js';
@@ -15,12 +16,14 @@ import { envelope, isEnvelope } from './http/envelope.js';
 import { registerErrorHandling } from './http/errors-plugin.js';
 import { BODY_LIMIT, registerJsonBody } from './http/json-body.js';
 import { registerSessions } from './http/session.js';
+import { createSenders } from './senders/registry.js';
+import { sendersConfig } from './senders/from-config.js';
 import type { Senders } from './senders/types.js';
 
 export interface AppOptions {
   config: Config;
   database: Database;
-  logger: FastifyBaseLogger;
+  logger: Logger;
   clock?: Clock;
   senders?: Senders;
   lifecycle?: Lifecycle;
@@ -38,9 +41,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const clock = opts.clock ?? systemClock;
   const lifecycle = opts.lifecycle ?? { draining: false };
   const hmac = createKeyedHasher(config.SECRET_KEY);
+  const _senders = opts.senders ?? createSenders(sendersConfig(config), { logger, clock });
 
   const app = Fastify({
-    loggerInstance: logger,
+    // Typed as Fastify's base logger so plugins and routes keep the default instance type.
+    loggerInstance: logger as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT,
     // A hop count is valid at run time (Fastify docs) though the typings omit numbers.
     trustProxy: config.TRUST_PROXY as boolean | string,

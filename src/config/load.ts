@@ -1,5 +1,7 @@
 import { ConfigProblem } from './parse.js';
 import { schema, type Config, type RawConfig } from './schema.js';
+import { validateSendersConfig } from '../senders/registry.js';
+import { sendersConfig } from '../senders/from-config.js';
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -74,11 +76,7 @@ function crossChecks(cfg: RawConfig, env: Record<string, string | undefined>): s
     if (!env.EMAIL_SERVICE) problems.push('EMAIL_SERVICE must be set explicitly when NODE_ENV=production (sendgrid, or log on purpose)');
     if (!env.SECURITY_SMS_SERVICE) problems.push('SECURITY_SMS_SERVICE must be set explicitly when NODE_ENV=production (twilio, or log on purpose)');
   }
-  if (cfg.EMAIL_SERVICE === 'sendgrid') {
-    if (!cfg.SENDGRID_API_KEY) problems.push('SENDGRID_API_KEY is required when EMAIL_SERVICE=sendgrid');
-  }
-  if (cfg.SECURITY_SMS_SERVICE === 'twilio' && !cfg.SECURITY_SMS_SERVICE_CONFIG) {
-    problems.push('SECURITY_SMS_SERVICE_CONFIG ({"ACCOUNT_SID","AUTH_TOKEN","PHONE_NUMBER"}) is required when SECURITY_SMS_SERVICE=twilio');
-  }
+  // Providers check their own settings (a registered custom provider included).
+  problems.push(...validateSendersConfig(sendersConfig(cfg as Config)));
   return problems;
 }
