@@ -16,6 +16,21 @@ function buildTinyApp(): FastifyInstance {
     return payload;
   });
   app.get('/healthz', async () => ({ status: 'ok' }));
+  // An encapsulated onSend hook runs after any root hook, so the check must
+  // look at the answer only once it is complete.
+  void app.register(async (plugin) => {
+    plugin.addHook('onSend', async (_request, reply, payload) => {
+      reply.header('cache-control', 'no-store');
+      return payload;
+    });
+    plugin.get('/tf-devices', async () => ({ meta: { code: 200 }, response: { csrf_token: 'c', devices: [] } }));
+  });
+  // An early reply from an onRequest hook is checked too.
+  app.addHook('onRequest', async (request, reply) => {
+    if (request.headers.origin === 'https://evil.example') {
+      await reply.code(403).header('cache-control', 'no-store').send({ meta: { code: 403 }, response: { errors: ['x'], field_errors: {}, error_code: 'ORIGIN_NOT_ALLOWED' } });
+    }
+  });
   void app.register(async (plugin) => {
     plugin.get('/login', async () => ({ meta: { code: 200 }, response: { csrf_token: 'c', identity_attributes: ['email'] } }));
     // Drift: a field the document does not list.
@@ -31,6 +46,7 @@ test('conforming answers leave no violation', async () => {
   const app = buildTinyApp();
   const check = installContractCheck(app);
   assert.equal((await app.inject('/healthz')).statusCode, 200);
+  assert.equal((await app.inject('/tf-devices')).statusCode, 200);
   assert.equal((await app.inject('/login')).statusCode, 200);
   assert.equal((await app.inject('/unknown')).statusCode, 404);
   check.assertNoViolations();
@@ -44,6 +60,10 @@ test('a drifting answer is reported, and the answer itself is left alone', async
   assert.equal(res.statusCode, 200);
   assert.equal(check.violations.length, 1);
   assert.throws(() => check.assertNoViolations(), /GET \/me → 200[\s\S]*additional properties \(id\)/);
+  // The 403 of an onRequest hook is checked: an empty field_errors is fine,
+  // but POST /login documents 403 and GET /login does not.
+  await app.inject({ method: 'GET', url: '/login', headers: { origin: 'https://evil.example' } });
+  assert.throws(() => check.assertNoViolations(), /status 403 is not documented for GET \/login/);
   assert.equal(check.violations.length, 0, 'assertNoViolations forgets what it reported');
   await app.close();
 });
@@ -60,4 +80,21 @@ test('installing on a ready app is refused with a clear message', async () => {
   await app.ready();
   assert.throws(() => installContractCheck(app), /must run before the app is ready/);
   await app.close();
+});
+
+test('answers over a real socket are checked the same way', async () => {
+  const app = buildTinyApp();
+  const check = installContractCheck(app);
+  const address = await app.listen({ port: 0, host: '127.0.0.1' });
+  try {
+    assert.equal((await fetch(`${address}/login`)).status, 200);
+    await (await fetch(`${address}/me`)).text();
+    // onResponse runs on the server's 'finish'; let it land before looking.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(check.violations.length, 1);
+    assert.match(check.violations[0]?.message ?? '', /GET \/me → 200/);
+    check.clear();
+  } finally {
+    await app.close();
+  }
 });

@@ -2,7 +2,7 @@
  * Checks every answer a Fastify instance sends against openapi.yaml, so each
  * API test doubles as a contract test without saying so.
  *
- * Why collect instead of throwing from the hook: an error thrown in onSend
+ * Why collect instead of throwing from a hook: an error thrown in onSend
  * makes Fastify answer its own plain 500 (bypassing our error handler), so the
  * test fails on a confusing status and the contract message is buried in a
  * payload. Collecting leaves the answer under test untouched and reports the
@@ -11,6 +11,7 @@
  *   - a fail-safe onClose hook: closing the app rejects while violations are
  *     pending, so a shared helper that closes the app in `after` can't forget.
  */
+import type { ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ContractViolation, checkResponse } from './openapi-check.js';
 
@@ -29,11 +30,13 @@ export interface ContractCheck {
 
 /**
  * Call on a fresh instance, before `ready()`/the first `inject()`: Fastify
- * refuses new hooks afterwards. A root hook covers routes of every plugin,
- * the not-found handler and the error handler.
+ * refuses new hooks afterwards. Root hooks cover routes of every plugin, the
+ * not-found handler and the error handler.
  */
 export function installContractCheck(app: FastifyInstance, options: ContractCheckOptions = {}): ContractCheck {
   const violations: ContractViolation[] = [];
+  // CORS preflights belong to @fastify/cors, not to this contract: never captured.
+  const captured = new WeakMap<FastifyRequest, Buffer[]>();
   const check: ContractCheck = {
     violations,
     assertNoViolations() {
@@ -48,26 +51,63 @@ export function installContractCheck(app: FastifyInstance, options: ContractChec
   };
 
   try {
+    // Capture the bytes as they go on the wire, and check once the answer is
+    // complete (onResponse). Checking the payload in onSend would run before
+    // the onSend hooks of encapsulated plugins, which may still add headers
+    // (Cache-Control) or change the body. onSend is only where the capture
+    // starts: it runs for every reply, even one sent early by another
+    // onRequest hook (an Origin check), and always before the bytes are written.
     app.addHook('onSend', async (request, reply, payload) => {
-      // CORS preflights belong to @fastify/cors, not to this contract.
-      if (request.method === 'OPTIONS' || options.skip?.(request)) return payload;
+      if (request.method !== 'OPTIONS' && !options.skip?.(request) && !captured.has(request)) {
+        captured.set(request, captureBody(reply.raw));
+      }
+      return payload;
+    });
+    app.addHook('onResponse', async (request, reply) => {
+      const chunks = captured.get(request);
+      if (!chunks) return;
       try {
         checkResponse({
           method: request.method,
           url: request.url,
           statusCode: reply.statusCode,
           headers: reply.getHeaders(),
-          // Streams (files) can't be read here without consuming them.
-          body: typeof payload === 'string' || Buffer.isBuffer(payload) || payload === null ? (payload ?? '') : undefined,
+          body: Buffer.concat(chunks),
         });
       } catch (error) {
         violations.push(error instanceof ContractViolation ? error : new ContractViolation(String(error)));
       }
-      return payload;
     });
     app.addHook('onClose', async () => check.assertNoViolations());
   } catch (error) {
     throw new Error(`installContractCheck must run before the app is ready: ${String(error)}`, { cause: error });
   }
   return check;
+}
+
+/** Wraps write/end of one response to keep a copy of what is sent. */
+function captureBody(raw: ServerResponse): Buffer[] {
+  const chunks: Buffer[] = [];
+  const keep = (chunk: unknown) => {
+    if (typeof chunk === 'string') chunks.push(Buffer.from(chunk));
+    else if (chunk instanceof Uint8Array) chunks.push(Buffer.from(chunk));
+  };
+  const write = raw.write.bind(raw) as (...args: unknown[]) => boolean;
+  const end = raw.end.bind(raw) as (...args: unknown[]) => ServerResponse;
+  // light-my-request's end() calls write() itself; count those bytes once.
+  let ending = false;
+  raw.write = ((chunk: unknown, ...rest: unknown[]) => {
+    if (!ending) keep(chunk);
+    return write(chunk, ...rest);
+  }) as ServerResponse['write'];
+  raw.end = ((chunk?: unknown, ...rest: unknown[]) => {
+    if (typeof chunk !== 'function') keep(chunk);
+    ending = true;
+    try {
+      return end(chunk, ...rest);
+    } finally {
+      ending = false;
+    }
+  }) as ServerResponse['end'];
+  return chunks;
 }
