@@ -1932,12 +1932,16 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description JavaScript. */
+            /**
+             * @description JavaScript. Either media type: RFC 9239 names `text/javascript`,
+             *     older `mime` tables still say `application/javascript`.
+             */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    "text/javascript": string;
                     "application/javascript": string;
                 };
             };
