@@ -1,0 +1,46 @@
+/**
+ * The test suite's view of openapi.yaml. Import from here:
+ *
+ *   checkResponse({method, url, statusCode, headers, body})  one answer, throws ContractViolation
+ *   installContractCheck(app)                                 every answer of an app (see contract-recorder.ts)
+ *   documentedOperations()                                     [{method, path}] for route-drift tests
+ *   compareRoutes(registered)                                  {undocumented, unimplemented}
+ *
+ * Wiring into the shared helper that builds the app for API tests:
+ *
+ *   const app = await buildApp({ config, clock, senders });   // not yet ready()
+ *   installContractCheck(app);
+ *   t.after(() => app.close());   // rejects, failing the test, if any answer broke the contract
+ */
+import { documentedOperations, toFastifyPath } from './openapi-document.js';
+
+export { checkResponse, ContractViolation } from './openapi-check.js';
+export type { ResponseSample } from './openapi-check.js';
+export { installContractCheck } from './contract-recorder.js';
+export type { ContractCheck, ContractCheckOptions } from './contract-recorder.js';
+export { documentedOperations, toFastifyPath, DOCUMENT_PATH } from './openapi-document.js';
+export type { DocumentedOperation, HttpMethod } from './openapi-document.js';
+
+export interface RegisteredRoute {
+  method: string | string[];
+  /** Fastify spelling: `/tf-devices/:id`. */
+  url: string;
+}
+
+/**
+ * Compares the routes an app registered (collect them with an `onRoute` hook)
+ * with the document, both ways. HEAD and OPTIONS are ignored: Fastify adds HEAD
+ * for every GET and @fastify/cors answers OPTIONS; neither is in the contract.
+ */
+export function compareRoutes(registered: readonly RegisteredRoute[]): { undocumented: string[]; unimplemented: string[] } {
+  const key = (method: string, url: string) => `${method.toUpperCase()} ${url}`;
+  const implemented = new Set(
+    registered.flatMap((r) => (Array.isArray(r.method) ? r.method : [r.method]).map((m) => key(m, r.url))),
+  );
+  for (const k of [...implemented]) if (/^(HEAD|OPTIONS) /.test(k)) implemented.delete(k);
+  const documented = new Set(documentedOperations().map((o) => key(o.method, toFastifyPath(o.path))));
+  return {
+    undocumented: [...implemented].filter((k) => !documented.has(k)).sort(),
+    unimplemented: [...documented].filter((k) => !implemented.has(k)).sort(),
+  };
+}
