@@ -57,6 +57,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     // Honour an incoming X-Request-Id so one id follows a request across services.
     requestIdHeader: 'x-request-id',
     return503OnClosing: true,
+    // tf_state_token travels in the path (SPEC §3) and is ~140 characters; Fastify's default is 100.
+    routerOptions: { maxParamLength: 256 },
   });
 
   // 1. How errors and bodies look on the wire.
