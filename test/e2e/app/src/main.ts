@@ -1,0 +1,147 @@
+import { Api, type LoginInfo, type LoginResult, type Me, type RecoveryCodes, type Rescue, type SetupResult, type UserResult } from './api.js';
+import { renderDevices } from './devices.js';
+import { el, field, onClick, onSubmit, run, setText, show } from './dom.js';
+
+/**
+ * A sample single-page app on its own origin that talks to tfa-service only
+ * through its JSON API. Each handler is one user action: call the API, then
+ * show the state the answer puts the user in.
+ */
+const apiOrigin = document.querySelector<HTMLMetaElement>('meta[name="tfa-api"]')?.content ?? '';
+const api = new Api(apiOrigin);
+
+const RESCUE_LABELS: Record<string, string> = {
+  recovery_code: 'Use a recovery code',
+  email: 'E-mail me a code',
+  help: 'Ask the help desk',
+};
+
+function view(name: 'signed-out' | 'second-factor' | 'signed-in'): void {
+  for (const id of ['signed-out', 'second-factor', 'signed-in']) show(id, id === name);
+}
+
+function hidePanels(): void {
+  for (const id of ['setup', 'recovery-codes', 'devices', 'rescue', 'recovery-form']) show(id, false);
+}
+
+async function signedOut(): Promise<void> {
+  hidePanels();
+  const info = await api.get<LoginInfo>('/login');
+  if (info.user) return signedIn();
+  setText('status', 'Signed out');
+  view('signed-out');
+}
+
+async function signedIn(): Promise<void> {
+  hidePanels();
+  const me = await api.get<Me>('/me');
+  const method = me.tf_primary_method ?? 'none';
+  setText('status', `Signed in as ${me.user.email} (${me.authn_methods.join(' + ')}); second factor: ${method}`);
+  view('signed-in');
+}
+
+async function afterFirstFactor(result: LoginResult): Promise<void> {
+  if (!result.tf_required) return signedIn();
+  hidePanels();
+  if (result.tf_state === 'setup_from_login') throw new Error('This account must set up a second factor first; this sample does not cover that.');
+  setText('status', 'Password accepted; second factor needed');
+  setText('second-factor-hint', result.tf_method === 'authenticator' ? 'Enter the code your authenticator app shows.' : `We sent a code by ${result.tf_method}.`);
+  field(el<HTMLFormElement>('code-form'), 'code').value = '';
+  view('second-factor');
+}
+
+function credentials(form: HTMLFormElement): { email: string; password: string } {
+  return { email: field(form, 'email').value, password: field(form, 'password').value };
+}
+
+onSubmit('register-form', async (form) => afterFirstFactor(await api.post<LoginResult>('/register', credentials(form))));
+
+onSubmit('login-form', async (form) => {
+  const remember = field(form, 'remember').checked;
+  await afterFirstFactor(await api.post<LoginResult>('/login', { ...credentials(form), remember }));
+});
+
+onSubmit('code-form', async (form) => {
+  await api.post<UserResult>('/tf-validate', { code: field(form, 'code').value.trim() });
+  await signedIn();
+});
+
+onClick('rescue-button', async () => {
+  const rescue = await api.get<Rescue>('/tf-rescue');
+  const buttons = Object.keys(rescue.recovery_options).map((option) => {
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.dataset.option = option;
+    b.textContent = RESCUE_LABELS[option] ?? option;
+    b.addEventListener('click', () => void run(() => chooseRescue(option)));
+    return b;
+  });
+  el('rescue-options').replaceChildren(...buttons);
+  setText('rescue-message', '');
+  show('rescue');
+});
+
+async function chooseRescue(option: string): Promise<void> {
+  const answer = await api.post<Rescue>('/tf-rescue', { help_setup: option });
+  if (answer.tf_rescue_next) {
+    await api.get(answer.tf_rescue_next);
+    show('recovery-form');
+    setText('rescue-message', 'Type one of your recovery codes.');
+  } else {
+    setText('rescue-message', option === 'email' ? 'We e-mailed you a code: enter it above.' : 'The help desk has been told.');
+  }
+}
+
+onSubmit('recovery-form', async (form) => {
+  await api.post<UserResult>('/mf-recovery', { code: field(form, 'code').value });
+  await signedIn();
+});
+
+async function beginSetup(setup: 'authenticator' | 'email'): Promise<void> {
+  hidePanels();
+  const answer = await api.post<SetupResult>('/tf-setup', { setup });
+  const authenticator = answer.tf_method === 'authenticator' && 'tf_authr_qrcode' in answer;
+  if (authenticator) {
+    el<HTMLImageElement>('qr').src = answer.tf_authr_qrcode;
+    setText('manual-key', answer.tf_authr_key);
+  }
+  show('authenticator', authenticator);
+  setText('setup-title', authenticator ? 'Set up an authenticator app' : 'Use e-mail codes');
+  setText('setup-hint', authenticator ? 'Scan the code, then type the code the app shows.' : 'We sent a code to your e-mail address.');
+  field(el<HTMLFormElement>('setup-form'), 'code').value = '';
+  show('setup');
+}
+
+onClick('setup-authenticator', () => beginSetup('authenticator'));
+onClick('setup-email', () => beginSetup('email'));
+
+onSubmit('setup-form', async (form) => {
+  await api.post<UserResult>('/tf-validate', { code: field(form, 'code').value.trim() });
+  await signedIn();
+});
+
+onClick('generate-codes', async () => {
+  hidePanels();
+  const { recovery_codes } = await api.post<RecoveryCodes>('/mf-recovery-codes');
+  el('recovery-code-list').replaceChildren(
+    ...recovery_codes.map((code) => {
+      const li = document.createElement('li');
+      li.textContent = code;
+      return li;
+    }),
+  );
+  show('recovery-codes');
+});
+
+onClick('show-devices', async () => {
+  hidePanels();
+  await renderDevices(api);
+  show('devices');
+});
+
+onClick('sign-out', async () => {
+  await api.post('/logout');
+  await signedOut();
+});
+
+void run(signedOut);
