@@ -1,0 +1,124 @@
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { FastifyInstance } from 'fastify';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { buildApp } from '../../src/app.js';
+import { systemClock } from '../../src/clock.js';
+import { createLogger } from '../../src/logger.js';
+import { testConfig } from '../helpers/app.js';
+import { createTestDatabase } from '../helpers/db.js';
+import { RecordingSenders } from '../helpers/senders.js';
+import { APP_DIR } from './spa-server.js';
+
+export const SCREENSHOTS = 'test-results/e2e';
+
+export interface RunningApi {
+  origin: string;
+  app: FastifyInstance;
+  senders: RecordingSenders;
+  logs: string[];
+  close(): Promise<void>;
+}
+
+/**
+ * The service on a real port with the real clock: the browser's cookies,
+ * CORS and TOTP codes all run on wall time, like a deployment. Codes are
+ * read back from recording senders.
+ */
+export async function startApi(env: Record<string, string>): Promise<RunningApi> {
+  const database = await createTestDatabase();
+  const senders = new RecordingSenders();
+  const logs: string[] = [];
+  const logger = createLogger('warn', { write: (line: string) => void logs.push(line) });
+  const app = await buildApp({ config: testConfig(env), database, logger, clock: systemClock, senders });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const { port } = app.server.address() as AddressInfo;
+  return {
+    origin: `http://127.0.0.1:${port}`,
+    app,
+    senders,
+    logs,
+    async close() {
+      await app.close();
+      await database.close();
+    },
+  };
+}
+
+/** A blank page on yet another port of the same site: the origin an attacker's page would have. */
+export async function startForeignOrigin(): Promise<{ origin: string; close(): Promise<void> }> {
+  const server = createServer((_req, res) => res.writeHead(200, { 'Content-Type': 'text/html' }).end('<!doctype html><title>elsewhere</title>'));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return { origin: `http://127.0.0.1:${port}`, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}
+
+/** Debian's Chromium (LIBS.md): nothing is downloaded; no background traffic. */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+  });
+}
+
+/** Reads a PNG the way a phone camera would. */
+export function scanPng(png: Buffer): string {
+  const dir = mkdtempSync(join(tmpdir(), 'qr-e2e-'));
+  try {
+    const file = join(dir, 'qr.png');
+    writeFileSync(file, png);
+    // zbarimg prints D-Bus noise on stderr in containers; only stdout matters.
+    return execFileSync('zbarimg', ['--raw', '-q', file], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).replace(/\n$/, '');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export async function screenshot(page: Page, name: string): Promise<void> {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+}
+
+/** `tsc -p test/e2e/app`, in a child process so it runs while the browser works. */
+export async function typecheckSpa(): Promise<{ ok: boolean; output: string }> {
+  try {
+    await promisify(execFile)(process.execPath, ['node_modules/typescript/bin/tsc', '-p', join(APP_DIR, 'tsconfig.json')]);
+    return { ok: true, output: '' };
+  } catch (err) {
+    const e = err as { stdout?: string; stderr?: string; message: string };
+    return { ok: false, output: `${e.stdout ?? ''}${e.stderr ?? ''}` || e.message };
+  }
+}
+
+/**
+ * Waits until `selector` is visible (and contains `text`, if given); if the
+ * SPA shows errors from the API instead, fails at once with those messages.
+ */
+export async function waitForUi(page: Page, selector: string, text = '', timeout = 15_000): Promise<void> {
+  const handle = await page.waitForFunction(
+    // Runs in the page; the root tsconfig has no DOM types, hence the untyped document.
+    ([sel, want]) => {
+      const doc = (globalThis as any).document;
+      const errors = doc.getElementById('errors');
+      if (errors && !errors.hidden && errors.textContent.trim()) return { error: errors.innerText.trim() };
+      const el = doc.querySelector(sel);
+      return el && el.checkVisibility() && el.textContent.includes(want) ? { error: null } : false;
+    },
+    [selector, text],
+    { timeout },
+  );
+  const { error } = (await handle.jsonValue()) as { error: string | null };
+  if (error) throw new Error(`the SPA shows an error instead of ${selector}${text ? ` with "${text}"` : ''}: ${error}`);
+}
+
+/** Waits for the SPA to show an error from the envelope; returns its stable key and message. */
+export async function waitForError(page: Page): Promise<{ code: string | undefined; message: string }> {
+  const li = page.locator('#errors li').first();
+  await li.waitFor({ state: 'visible' });
+  return { code: (await li.getAttribute('data-code')) ?? undefined, message: (await li.textContent()) ?? '' };
+}
