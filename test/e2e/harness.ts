@@ -79,8 +79,13 @@ export function scanPng(png: Buffer): string {
   }
 }
 
-export async function screenshot(page: Page, name: string): Promise<void> {
+/** Empties the screenshot folder, so a run leaves only its own pictures. */
+export function resetScreenshots(): void {
+  rmSync(SCREENSHOTS, { recursive: true, force: true });
   mkdirSync(SCREENSHOTS, { recursive: true });
+}
+
+export async function screenshot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
 }
 

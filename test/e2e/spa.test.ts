@@ -18,7 +18,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { oathtool } from '../helpers/real-clients.js';
 import { uniqueEmail } from '../helpers/app.js';
-import { launchChromium, scanPng, screenshot, startApi, startForeignOrigin, typecheckSpa, waitForError, waitForUi, type RunningApi } from './harness.js';
+import { launchChromium, resetScreenshots, scanPng, screenshot, startApi, startForeignOrigin, typecheckSpa, waitForError, waitForUi, type RunningApi } from './harness.js';
 import { startSpaServer, type SpaServer } from './spa-server.js';
 
 const PASSWORD = 'correct horse battery staple';
@@ -99,6 +99,7 @@ async function fetchIn(p: Page, url: string, init: { method?: string; credential
 describe('the sample SPA in Chromium, served from another origin', () => {
   before(async () => {
     typecheck = typecheckSpa();
+    resetScreenshots();
     spa = await startSpaServer();
     [api, browser, foreign] = await Promise.all([
       startApi({ SECURITY_REGISTERABLE: 'true', SECURITY_TWO_FACTOR_ALWAYS_VALIDATE: 'false', CORS_ORIGINS: spa.origin }),
