@@ -138,13 +138,15 @@ describe('the sample SPA in Chromium, served from another origin', () => {
   });
 
   step('the session cookie is HttpOnly, SameSite=Lax and Secure, and no script can read it', async () => {
+    // Cookies ignore ports: without HttpOnly the SPA's own document would see the API's session.
+    const visible = await page.evaluate(() => (globalThis as any).document.cookie as string);
+    const names = visible.split(/;\s*/).map((c) => c.split('=')[0]);
+    assert.ok(!names.includes('session'), `document.cookie must not show the session cookie (HttpOnly); it shows: ${names.join(', ')}`);
     const session = await cookie('session');
     assert.ok(session, 'the browser stored the session cookie (Secure is accepted on http://127.0.0.1)');
-    assert.equal(session.httpOnly, true);
-    assert.equal(session.sameSite, 'Lax');
-    assert.equal(session.secure, true);
-    // Cookies ignore ports: without HttpOnly the SPA's own document would see the API's session.
-    assert.ok(!(await page.evaluate(() => (globalThis as any).document.cookie as string)).includes('session='), 'document.cookie shows no session');
+    assert.equal(session.httpOnly, true, 'session cookie: HttpOnly');
+    assert.equal(session.sameSite, 'Lax', 'session cookie: SameSite=Lax');
+    assert.equal(session.secure, true, 'session cookie: Secure');
     // CORS with credentials: the listed origin reads the signed-in answer; without cookies it is anonymous.
     assert.deepEqual(await fetchIn(page, `${api!.origin}/me`, { credentials: 'include' }), { status: 200, code: undefined, email });
     assert.deepEqual(await fetchIn(page, `${api!.origin}/me`, { credentials: 'omit' }), { status: 401, code: 'UNAUTHENTICATED', email: undefined });
@@ -204,9 +206,9 @@ describe('the sample SPA in Chromium, served from another origin', () => {
     await waitForUi(page, '#status', `Signed in as ${email} (password + authenticator)`);
     const device = await cookie('tf_validity');
     assert.ok(device, 'the remembered-device cookie is set');
-    assert.equal(device.httpOnly, true);
-    assert.equal(device.sameSite, 'Strict');
-    assert.equal(device.secure, true);
+    assert.equal(device.httpOnly, true, 'tf_validity: HttpOnly');
+    assert.equal(device.sameSite, 'Strict', 'tf_validity: SameSite=Strict');
+    assert.equal(device.secure, true, 'tf_validity: Secure');
     assert.ok(device.expires * 1000 > Date.now() + 29 * 86_400_000, 'it lasts SECURITY_TWO_FACTOR_LOGIN_VALIDITY (30 days)');
   });
 
