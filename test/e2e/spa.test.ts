@@ -101,13 +101,16 @@ describe('the sample SPA in Chromium, served from another origin', () => {
     typecheck = typecheckSpa();
     resetScreenshots();
     spa = await startSpaServer();
-    [api, browser, foreign] = await Promise.all([
-      startApi({ SECURITY_REGISTERABLE: 'true', SECURITY_TWO_FACTOR_ALWAYS_VALIDATE: 'false', CORS_ORIGINS: spa.origin }),
-      launchChromium(),
-      startForeignOrigin(),
+    // Started together, but each kept as soon as it is up: if one fails, after() still closes the others
+    // (a browser left running would keep the test process alive).
+    const started = await Promise.allSettled([
+      startApi({ SECURITY_REGISTERABLE: 'true', SECURITY_TWO_FACTOR_ALWAYS_VALIDATE: 'false', CORS_ORIGINS: spa.origin }).then((a) => (api = a)),
+      launchChromium().then((b) => (browser = b)),
+      startForeignOrigin().then((f) => (foreign = f)),
     ]);
-    spa.apiOrigin = api.origin;
-    context = await browser.newContext({ viewport: { width: 720, height: 600 } });
+    for (const s of started) if (s.status === 'rejected') throw s.reason;
+    spa.apiOrigin = api!.origin;
+    context = await browser!.newContext({ viewport: { width: 720, height: 600 } });
     page = await context.newPage();
     page.setDefaultTimeout(15_000);
     page.on('request', (r) => {
