@@ -55,10 +55,22 @@ export interface AuditEventsTable {
   details: ColumnType<Record<string, unknown>, string, string>;
 }
 
+/** Password-guessing throttle (SPEC §4.2): one row per (account, IP) pair and per IP. */
+export interface PasswordThrottleTable {
+  /** HMAC of the scope and its subject: no e-mail or IP address in clear. */
+  key: string;
+  scope: 'pair' | 'ip';
+  failures: Generated<number>;
+  blocked_until: Timestamp | null;
+  /** When the failures are forgotten (quiet period over); also what pruning deletes by. */
+  forget_at: Timestamp;
+}
+
 export interface DB {
   users: UsersTable;
   roles: RolesTable;
   roles_users: RolesUsersTable;
   sessions: SessionsTable;
   audit_events: AuditEventsTable;
+  password_throttle: PasswordThrottleTable;
 }
