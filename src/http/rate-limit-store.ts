@@ -77,7 +77,8 @@ export function rateLimitStore(deps: StoreDeps): FastifyRateLimitStoreCtor {
   // Not `implements FastifyRateLimitStore`: its typings say child() gets the route
   // options, but the plugin (11.2.0 index.js) passes its merged options with the route under `routeInfo`.
   class Store {
-    constructor(private readonly prefix = deps.prefix) {}
+    // The plugin constructs the store with its options as first argument; only children pass a prefix.
+    constructor(_options?: object, private readonly prefix: string = deps.prefix) {}
 
     incr(key: string, cb: Callback, timeWindow: number): void {
       const k = this.prefix + key;
@@ -101,7 +102,7 @@ export function rateLimitStore(deps: StoreDeps): FastifyRateLimitStoreCtor {
     child(params: object): Store {
       const r = (params as { routeInfo?: { method?: string | string[]; url?: string } }).routeInfo;
       const name = r?.url ? `${String(r.method)}${r.url}` : `limiter${++children}`;
-      return new Store(`${this.prefix}${name}:`);
+      return new Store(undefined, `${this.prefix}${name}:`);
     }
   }
   return Store as unknown as FastifyRateLimitStoreCtor;

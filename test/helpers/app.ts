@@ -1,5 +1,5 @@
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
-import { buildApp } from '../../src/app.js';
+import { buildApp, type AppOptions } from '../../src/app.js';
 import { FixedClock } from '../../src/clock.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import type { Database } from '../../src/db/database.js';
@@ -33,9 +33,14 @@ export interface TestApp {
 
 /**
  * One database per test file (fresh schema), an app per call with its own
- * config; `rebuild` swaps the config but keeps the data.
+ * config; `rebuild` swaps the config but keeps the data. `extra` reaches
+ * buildApp as is (a Redis key prefix of the test's own, for shared rate limits).
  */
-export async function createTestApp(env: Record<string, string> = {}, shared?: Database): Promise<TestApp> {
+export async function createTestApp(
+  env: Record<string, string> = {},
+  shared?: Database,
+  extra: Pick<AppOptions, 'redis' | 'rateLimitKeyPrefix'> = {},
+): Promise<TestApp> {
   const database = shared ?? (await createTestDatabase());
   const clock = new FixedClock(new Date());
   const senders = new RecordingSenders();
@@ -51,7 +56,7 @@ export async function createTestApp(env: Record<string, string> = {}, shared?: D
     async rebuild(newEnv = env) {
       if (t.app) await t.app.close();
       t.config = testConfig(newEnv);
-      t.app = await buildApp({ config: t.config, database, logger, clock, senders });
+      t.app = await buildApp({ config: t.config, database, logger, clock, senders, ...extra });
       await t.app.ready();
     },
     async close() {
