@@ -110,7 +110,7 @@ describe('the sample SPA in Chromium, served from another origin', () => {
     ]);
     for (const s of started) if (s.status === 'rejected') throw s.reason;
     spa.apiOrigin = api!.origin;
-    context = await browser!.newContext({ viewport: { width: 720, height: 600 } });
+    context = await browser!.newContext({ viewport: { width: 720, height: 420 } });
     page = await context.newPage();
     page.setDefaultTimeout(15_000);
     page.on('request', (r) => {
@@ -260,11 +260,11 @@ describe('the sample SPA in Chromium, served from another origin', () => {
     await page.fill('#recovery-form [name=code]', 'ffff-ffff-ffff');
     await page.click('#recovery-form button[type=submit]');
     assert.deepEqual(await waitForError(page), { code: 'INVALID_RECOVERY_CODE', message: 'Recovery code invalid' });
+    await screenshot(page, '06-rescue');
     // Typed the way a person might: upper case, spaces for dashes.
     await page.fill('#recovery-form [name=code]', journey.recoveryCodes[0]!.toUpperCase().replace(/-/g, ' '));
     await page.click('#recovery-form button[type=submit]');
     await waitForUi(page, '#status', `Signed in as ${email} (password + recovery_code)`);
-    await screenshot(page, '06-rescued');
   });
 
   step('changes the method to e-mail with the e-mailed code', async () => {
