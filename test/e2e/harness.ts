@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -6,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { FastifyInstance } from 'fastify';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type Page, type Response } from 'playwright-core';
 import { buildApp } from '../../src/app.js';
 import { systemClock } from '../../src/clock.js';
 import { createLogger } from '../../src/logger.js';
@@ -126,4 +127,25 @@ export async function waitForError(page: Page): Promise<{ code: string | undefin
   const li = page.locator('#errors li').first();
   await li.waitFor({ state: 'visible' });
   return { code: (await li.getAttribute('data-code')) ?? undefined, message: (await li.textContent()) ?? '' };
+}
+
+/**
+ * The attributes of a Set-Cookie the browser received (the value left out).
+ * Checked as sent because Playwright reports a cookie without SameSite as 'Lax'
+ * (Chromium's default), so the jar alone would not notice a dropped attribute.
+ */
+export async function setCookieAttributes(res: Response, name: string): Promise<string> {
+  const lines = (await res.headersArray()).filter((h) => h.name.toLowerCase() === 'set-cookie').flatMap((h) => h.value.split('\n'));
+  const line = lines.find((l) => l.startsWith(`${name}=`));
+  return line?.includes(';') ? line.slice(line.indexOf(';')) : '';
+}
+
+export function assertCookieAttributes(attributes: string, name: string, sameSite: 'Lax' | 'Strict'): void {
+  const wanted: [string, RegExp][] = [
+    ['HttpOnly', /;\s*HttpOnly(;|$)/i],
+    [`SameSite=${sameSite}`, new RegExp(`;\\s*SameSite=${sameSite}(;|$)`, 'i')],
+    ['Secure', /;\s*Secure(;|$)/i],
+    ['Path=/', /;\s*Path=\/(;|$)/i],
+  ];
+  for (const [label, re] of wanted) assert.match(attributes, re, `${name} must be sent with ${label}`);
 }

@@ -15,10 +15,23 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { Browser, BrowserContext, Page, Response } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { oathtool } from '../helpers/real-clients.js';
 import { uniqueEmail } from '../helpers/app.js';
-import { launchChromium, resetScreenshots, scanPng, screenshot, startApi, startForeignOrigin, typecheckSpa, waitForError, waitForUi, type RunningApi } from './harness.js';
+import {
+  assertCookieAttributes,
+  launchChromium,
+  resetScreenshots,
+  scanPng,
+  screenshot,
+  setCookieAttributes,
+  startApi,
+  startForeignOrigin,
+  typecheckSpa,
+  waitForError,
+  waitForUi,
+  type RunningApi,
+} from './harness.js';
 import { startSpaServer, type SpaServer } from './spa-server.js';
 
 const PASSWORD = 'correct horse battery staple';
@@ -56,27 +69,6 @@ function nextTotp(): string {
   const next = (Math.floor(journey.lastTotpAt.getTime() / STEP_MS) + 1) * STEP_MS;
   journey.lastTotpAt = new Date(Math.max(Date.now(), next));
   return oathtool(journey.totpSecret, journey.lastTotpAt);
-}
-
-/**
- * The attributes of a Set-Cookie the browser received (the value left out).
- * Checked as sent because Playwright reports a cookie without SameSite as 'Lax'
- * (Chromium's default), so the jar alone would not notice a dropped attribute.
- */
-async function setCookieAttributes(res: Response, name: string): Promise<string> {
-  const lines = (await res.headersArray()).filter((h) => h.name.toLowerCase() === 'set-cookie').flatMap((h) => h.value.split('\n'));
-  const line = lines.find((l) => l.startsWith(`${name}=`));
-  return line?.includes(';') ? line.slice(line.indexOf(';')) : '';
-}
-
-function assertAttributes(attributes: string, name: string, sameSite: 'Lax' | 'Strict'): void {
-  const wanted: [string, RegExp][] = [
-    ['HttpOnly', /;\s*HttpOnly(;|$)/i],
-    [`SameSite=${sameSite}`, new RegExp(`;\\s*SameSite=${sameSite}(;|$)`, 'i')],
-    ['Secure', /;\s*Secure(;|$)/i],
-    ['Path=/', /;\s*Path=\/(;|$)/i],
-  ];
-  for (const [label, re] of wanted) assert.match(attributes, re, `${name} must be sent with ${label}`);
 }
 
 async function cookie(name: string) {
@@ -168,7 +160,7 @@ describe('the sample SPA in Chromium, served from another origin', () => {
     const visible = await page.evaluate(() => (globalThis as any).document.cookie as string);
     const names = visible.split(/;\s*/).map((c) => c.split('=')[0]);
     assert.ok(!names.includes('session'), `document.cookie must not show the session cookie (HttpOnly); it shows: ${names.join(', ')}`);
-    assertAttributes(journey.sessionSetCookie, 'the session cookie', 'Lax');
+    assertCookieAttributes(journey.sessionSetCookie, 'the session cookie', 'Lax');
     const session = await cookie('session');
     assert.ok(session, 'the browser stored the session cookie (Secure is accepted on http://127.0.0.1)');
     assert.equal(session.httpOnly, true, 'session cookie: HttpOnly');
@@ -231,7 +223,7 @@ describe('the sample SPA in Chromium, served from another origin', () => {
     await page.fill('#code-form [name=code]', nextTotp());
     const validated = page.waitForResponse((r) => r.url() === `${api!.origin}/tf-validate`);
     await page.click('#code-form button[type=submit]');
-    assertAttributes(await setCookieAttributes(await validated, 'tf_validity'), 'tf_validity', 'Strict');
+    assertCookieAttributes(await setCookieAttributes(await validated, 'tf_validity'), 'tf_validity', 'Strict');
     await waitForUi(page, '#status', `Signed in as ${email} (password + authenticator)`);
     const device = await cookie('tf_validity');
     assert.ok(device, 'the remembered-device cookie is set');
