@@ -15,7 +15,10 @@ import { csrfToken, registerCsrf } from './http/csrf.js';
 import { envelope, isEnvelope } from './http/envelope.js';
 import { registerErrorHandling } from './http/errors-plugin.js';
 import { BODY_LIMIT, registerJsonBody } from './http/json-body.js';
+import { genReqId, registerRequestId, RequestLog } from './http/request-log.js';
 import { registerSessions } from './http/session.js';
+import { createMetrics, type Metrics } from './metrics/metrics.js';
+import { registerMetrics } from './metrics/metrics.routes.js';
 import { createSenders } from './senders/registry.js';
 import { sendersConfig } from './senders/from-config.js';
 import type { Senders } from './senders/types.js';
@@ -27,6 +30,8 @@ export interface AppOptions {
   clock?: Clock;
   senders?: Senders;
   lifecycle?: Lifecycle;
+  /** Tests pass their own to read the counters; otherwise one per app. */
+  metrics?: Metrics;
 }
 
 const PRUNE_EVERY_MS = 5 * 60 * 1000;
@@ -42,6 +47,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const lifecycle = opts.lifecycle ?? { draining: false };
   const hmac = createKeyedHasher(config.SECRET_KEY);
   const _senders = opts.senders ?? createSenders(sendersConfig(config), { logger, clock });
+  const metrics = opts.metrics ?? createMetrics(database);
 
   const app = Fastify({
     // Typed as Fastify's base logger so plugins and routes keep the default instance type.
@@ -49,14 +55,17 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     bodyLimit: BODY_LIMIT,
     // A hop count is valid at run time (Fastify docs) though the typings omit numbers.
     trustProxy: config.TRUST_PROXY as boolean | string,
-    // Honour an incoming X-Request-Id so one id follows a request across services.
-    requestIdHeader: 'x-request-id',
+    // An incoming X-Request-Id is kept when sane, so one id follows a request across services.
+    genReqId,
+    logController: new RequestLog(),
     return503OnClosing: true,
   });
 
-  // 1. How errors and bodies look on the wire.
+  // 1. Request id and metrics of every answer; how errors and bodies look on the wire.
+  registerRequestId(app);
   registerErrorHandling(app);
   registerJsonBody(app);
+  registerMetrics(app, { config, metrics });
   app.addHook('onRequest', async (_request, reply) => {
     reply.header('Cache-Control', 'no-store');
   });
@@ -88,9 +97,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
   // 5. Features.
   const audit = createAuditor(clock, logger);
-  const afterPassword: AfterPassword = passwordOnly({ config, clock, hmac, db, audit });
+  const afterPassword: AfterPassword = passwordOnly({ config, clock, hmac, db, audit, metrics });
   await app.register(healthRoutes, { db, lifecycle });
-  await app.register(authRoutes, { config, db, clock, audit, hmac, afterPassword });
+  await app.register(authRoutes, { config, db, clock, audit, hmac, afterPassword, metrics });
 
   // 6. Housekeeping: expired sessions are ours to delete.
   let pruneTimer: NodeJS.Timeout | undefined;

@@ -5,6 +5,7 @@ import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { DB } from '../db/types.js';
 import { AppError, ValidationError } from '../errors.js';
+import type { Metrics } from '../metrics/metrics.js';
 import { burnPasswordCheck, hashPassword, PASSWORD_MAX_LENGTH, verifyPassword } from '../users/passwords.js';
 import { findUserByEmail, findUserById, insertUser, updatePassword, type User } from '../users/users.repository.js';
 
@@ -13,6 +14,7 @@ export interface AuthDeps {
   db: Kysely<DB>;
   clock: Clock;
   audit: Auditor;
+  metrics: Metrics;
 }
 
 export function newFsUniquifier(): string {
@@ -43,10 +45,12 @@ export async function checkCredentials(deps: AuthDeps, email: string, password: 
   const ok = user ? await verifyPassword(user.password, password) : await burnPasswordCheck(password.slice(0, PASSWORD_MAX_LENGTH));
   if (!user || !ok) {
     await deps.audit.record(deps.db, 'signin.failure', user?.id ?? null, ctx, { reason: 'credentials' });
+    deps.metrics.signIn('failure');
     throw new AppError('GENERIC_AUTHN_FAILED');
   }
   if (!user.active) {
     await deps.audit.record(deps.db, 'signin.failure', user.id, ctx, { reason: 'disabled' });
+    deps.metrics.signIn('failure');
     throw new AppError('DISABLED_ACCOUNT');
   }
   return user;
