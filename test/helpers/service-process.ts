@@ -3,7 +3,7 @@
  * for the few tests that need what only a process has: signals, exit codes,
  * two instances on one database. Like db.ts, a helper may read the environment.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -76,6 +76,18 @@ export async function startService(env: Record<string, string>): Promise<Service
     }
   };
   return { url, child, logs: () => lines, exited, kill: (signal = 'SIGTERM') => void child.kill(signal), waitForLog };
+}
+
+/** `npm run cli -- <args>` as an operator runs it, with the test's environment; throws on a non-zero exit. */
+export function runCli(env: Record<string, string>, args: string[], stdin = ''): string {
+  const run = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', ...TEST_SECRETS, ...env },
+    input: stdin,
+    encoding: 'utf8',
+  });
+  if (run.status !== 0) throw new Error(`cli ${args.join(' ')} exited ${run.status}:\n${run.stdout}${run.stderr}`);
+  return run.stdout;
 }
 
 function dump(lines: Array<Record<string, any>>): string {
