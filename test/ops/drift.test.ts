@@ -4,7 +4,7 @@
  * this test is what keeps them honest: each assertion names what drifted.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { parse as parseYaml } from 'yaml';
 import { schema } from '../../src/config.js';
@@ -119,4 +119,21 @@ test('compose: Postgres behind a health check, credentials that match DATABASE_U
   const grace = Number(/^(\d+)s$/.exec(String(app.stop_grace_period))?.[1]);
   const timeout = field('SHUTDOWN_TIMEOUT').parse(undefined, 'SHUTDOWN_TIMEOUT') as number;
   assert.ok(grace > timeout, `stop_grace_period ${app.stop_grace_period} must exceed SHUTDOWN_TIMEOUT ${timeout}s, or SIGKILL cuts the drain short`);
+});
+
+test('every package the service imports is a production dependency (the image has no devDependencies)', () => {
+  const files = readdirSync(new URL('src/', root), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'));
+  const imported = new Set<string>();
+  for (const f of files) {
+    // Type-only imports vanish at build time; everything else must resolve in the runtime stage.
+    const code = read(`src/${f}`).replace(/^import type .*$/gm, '');
+    for (const m of code.matchAll(/(?:from|import\()\s*'([^'.][^']*)'/g)) {
+      const spec = m[1]!;
+      if (spec.startsWith('node:')) continue;
+      imported.add(spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!);
+    }
+  }
+  const dev = [...imported].filter((p) => !pkg.dependencies[p]);
+  assert.deepEqual(dev, [], `src/ imports packages missing from "dependencies": ${dev.join(', ')}`);
+  assert.ok(imported.has('fastify') && imported.has('prom-client'), 'the scan found the imports');
 });
