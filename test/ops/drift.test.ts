@@ -127,7 +127,7 @@ test('every package the service imports is a production dependency (the image ha
   for (const f of files) {
     // Type-only imports vanish at build time; everything else must resolve in the runtime stage.
     const code = read(`src/${f}`).replace(/^import type .*$/gm, '');
-    for (const m of code.matchAll(/(?:from|import\()\s*'([^'.][^']*)'/g)) {
+    for (const m of code.matchAll(/(?:\bfrom|\bimport\(?)\s*'([^'.][^']*)'/g)) {
       const spec = m[1]!;
       if (spec.startsWith('node:')) continue;
       imported.add(spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!);
