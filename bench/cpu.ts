@@ -17,13 +17,15 @@ interface Snapshot {
   postgres: number;
 }
 
-function procTicks(pid: number | string): { ticks: number; comm: string } | null {
+/** utime+stime; `children` adds the reaped children's (the postmaster's exited backends). */
+function procTicks(pid: number | string, children = false): { ticks: number; comm: string } | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const close = stat.lastIndexOf(')');
     const comm = stat.slice(stat.indexOf('(') + 1, close);
     const f = stat.slice(close + 2).split(' ');
-    return { ticks: Number(f[11]) + Number(f[12]), comm };
+    const own = Number(f[11]) + Number(f[12]);
+    return { ticks: children ? own + Number(f[13]) + Number(f[14]) : own, comm };
   } catch {
     return null;
   }
@@ -39,7 +41,8 @@ function postgresTicks(): number {
   let sum = 0;
   for (const pid of readdirSync('/proc')) {
     if (!/^\d+$/.test(pid)) continue;
-    const t = procTicks(pid);
+    // Backends that exit are counted in the postmaster's reaped-children time.
+    const t = procTicks(pid, true);
     if (t && t.comm === 'postgres') sum += t.ticks;
   }
   return sum;
