@@ -90,11 +90,11 @@ const fmt = (n: number | null | undefined, digits = 1): string => (n === null ||
 
 function printRows(title: string, rows: Row[]): void {
   console.log(`\n## ${title}\n`);
-  console.log('| scenario | clients | unit | ops/s | p50 ms | p90 ms | p99 ms | errors | DB round trips/request | peak RSS MiB | CPU % service / bench / postgres / others |');
-  console.log('| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
+  console.log('| scenario | clients | unit | ops/s | p50 ms | p90 ms | p99 ms | errors | DB round trips/request | peak RSS MiB | CPU µs/request service / postgres | CPU % service / bench / postgres / others |');
+  console.log('| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |');
   for (const r of rows) {
     console.log(
-      `| ${r.scenario} | ${r.clients} | ${r.unit} | ${fmt(r.ops.perSecond)} | ${fmt(r.ops.p50, 2)} | ${fmt(r.ops.p90, 2)} | ${fmt(r.ops.p99, 2)} | ${r.errors} | ${fmt(r.roundTripsPerRequest, 2)} | ${fmt(r.peakRssMiB, 0)} | ${r.cpu ? [r.cpu.server, r.cpu.bench, r.cpu.postgres, r.cpu.others].map((x) => fmt(x, 0)).join(' / ') : '–'} |`,
+      `| ${r.scenario} | ${r.clients} | ${r.unit} | ${fmt(r.ops.perSecond)} | ${fmt(r.ops.p50, 2)} | ${fmt(r.ops.p90, 2)} | ${fmt(r.ops.p99, 2)} | ${r.errors} | ${fmt(r.roundTripsPerRequest, 2)} | ${fmt(r.peakRssMiB, 0)} | ${r.cpu ? `${fmt((r.cpu.server * r.seconds * 1e4) / r.requests, 0)} / ${fmt((r.cpu.postgres * r.seconds * 1e4) / r.requests, 0)}` : '–'} | ${r.cpu ? [r.cpu.server, r.cpu.bench, r.cpu.postgres, r.cpu.others].map((x) => fmt(x, 0)).join(' / ') : '–'} |`,
     );
   }
   for (const r of rows) {

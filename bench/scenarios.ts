@@ -26,6 +26,8 @@ export interface Row {
   perRequest?: Record<string, Summary>;
   /** CPU use during the measured window, in % of one core. */
   cpu?: CpuShares;
+  /** Length of the measured window. */
+  seconds: number;
 }
 
 export interface RunOptions {
@@ -99,6 +101,7 @@ export async function sessionScenario(opts: RunOptions, cookies: string[]): Prom
     roundTripsPerRequest: queries === null ? null : queries / r.requests.total,
     peakRssMiB: opts.server.peakRssMiB(),
     cpu: meter.cpu,
+    seconds,
   };
 }
 
@@ -182,6 +185,7 @@ export async function signinScenario(opts: RunOptions, users: BenchUser[]): Prom
     roundTripsPerRequest: meter.queries === null || rec.requests === 0 ? null : meter.queries / rec.requests,
     peakRssMiB: opts.server.peakRssMiB(),
     cpu: meter.cpu,
+    seconds,
     notes,
     perRequest,
   };
@@ -253,6 +257,7 @@ export async function validateWrongScenario(opts: RunOptions, users: BenchUser[]
     roundTripsPerRequest: meter.queries === null || rec.requests === 0 ? null : meter.queries / rec.requests,
     peakRssMiB: opts.server.peakRssMiB(),
     cpu: meter.cpu,
+    seconds,
     perRequest,
   };
 }
