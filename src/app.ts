@@ -2,11 +2,16 @@ import fastifyCors from '@fastify/cors';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { createAuditor } from './audit/audit.js';
-import { passwordOnly, type AfterPassword } from './auth/after-password.js';
 import { authRoutes } from './auth/auth.routes.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
 import { createKeyedHasher } from './crypto/keyed-hash.js';
+import { createSecretBox } from './crypto/secret-box.js';
+import { devicesRoutes } from './devices/devices.routes.js';
+import { twoFactorLogin } from './two-factor/login-flow.js';
+import { pruneExpiredPending } from './two-factor/pending.repository.js';
+import { pruneSends } from './two-factor/send-limits.js';
+import { twoFactorRoutes } from './two-factor/tf.routes.js';
 import type { Database } from './db/database.js';
 import { pruneExpiredSessions } from './http/session-store.js';
 import { healthRoutes, type Lifecycle } from './health/health.routes.js';
@@ -41,7 +46,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const clock = opts.clock ?? systemClock;
   const lifecycle = opts.lifecycle ?? { draining: false };
   const hmac = createKeyedHasher(config.SECRET_KEY);
-  const _senders = opts.senders ?? createSenders(sendersConfig(config), { logger, clock });
+  const senders = opts.senders ?? createSenders(sendersConfig(config), { logger, clock });
 
   const app = Fastify({
     // Typed as Fastify's base logger so plugins and routes keep the default instance type.
@@ -52,6 +57,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     // Honour an incoming X-Request-Id so one id follows a request across services.
     requestIdHeader: 'x-request-id',
     return503OnClosing: true,
+    // tf_state_token travels in the path (SPEC §3) and is ~140 characters; Fastify's default is 100.
+    routerOptions: { maxParamLength: 256 },
   });
 
   // 1. How errors and bodies look on the wire.
@@ -88,15 +95,21 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
   // 5. Features.
   const audit = createAuditor(clock, logger);
-  const afterPassword: AfterPassword = passwordOnly({ config, clock, hmac, db, audit });
+  const box = createSecretBox(config.SECURITY_TOTP_SECRETS);
+  const tf = { config, db, clock, hmac, box, senders, audit };
   await app.register(healthRoutes, { db, lifecycle });
-  await app.register(authRoutes, { config, db, clock, audit, hmac, afterPassword });
+  await app.register(authRoutes, { ...tf, afterPassword: twoFactorLogin(tf) });
+  await app.register(twoFactorRoutes, tf);
+  await app.register(devicesRoutes, tf);
 
-  // 6. Housekeeping: expired sessions are ours to delete.
+  // 6. Housekeeping: expired sessions, pending sign-ins and old send records are ours to delete.
   let pruneTimer: NodeJS.Timeout | undefined;
   app.addHook('onReady', async () => {
     pruneTimer = setInterval(() => {
-      pruneExpiredSessions(db, clock.now()).catch((err: unknown) => logger.warn({ err }, 'session prune failed'));
+      const now = clock.now();
+      Promise.all([pruneExpiredSessions(db, now), pruneExpiredPending(db, now), pruneSends({ db }, now)]).catch((err: unknown) =>
+        logger.warn({ err }, 'prune of expired rows failed'),
+      );
     }, PRUNE_EVERY_MS);
     pruneTimer.unref();
   });

@@ -28,8 +28,12 @@ export async function authRoutes(app: FastifyInstance, deps: AuthRouteDeps): Pro
     const password = body.string('password', { max: PASSWORD_MAX_LENGTH });
     const remember = body.boolean('remember');
     body.done();
-    await deps.afterPassword.discardPending(request);
-    const user = await checkCredentials(deps, email, password, auditContext(request));
+    // A failed sign-in discards any earlier pending state; a successful one replaces it
+    // in proceed(), except when the code-send limit refuses (the earlier code stays valid).
+    const user = await checkCredentials(deps, email, password, auditContext(request)).catch(async (err: unknown) => {
+      await deps.afterPassword.discardPending(request);
+      throw err;
+    });
     return deps.afterPassword.proceed(request, user, { remember, includeToken: wantsAuthToken(request.query) });
   });
 

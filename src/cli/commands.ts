@@ -2,6 +2,8 @@ import type { Kysely } from 'kysely';
 import { newFsUniquifier, checkEmail, checkNewPassword } from '../auth/auth.service.js';
 import type { Config } from '../config.js';
 import type { DB } from '../db/types.js';
+import { createSecretBox } from '../crypto/secret-box.js';
+import { secretAad } from '../two-factor/context.js';
 import { hashPassword } from '../users/passwords.js';
 import { findUserByEmail, grantRole, insertUser, setActive } from '../users/users.repository.js';
 
@@ -30,7 +32,20 @@ async function cliAudit(db: Kysely<DB>, type: string, userId: number): Promise<v
   await db.insertInto('audit_events').values({ user_id: userId, type, at: new Date(), ip: null, user_agent: 'cli', details: '{}' }).execute();
 }
 
-/** Commands by name. Later features add theirs (users:reset-2fa, keys:rotate). */
+/**
+ * Everything a user's second factor consists of, cleared for a help-desk reset.
+ * Features with their own per-user 2FA data add a step here.
+ */
+export const resetSteps: Array<(db: Kysely<DB>, userId: number) => Promise<void>> = [
+  async (db, id) => {
+    await db.deleteFrom('tf_devices').where('user_id', '=', id).execute();
+  },
+  async (db, id) => {
+    await db.deleteFrom('tf_pending').where('user_id', '=', id).execute();
+  },
+];
+
+/** Commands by name. */
 export const commands: Record<string, Command> = {
   migrate: {
     usage: '',
@@ -71,6 +86,54 @@ export const commands: Record<string, Command> = {
       await db.deleteFrom('sessions').where('user_id', '=', user.id).execute();
       await cliAudit(db, 'user.deactivated', user.id);
       return `deactivated ${user.email}`;
+    },
+  },
+  'users:reset-2fa': {
+    usage: '--email E',
+    options: { email: { type: 'string' } },
+    async run({ db, args }) {
+      const email = requireString(args, 'email');
+      const user = await findUserByEmail(db, email);
+      if (!user) throw new Error(`no user ${email}`);
+      await db.transaction().execute(async (trx) => {
+        // A new fs_uniquifier ends every session, token and remembered device at once.
+        await trx
+          .updateTable('users')
+          .set({ tf_primary_method: null, tf_totp_secret: null, tf_phone_number: null, tf_totp_last_step: null, tf_failures: 0, tf_lockouts: 0, tf_locked_until: null, fs_uniquifier: newFsUniquifier() })
+          .where('id', '=', user.id)
+          .execute();
+        for (const step of resetSteps) await step(trx as unknown as Kysely<DB>, user.id);
+        await trx.deleteFrom('sessions').where('user_id', '=', user.id).execute();
+      });
+      await cliAudit(db, 'user.reset_2fa', user.id);
+      return `reset two-factor authentication of ${user.email}`;
+    },
+  },
+  'keys:rotate': {
+    usage: '',
+    options: {},
+    /** Re-encrypts every TOTP secret with the newest key of SECURITY_TOTP_SECRETS (SPEC §5). */
+    async run({ config, db }) {
+      const box = createSecretBox(config.SECURITY_TOTP_SECRETS);
+      let users = 0;
+      const rows = await db.selectFrom('users').select(['id', 'tf_totp_secret']).where('tf_totp_secret', 'is not', null).execute();
+      for (const row of rows) {
+        if (!row.tf_totp_secret || !box.needsRotation(row.tf_totp_secret)) continue;
+        const aad = secretAad(row.id);
+        const fresh = box.encrypt(box.decrypt(row.tf_totp_secret, aad), aad);
+        // Compare-and-set: a secret changed meanwhile by a new setup is left to that setup.
+        await db.updateTable('users').set({ tf_totp_secret: fresh }).where('id', '=', row.id).where('tf_totp_secret', '=', row.tf_totp_secret).execute();
+        users++;
+      }
+      let pending = 0;
+      const setups = await db.selectFrom('tf_pending').select(['id', 'user_id', 'setup_secret']).where('setup_secret', 'is not', null).execute();
+      for (const row of setups) {
+        if (!row.setup_secret || !box.needsRotation(row.setup_secret)) continue;
+        const aad = secretAad(row.user_id);
+        await db.updateTable('tf_pending').set({ setup_secret: box.encrypt(box.decrypt(row.setup_secret, aad), aad) }).where('id', '=', row.id).execute();
+        pending++;
+      }
+      return `re-encrypted ${users} TOTP secret(s) and ${pending} pending setup(s) with key ${box.currentTag}`;
     },
   },
 };

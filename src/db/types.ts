@@ -55,7 +55,50 @@ export interface AuditEventsTable {
   details: ColumnType<Record<string, unknown>, string, string>;
 }
 
+export type PendingKind = 'signin' | 'change';
+export type PendingState = 'setup_from_login' | 'validating_profile' | 'ready';
+
+export interface TfPendingTable {
+  id: string;
+  user_id: number;
+  kind: PendingKind;
+  state: PendingState;
+  fs_uniquifier: string;
+  remember: Generated<boolean>;
+  attempts: Generated<number>;
+  setup_method: string | null;
+  setup_secret: string | null;
+  setup_phone: string | null;
+  code_hash: string | null;
+  code_purpose: string | null;
+  code_destination: string | null;
+  code_expires_at: Timestamp | null;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+}
+
+export interface TfCodeSendsTable {
+  id: Generated<number>;
+  user_id: number;
+  destination: string;
+  sent_at: Timestamp;
+}
+
+export interface TfDevicesTable {
+  id: string;
+  user_id: number;
+  token_hash: string;
+  fs_uniquifier: string;
+  user_agent: string | null;
+  created_at: Timestamp;
+  last_used_at: Timestamp | null;
+  expires_at: Timestamp;
+}
+
 export interface DB {
+  tf_pending: TfPendingTable;
+  tf_code_sends: TfCodeSendsTable;
+  tf_devices: TfDevicesTable;
   users: UsersTable;
   roles: RolesTable;
   roles_users: RolesUsersTable;

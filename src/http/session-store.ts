@@ -66,9 +66,11 @@ export class KyselySessionStore {
   }
 
   set(sessionId: string, session: Session, cb: Callback): void {
-    const { cookie, [SESSION_USER]: _user, ...data } = session as unknown as Record<string, unknown> & { cookie: { expires?: Date | null } };
+    // The cookie's settings are kept with the data: a remembered session must come back
+    // with its expiry, or the next answer would turn it into a browser-session cookie.
+    const { [SESSION_USER]: _user, ...data } = session as unknown as Record<string, unknown> & { cookie: { expires?: Date | null } };
     const now = this.opts.clock.now();
-    const expires = cookie?.expires instanceof Date ? cookie.expires : new Date(now.getTime() + this.opts.lifetimeSeconds * 1000);
+    const expires = data.cookie?.expires instanceof Date ? data.cookie.expires : new Date(now.getTime() + this.opts.lifetimeSeconds * 1000);
     const userId = typeof data.userId === 'number' ? data.userId : null;
     const row = { id_hash: this.opts.hashId(sessionId), user_id: userId, data: JSON.stringify(data), expires_at: expires };
     this.db

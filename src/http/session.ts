@@ -19,6 +19,8 @@ declare module 'fastify' {
     authAt?: number;
     authnMethods?: string[];
     remember?: boolean;
+    /** A pending sign-in or setup (tf_pending row id). */
+    pendingId?: string;
     _user?: SessionUser;
     [key: string]: unknown;
   }

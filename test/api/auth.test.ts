@@ -228,6 +228,18 @@ describe(`password sign-in, sessions and tokens (${DB_KIND})`, () => {
     const expires = new Date(/Expires=([^;]+)/i.exec(cookie)![1]!);
     const days = (expires.getTime() - Date.now()) / 86400000;
     assert.ok(days > 29 && days <= 30.01, `expires in ${days} days`);
+    // A later change to the session must keep it persistent (the store keeps the cookie's settings).
+    const c = new Client(() => t.app);
+    await c.login(email, 'password-1', { remember: true });
+    t.clock.advance(1000);
+    const verify = await c.post('/verify', { password: 'password-1' });
+    assert.match(String(verify.headers['set-cookie']), /Expires=/i);
+    t.clock.advance(26 * 3600 * 1000);
+    try {
+      assert.equal((await c.get('/me')).statusCode, 200, 'a remembered session outlives SECURITY_SESSION_LIFETIME');
+    } finally {
+      t.clock.advance(-26 * 3600 * 1000 - 1000);
+    }
   });
 
   test('/register is 404 when registration is off', async () => {

@@ -35,7 +35,12 @@ export interface TestApp {
  * One database per test file (fresh schema), an app per call with its own
  * config; `rebuild` swaps the config but keeps the data.
  */
-export async function createTestApp(env: Record<string, string> = {}, shared?: Database): Promise<TestApp> {
+export interface TestAppOptions {
+  /** 'configured': the app builds its senders from the config (real SendGrid/Twilio clients). */
+  senders?: 'recording' | 'configured';
+}
+
+export async function createTestApp(env: Record<string, string> = {}, shared?: Database, options: TestAppOptions = {}): Promise<TestApp> {
   const database = shared ?? (await createTestDatabase());
   const clock = new FixedClock(new Date());
   const senders = new RecordingSenders();
@@ -51,7 +56,7 @@ export async function createTestApp(env: Record<string, string> = {}, shared?: D
     async rebuild(newEnv = env) {
       if (t.app) await t.app.close();
       t.config = testConfig(newEnv);
-      t.app = await buildApp({ config: t.config, database, logger, clock, senders });
+      t.app = await buildApp({ config: t.config, database, logger, clock, ...(options.senders === 'configured' ? {} : { senders }) });
       await t.app.ready();
     },
     async close() {

@@ -3,31 +3,13 @@
 // would not test the SVG we actually send.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { scanQrSvg, svgOfDataUri } from '../helpers/real-clients.js';
 import { qrSvgDataUri } from '../../src/two-factor/qrcode.js';
 import { generateTotpSecret, otpauthUri } from '../../src/two-factor/totp.js';
 
-const PREFIX = 'data:image/svg+xml;base64,';
 
-function svgOf(dataUri: string): string {
-  assert.ok(dataUri.startsWith(PREFIX), dataUri.slice(0, 40));
-  return Buffer.from(dataUri.slice(PREFIX.length), 'base64').toString('utf8');
-}
-
-function scan(svg: string): string {
-  const dir = mkdtempSync(join(tmpdir(), 'qr-test-'));
-  try {
-    const png = join(dir, 'code.png');
-    execFileSync('rsvg-convert', ['--width', '400', '--output', png], { input: svg });
-    // zbarimg prints D-Bus noise on stderr in containers; only stdout matters.
-    return execFileSync('zbarimg', ['--raw', '-q', png], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).replace(/\n$/, '');
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
+const svgOf = svgOfDataUri;
+const scan = scanQrSvg;
 
 test('the data URI holds an SVG with an intrinsic size', async () => {
   const svg = svgOf(await qrSvgDataUri('otpauth://totp/tfa:a%40b.c?secret=JBSWY3DPEHPK3PXP&issuer=tfa'));
