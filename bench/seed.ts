@@ -100,7 +100,7 @@ export async function seedLarge(databaseUrl: string, opts: { users: number; sess
                                  'cookie', jsonb_build_object('path', '/', 'httpOnly', true, 'sameSite', 'lax')),
               now() + interval '1 day'
        FROM generate_series(1, $1::int) AS g
-       JOIN users u ON u.email_normalized = 'filler-' || (1 + (g * 7919) % $2::int) || '@bench.example'`,
+       JOIN users u ON u.email_normalized = 'filler-' || (1 + (g::bigint * 7919) % $2::int) || '@bench.example'`,
       [opts.sessions, opts.users],
     );
     await c.query('VACUUM ANALYZE users');
