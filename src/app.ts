@@ -24,7 +24,10 @@ import { envelope, isEnvelope } from './http/envelope.js';
 import { registerErrorHandling } from './http/errors-plugin.js';
 import { BODY_LIMIT, registerJsonBody } from './http/json-body.js';
 import { registerRateLimit } from './http/rate-limit.js';
+import { genReqId, registerRequestId, RequestLog } from './http/request-log.js';
 import { registerSessions } from './http/session.js';
+import { createMetrics, type Metrics } from './metrics/metrics.js';
+import { registerMetrics } from './metrics/metrics.routes.js';
 import { createSenders } from './senders/registry.js';
 import { sendersConfig } from './senders/from-config.js';
 import type { Senders } from './senders/types.js';
@@ -40,6 +43,8 @@ export interface AppOptions {
   redis?: Redis;
   /** Redis key prefix of the rate-limit counters (tests give each run its own). */
   rateLimitKeyPrefix?: string;
+  /** Tests pass their own to read the counters; otherwise one per app. */
+  metrics?: Metrics;
 }
 
 const PRUNE_EVERY_MS = 5 * 60 * 1000;
@@ -55,6 +60,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const lifecycle = opts.lifecycle ?? { draining: false };
   const hmac = createKeyedHasher(config.SECRET_KEY);
   const senders = opts.senders ?? createSenders(sendersConfig(config), { logger, clock });
+  const metrics = opts.metrics ?? createMetrics(database);
 
   const app = Fastify({
     // Typed as Fastify's base logger so plugins and routes keep the default instance type.
@@ -62,16 +68,19 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     bodyLimit: BODY_LIMIT,
     // A hop count is valid at run time (Fastify docs) though the typings omit numbers.
     trustProxy: config.TRUST_PROXY as boolean | string,
-    // Honour an incoming X-Request-Id so one id follows a request across services.
-    requestIdHeader: 'x-request-id',
+    // An incoming X-Request-Id is kept when sane, so one id follows a request across services.
+    genReqId,
+    logController: new RequestLog(),
     return503OnClosing: true,
     // tf_state_token travels in the path (SPEC §3) and is ~140 characters; Fastify's default is 100.
     routerOptions: { maxParamLength: 256 },
   });
 
-  // 1. How errors and bodies look on the wire.
+  // 1. Request id and metrics of every answer; how errors and bodies look on the wire.
+  registerRequestId(app);
   registerErrorHandling(app);
   registerJsonBody(app);
+  registerMetrics(app, { config, metrics });
   app.addHook('onRequest', async (_request, reply) => {
     reply.header('Cache-Control', 'no-store');
   });
@@ -108,7 +117,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const audit = createAuditor(clock, logger);
   const throttle = createPasswordThrottle({ db, clock, hmac, audit });
   const box = createSecretBox(config.SECURITY_TOTP_SECRETS);
-  const tf = { config, db, clock, hmac, box, senders, audit };
+  const tf = { config, db, clock, hmac, box, senders, audit, metrics };
   await app.register(healthRoutes, { db, lifecycle });
   await app.register(authRoutes, { ...tf, throttle, afterPassword: twoFactorLogin(tf) });
   await app.register(twoFactorRoutes, tf);

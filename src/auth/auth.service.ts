@@ -5,6 +5,7 @@ import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { DB } from '../db/types.js';
 import { AppError, ValidationError } from '../errors.js';
+import type { Metrics } from '../metrics/metrics.js';
 import { burnPasswordCheck, hashPassword, PASSWORD_MAX_LENGTH, verifyPassword } from '../users/passwords.js';
 import { findUserByEmail, findUserById, insertUser, updatePassword, type User } from '../users/users.repository.js';
 import type { PasswordThrottle } from './password-throttle.js';
@@ -15,6 +16,7 @@ export interface AuthDeps {
   clock: Clock;
   audit: Auditor;
   throttle: PasswordThrottle;
+  metrics: Metrics;
 }
 
 export function newFsUniquifier(): string {
@@ -47,11 +49,13 @@ export async function checkCredentials(deps: AuthDeps, email: string, password: 
   const ok = user ? await verifyPassword(user.password, password) : await burnPasswordCheck(password.slice(0, PASSWORD_MAX_LENGTH));
   if (!user || !ok) {
     await deps.audit.record(deps.db, 'signin.failure', user?.id ?? null, ctx, { reason: 'credentials' });
+    deps.metrics.signIn('failure');
     throw await deps.throttle.failed(attempt, user?.id ?? null, ctx);
   }
   await deps.throttle.succeeded(attempt);
   if (!user.active) {
     await deps.audit.record(deps.db, 'signin.failure', user.id, ctx, { reason: 'disabled' });
+    deps.metrics.signIn('failure');
     throw new AppError('DISABLED_ACCOUNT');
   }
   return user;

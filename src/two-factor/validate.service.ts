@@ -15,6 +15,11 @@ export type ValidateDeps = TfDeps & SignInDeps;
 
 class Replayed extends Error {}
 
+/** The method a code was expected for: the new setup's, or the user's. */
+function expectedMethod(ctx: PendingContext): string {
+  return (ctx.pending.state === 'validating_profile' ? ctx.pending.setup_method : ctx.user.tf_primary_method) ?? 'none';
+}
+
 /**
  * Validates a second-factor code for a pending sign-in or setup. Guards in a
  * fixed order (STYLE habit 4): the attempt is charged to the pending state and
@@ -44,6 +49,7 @@ export async function validate(
   if (charge.failures > threshold) {
     // A concurrent burst went past the threshold before the lock landed: refuse unchecked.
     const until = await lockIfOverThreshold(deps.db, user.id, threshold, deps.config.SECURITY_TWO_FACTOR_LOCKOUT_DURATION, now);
+    if (until) deps.metrics.lockout();
     throw lockedError(until ?? new Date(now.getTime() + 1000), now);
   }
 
@@ -65,8 +71,10 @@ async function failure(deps: ValidateDeps, request: FastifyRequest, ctx: Pending
   const now = deps.clock.now();
   const audit = auditContext(request);
   await deps.audit.record(deps.db, 'tf.failed', ctx.user.id, audit, { state: ctx.pending.state });
+  deps.metrics.codeValidated(expectedMethod(ctx), 'failure');
   const until = await lockIfOverThreshold(deps.db, ctx.user.id, deps.config.SECURITY_TWO_FACTOR_LOCKOUT_THRESHOLD, deps.config.SECURITY_TWO_FACTOR_LOCKOUT_DURATION, now);
   if (until) {
+    deps.metrics.lockout();
     await deps.audit.record(deps.db, 'tf.lockout', ctx.user.id, audit, { until: until.toISOString() });
     throw lockedError(until, now);
   }
@@ -118,6 +126,7 @@ async function success(
 ): Promise<Record<string, unknown>> {
   const audit = auditContext(request);
   await deps.audit.record(deps.db, 'tf.passed', user.id, audit, { method: check.method, rescue: check.rescue === true });
+  deps.metrics.codeValidated(check.method, 'success');
   if (check.rescue) await deps.audit.record(deps.db, 'rescue.used', user.id, audit, { option: 'email' });
   if (ctx.pending.state === 'validating_profile') {
     await deps.audit.record(deps.db, 'tf.setup_changed', user.id, audit, { method: user.tf_primary_method });

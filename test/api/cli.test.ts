@@ -87,7 +87,7 @@ describe(`command line (${DB_KIND})`, () => {
     try {
       const env = { DATA_DIR: dir, LOG_LEVEL: 'silent', ...TEST_SECRETS };
       const cli = (args: string[], input = '', extra: Record<string, string> = {}) =>
-        spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { env: { ...env, ...extra }, input, encoding: 'utf8', timeout: 60_000 });
+        spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { env: { ...env, ...extra }, input, encoding: 'utf8', timeout: 240_000 });
       const created = cli(['users:create', '--email', 'cli@example.com', '--password-stdin'], 'a long password\n');
       assert.equal(created.status, 0, created.stderr);
       assert.match(created.stdout, /created user cli@example.com/);

@@ -21,7 +21,7 @@ export async function createTestDatabase(): Promise<Database & { schema: string 
     await admin.end();
   }
   const database = await openDatabase({ databaseUrl: TEST_DATABASE_URL, dataDir: 'memory://', schema, poolSize: 20 });
-  await migrateToLatest(database.db as never, { schema });
+  await migrateToLatest(database.db as never);
   const close = database.close;
   return {
     ...database,
