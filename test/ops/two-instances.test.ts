@@ -3,15 +3,14 @@
  * two service processes on one database behave as one service. A session
  * begun on one instance works on the other, and a logout on either ends it
  * everywhere. Only Postgres can be shared between processes.
- *
- * To extend to two-factor: give signIn() a second step on another URL (the
- * code is the last line of OUTBOX_FILE, which both instances append to; post
- * it to /tf-validate there).
+ * The two-factor test begins a sign-in on A and finishes it on B: the pending
+ * state, the code and the attempt counters live in the database too.
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { TEST_DATABASE_URL } from '../helpers/db.js';
+import { oathtool } from '../helpers/real-clients.js';
 import { createServiceDatabase, runCli, startService, type ServiceDatabase, type ServiceProcess } from '../helpers/service-process.js';
 import { WireClient, type WireAnswer } from '../helpers/wire-client.js';
 
@@ -83,5 +82,35 @@ else describe('two instances on one Postgres database', () => {
     assert.equal(wrong.status, 400);
     await signIn(client, a.url, email, password);
     assert.equal((await client.get(b.url, '/me')).status, 200);
+  });
+
+  test('a two-factor sign-in begun on A is finished on B, then used on both', async () => {
+    const tfEmail = 'tf-both@example.com';
+    runCli(database.env, ['users:create', '--email', tfEmail, '--password-stdin'], `${password}\n`);
+    const client = new WireClient();
+    await signIn(client, a.url, tfEmail, password);
+    const setup = await client.post(b.url, '/tf-setup', { setup: 'authenticator' });
+    assert.equal(setup.status, 200, JSON.stringify(setup.data));
+    const key = setup.data.response.tf_authr_key as string;
+    // The services run on the real clock. Enrol with the code of a minute ago (inside the
+    // ±120 s window) so that the sign-in below can use the current one without a replay.
+    const confirmed = await client.post(a.url, '/tf-validate', { code: oathtool(key, new Date(Date.now() - 60_000)) });
+    assert.equal(confirmed.status, 200, JSON.stringify(confirmed.data));
+    await client.post(a.url, '/logout');
+
+    // The real test: first factor on A, second factor on B.
+    const fresh = new WireClient();
+    const begun = await fresh.post(a.url, '/login', { email: tfEmail, password });
+    assert.equal(begun.data.response.tf_state, 'ready', JSON.stringify(begun.data));
+    const code = oathtool(key, new Date());
+    const wrong = await fresh.post(b.url, '/tf-validate', { code: code === '000000' ? '000001' : '000000' });
+    assert.equal(wrong.data.response.error_code, 'TWO_FACTOR_INVALID_TOKEN', 'the attempt counter is shared too');
+    const done = await fresh.post(b.url, '/tf-validate', { code });
+    assert.equal(done.status, 200, JSON.stringify(done.data));
+    for (const svc of [a, b]) {
+      const me = await fresh.get(svc.url, '/me');
+      assert.equal(me.status, 200);
+      assert.deepEqual(me.data.response.authn_methods, ['password', 'authenticator']);
+    }
   });
 });
