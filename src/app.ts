@@ -8,6 +8,7 @@ import type { Config } from './config.js';
 import { createKeyedHasher } from './crypto/keyed-hash.js';
 import { createSecretBox } from './crypto/secret-box.js';
 import { devicesRoutes } from './devices/devices.routes.js';
+import { docsRoutes } from './docs/docs.routes.js';
 import { twoFactorLogin } from './two-factor/login-flow.js';
 import { pruneExpiredPending } from './two-factor/pending.repository.js';
 import { pruneSends } from './two-factor/send-limits.js';
@@ -98,6 +99,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const box = createSecretBox(config.SECURITY_TOTP_SECRETS);
   const tf = { config, db, clock, hmac, box, senders, audit };
   await app.register(healthRoutes, { db, lifecycle });
+  await app.register(docsRoutes);
   await app.register(authRoutes, { ...tf, afterPassword: twoFactorLogin(tf) });
   await app.register(twoFactorRoutes, tf);
   await app.register(devicesRoutes, tf);
