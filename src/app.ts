@@ -11,6 +11,7 @@ import type { Config } from './config.js';
 import { createKeyedHasher } from './crypto/keyed-hash.js';
 import { createSecretBox } from './crypto/secret-box.js';
 import { devicesRoutes } from './devices/devices.routes.js';
+import { docsRoutes } from './docs/docs.routes.js';
 import { twoFactorLogin } from './two-factor/login-flow.js';
 import { pruneExpiredPending } from './two-factor/pending.repository.js';
 import { pruneSends } from './two-factor/send-limits.js';
@@ -120,6 +121,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const tf = { config, db, clock, hmac, box, senders, audit, metrics };
   await app.register(healthRoutes, { db, lifecycle });
   await app.register(authRoutes, { ...tf, throttle, afterPassword: twoFactorLogin(tf) });
+  await app.register(docsRoutes);
   await app.register(twoFactorRoutes, tf);
   await app.register(devicesRoutes, tf);
 

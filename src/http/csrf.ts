@@ -29,6 +29,8 @@ export function registerCsrf(app: FastifyInstance, deps: { config: Config; hmac:
 
   app.addHook('onRequest', async (request) => {
     if (!STATE_CHANGING.has(request.method)) return;
+    // No route, nothing to change: an unknown path stays 404 and a wrong method 405 (openapi.yaml x-unmatched-responses).
+    if (request.is404) return;
     const origin = request.headers.origin;
     // Non-browser clients send no Origin; browsers always do on cross-site POSTs.
     if (origin === undefined) return;

@@ -63,7 +63,7 @@ describe('checkResponse accepts conforming answers', () => {
     ['POST /register, disabled', sample('POST', '/register', 404, error(404, 'NOT_FOUND'))],
     ['DELETE /tf-devices/{id}', sample('DELETE', '/tf-devices/5b0c', 200, ok({ csrf_token: CSRF, devices: [] }))],
     ['unknown path', sample('GET', '/nope', 404, error(404, 'NOT_FOUND'))],
-    ['known path, wrong method', sample('PUT', '/login', 405, error(405, 'METHOD_NOT_ALLOWED'))],
+    ['known path, wrong method', sample('PUT', '/login', 405, error(405, 'METHOD_NOT_ALLOWED'), { ...JSON_HEADERS, allow: 'GET, HEAD, POST' })],
     ['HEAD of a GET route', sample('HEAD', '/healthz', 200, undefined, { 'content-type': 'application/json' })],
     ['GET /healthz', sample('GET', '/healthz', 200, { status: 'ok' }, { 'content-type': 'application/json' })],
     ['GET /readyz, down', sample('GET', '/readyz', 503, { status: 'unavailable' }, { 'content-type': 'application/json' })],
@@ -91,6 +91,8 @@ describe('checkResponse rejects drift', () => {
     rejects(sample('POST', '/login', 400, { ...error(400, 'REQUIRED'), meta: { code: 200 } }), /meta\.code 200 differs/));
   test('a 429 without Retry-After', () =>
     rejects(sample('POST', '/login', 429, error(429, 'RATE_LIMITED')), /missing required header Retry-After/));
+  test('a 405 without Allow', () =>
+    rejects(sample('PUT', '/login', 405, error(405, 'METHOD_NOT_ALLOWED')), /missing required header Allow/));
   test('an auth answer without Cache-Control: no-store', () =>
     rejects(sample('GET', '/login', 200, ok({ csrf_token: CSRF, identity_attributes: ['email'] }),
       { 'content-type': 'application/json', 'cache-control': 'max-age=60' }), /header Cache-Control/));

@@ -1,6 +1,6 @@
 /**
  * test/generated/api.d.ts is generated from openapi.yaml
- * (scripts/gen-client.sh) and committed; this fails when it is stale.
+ * (`npm run gen:client`) and committed; this fails when it is stale.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -24,7 +24,7 @@ test('the committed API types match openapi.yaml', () => {
     assert.equal(
       readFileSync(join(root, 'test/generated/api.d.ts'), 'utf8'),
       readFileSync(out, 'utf8'),
-      'test/generated/api.d.ts is stale: run scripts/gen-client.sh',
+      'test/generated/api.d.ts is stale: run npm run gen:client',
     );
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -224,8 +224,10 @@ export interface paths {
          * What the code-entry page needs
          * @description For a pending sign-in in `ready` or `validating_profile`. No user data
          *     before the second factor. **Decision:** `recovery_options` is present
-         *     for a pending sign-in and omitted for a signed-in user confirming a
-         *     setup change (rescue is for signing in). No pending state: 400
+         *     only for a pending sign-in in `ready`; while a setup is being confirmed
+         *     (`validating_profile`: a signed-in user's change, or a first setup at
+         *     sign-in) the answer is `{csrf_token}`, since rescue is for signing in
+         *     with a method one already has. No pending state: 400
          *     `TWO_FACTOR_PERMISSION_DENIED`.
          */
         get: operations["getTfValidate"];
@@ -475,7 +477,9 @@ export interface paths {
          * Human-readable documentation (Redoc) of this document
          * @description **Decision:** the page loads its script from
          *     `/docs/redoc.standalone.js` on the same origin (no CDN, no inline
-         *     script) so a strict `script-src 'self'` Content-Security-Policy holds.
+         *     script, system fonts instead of web fonts) and is sent with a
+         *     Content-Security-Policy that allows no other origin, so it renders
+         *     offline and nothing is fetched from elsewhere.
          */
         get: operations["docsPage"];
         put?: never;
@@ -518,13 +522,13 @@ export interface components {
         /** @enum {string|null} */
         NullableMethod: "email" | "sms" | "authenticator" | null;
         /**
-         * @description **Decision:** only the email and role names; never an internal id,
-         *     hashes, secrets, phone or `fs_uniquifier`. `authentication_token` only
-         *     with `?include_auth_token` on a request that completes a sign-in.
+         * @description **Decision:** only the email (SPEC: "at least `{email}`"); never an
+         *     internal id, role, hash, secret, phone or `fs_uniquifier`.
+         *     `authentication_token` only with `?include_auth_token` on a request
+         *     that completes a sign-in (or `POST /verify`, `POST /change`).
          */
         User: {
             email: string;
-            roles?: string[];
             authentication_token?: string;
         };
         /** @description Rescue option → the path to use next. */
@@ -567,6 +571,8 @@ export interface components {
             email: string;
             /** Format: password */
             password: string;
+            /** @description As for `POST /login`. */
+            remember?: boolean;
         };
         VerifyRequest: {
             /** Format: password */
@@ -924,8 +930,7 @@ export interface components {
                  *       "response": {
                  *         "csrf_token": "IjY2ZjU2.ZK1mNw.abc",
                  *         "user": {
-                 *           "email": "ada@example.com",
-                 *           "roles": []
+                 *           "email": "ada@example.com"
                  *         }
                  *       }
                  *     }
@@ -1063,6 +1068,8 @@ export interface components {
         MethodNotAllowed: {
             headers: {
                 "Cache-Control": components["headers"]["CacheControl"];
+                /** @description The methods the path does support (RFC 9110 §15.5.6), e.g. `GET, HEAD, POST`. */
+                Allow: string;
                 [name: string]: unknown;
             };
             content: {
@@ -1158,7 +1165,10 @@ export interface components {
     headers: {
         /** @description Auth answers are never cached. */
         CacheControl: string;
-        /** @description Seconds until a retry may succeed. */
+        /**
+         * @description Seconds until a retry may succeed. `TWO_FACTOR_TOO_MANY_ATTEMPTS` has
+         *     no wait of its own (sign in again) and says `1`.
+         */
         RetryAfter: number;
         /** @description `session` (rotated or cleared) and, when remembered, `tf_validity`. */
         SetCookie: string;
@@ -1381,8 +1391,7 @@ export interface operations {
                      *       "response": {
                      *         "csrf_token": "IjY2ZjU2.ZK1mNw.abc",
                      *         "user": {
-                     *           "email": "ada@example.com",
-                     *           "roles": []
+                     *           "email": "ada@example.com"
                      *         },
                      *         "tf_primary_method": "authenticator",
                      *         "authenticated_at": "2025-01-31T09:15:00.000Z",
@@ -1519,21 +1528,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "meta": {
-                     *         "code": 200
-                     *       },
-                     *       "response": {
-                     *         "csrf_token": "IjY2ZjU2.ZK1mNw.abc",
-                     *         "recovery_options": {
-                     *           "help": "/tf-rescue",
-                     *           "email": "/tf-rescue",
-                     *           "recovery_code": "/mf-recovery"
-                     *         }
-                     *       }
-                     *     }
-                     */
                     "application/json": components["schemas"]["TfValidateInfoEnvelope"];
                 };
             };

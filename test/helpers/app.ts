@@ -1,3 +1,4 @@
+import { afterEach } from 'node:test';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { buildApp, type AppOptions } from '../../src/app.js';
 import { FixedClock } from '../../src/clock.js';
@@ -8,6 +9,7 @@ import { hashPassword } from '../../src/users/passwords.js';
 import { insertUser, type User } from '../../src/users/users.repository.js';
 import { newFsUniquifier } from '../../src/auth/auth.service.js';
 import { createTestDatabase } from './db.js';
+import { installContractCheck, type ContractCheck } from './openapi-contract.js';
 import { RecordingSenders } from './senders.js';
 
 export const TEST_SECRETS = {
@@ -27,9 +29,30 @@ export interface TestApp {
   senders: RecordingSenders;
   /** Every log line the app wrote (for the "no secret in the logs" checks). */
   logs: string[];
+  /**
+   * The openapi.yaml check of the current app (each rebuild installs a new one).
+   * A test that provokes an undocumented answer on purpose asserts it here and
+   * calls `clear()`; anything else left over fails the test.
+   */
+  contract: ContractCheck;
   rebuild(env?: Record<string, string>): Promise<void>;
   close(): Promise<void>;
 }
+
+/** Apps built here and not closed yet: the contract hook below checks them. */
+const open = new Set<TestApp>();
+
+/**
+ * Every answer of every app built here is checked against openapi.yaml
+ * (STYLE habit 12). Registered once, at the root of each test file that imports
+ * this helper, so it runs after every test of that file, nested ones included:
+ * a drifting answer fails the very test that provoked it, and no test file can
+ * forget to opt in. `close()` and `rebuild()` check once more, for answers
+ * that land after a test ended (a real listener finishes them asynchronously).
+ */
+afterEach(() => {
+  for (const t of open) t.contract.assertNoViolations();
+});
 
 /**
  * One database per test file (fresh schema), an app per call with its own
@@ -55,19 +78,41 @@ export async function createTestApp(env: Record<string, string> = {}, shared?: D
     clock,
     senders,
     logs,
+    contract: undefined as unknown as ContractCheck,
     async rebuild(newEnv = env) {
-      if (t.app) await t.app.close();
+      const broken = t.app ? await closeChecked(t.app, t.contract) : undefined;
       t.config = testConfig(newEnv);
       t.app = await buildApp({ config: t.config, database, logger, clock, ...(senderKind === 'configured' ? {} : { senders }), ...extra });
+      t.contract = installContractCheck(t.app);
       await t.app.ready();
+      if (broken) throw broken;
     },
     async close() {
-      await t.app.close();
+      open.delete(t);
+      const broken = await closeChecked(t.app, t.contract);
       if (!shared) await database.close();
+      if (broken) throw broken;
     },
   };
   await t.rebuild(env);
+  open.add(t);
   return t;
+}
+
+/**
+ * Closes an app and returns (rather than throws) what broke the contract, so
+ * the caller finishes its own clean-up first. Asserting before close() keeps
+ * the app's other onClose hooks from being skipped by a throwing one.
+ */
+async function closeChecked(app: FastifyInstance, contract: ContractCheck): Promise<unknown> {
+  let broken: unknown;
+  try {
+    contract.assertNoViolations();
+  } catch (error) {
+    broken = error;
+  }
+  await app.close();
+  return broken;
 }
 
 export async function createUser(database: Database, email: string, password: string): Promise<User> {

@@ -6,11 +6,9 @@
  *   documentedOperations()                                     [{method, path}] for route-drift tests
  *   compareRoutes(registered)                                  {undocumented, unimplemented}
  *
- * Wiring into the shared helper that builds the app for API tests:
- *
- *   const app = await buildApp({ config, clock, senders });   // not yet ready()
- *   installContractCheck(app);
- *   t.after(() => app.close());   // rejects, failing the test, if any answer broke the contract
+ * test/helpers/app.ts installs the check on every app it builds (rebuilds
+ * included) and fails the test that caused a violation; a test that provokes
+ * an undocumented answer on purpose asserts it in `t.contract` and clears it.
  */
 import { documentedOperations, toFastifyPath } from './openapi-document.js';
 
