@@ -95,10 +95,26 @@ export interface TfDevicesTable {
   expires_at: Timestamp;
 }
 
+export interface TfRecoveryCodesTable {
+  id: Generated<number>;
+  user_id: number;
+  /** Keyed hash of the canonical code (12 lowercase hex), never the code. */
+  code_hash: string;
+  used_at: Timestamp | null;
+  created_at: Timestamp;
+}
+
+export interface TfHelpRequestsTable {
+  user_id: number;
+  sent_at: Timestamp;
+}
+
 export interface DB {
   tf_pending: TfPendingTable;
   tf_code_sends: TfCodeSendsTable;
   tf_devices: TfDevicesTable;
+  tf_recovery_codes: TfRecoveryCodesTable;
+  tf_help_requests: TfHelpRequestsTable;
   users: UsersTable;
   roles: RolesTable;
   roles_users: RolesUsersTable;
