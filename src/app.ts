@@ -8,6 +8,8 @@ import type { Config } from './config.js';
 import { createKeyedHasher } from './crypto/keyed-hash.js';
 import { createSecretBox } from './crypto/secret-box.js';
 import { devicesRoutes } from './devices/devices.routes.js';
+import { recoveryCodesRoutes } from './recovery-codes/recovery-codes.routes.js';
+import { rescueRoutes } from './rescue/rescue.routes.js';
 import { twoFactorLogin } from './two-factor/login-flow.js';
 import { pruneExpiredPending } from './two-factor/pending.repository.js';
 import { pruneSends } from './two-factor/send-limits.js';
@@ -100,6 +102,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(healthRoutes, { db, lifecycle });
   await app.register(authRoutes, { ...tf, afterPassword: twoFactorLogin(tf) });
   await app.register(twoFactorRoutes, tf);
+  await app.register(rescueRoutes, tf);
+  await app.register(recoveryCodesRoutes, tf);
   await app.register(devicesRoutes, tf);
 
   // 6. Housekeeping: expired sessions, pending sign-ins and old send records are ours to delete.
