@@ -5,7 +5,7 @@ import { createTestApp, createUser, uniqueEmail, type TestApp } from '../helpers
 import { Client } from '../helpers/client.js';
 import { DB_KIND } from '../helpers/db.js';
 import { enrolledUser, generateCodes, pendingSignIn } from '../helpers/rescue.js';
-import { STEP_MS } from '../helpers/two-factor.js';
+import { enrolAuthenticator, STEP_MS } from '../helpers/two-factor.js';
 
 const HELP_DESK = 'helpdesk@example.com';
 const ENV = { SECURITY_TWO_FACTOR_RESCUE_MAIL: HELP_DESK };
@@ -190,7 +190,11 @@ describe(`rescue: e-mailed code, help desk and recovery codes (${DB_KIND})`, () 
     const c = new Client(() => t.app);
     assert.equal((await c.login(u.email, 'password-1')).data.response.tf_required, false);
     assert.equal((await c.get('/mf-recovery-codes')).data.response.recovery_codes_remaining, 0);
-    assert.ok(codes.length);
+    // A new second factor does not bring the old codes back.
+    await enrolAuthenticator(t, c);
+    const d = await pendingSignIn(t, u.email);
+    assert.deepEqual((await d.get('/tf-rescue')).data.response.recovery_options, { help: '/tf-rescue', email: '/tf-rescue' });
+    assert.equal((await d.post('/mf-recovery', { code: codes[0]! })).data.response.error_code, 'INVALID_RECOVERY_CODE');
   });
 
   test('signed-in callers get ANONYMOUS_USER_REQUIRED; other states TWO_FACTOR_PERMISSION_DENIED and are wiped', async () => {
