@@ -1,8 +1,11 @@
 import fastifyCors from '@fastify/cors';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { createAuditor } from './audit/audit.js';
 import { authRoutes } from './auth/auth.routes.js';
+import { createPasswordThrottle } from './auth/password-throttle.js';
+import { pruneThrottles } from './auth/password-throttle.repository.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
 import { createKeyedHasher } from './crypto/keyed-hash.js';
@@ -22,7 +25,11 @@ import { csrfToken, registerCsrf } from './http/csrf.js';
 import { envelope, isEnvelope } from './http/envelope.js';
 import { registerErrorHandling } from './http/errors-plugin.js';
 import { BODY_LIMIT, registerJsonBody } from './http/json-body.js';
+import { registerRateLimit } from './http/rate-limit.js';
+import { genReqId, registerRequestId, RequestLog } from './http/request-log.js';
 import { registerSessions } from './http/session.js';
+import { createMetrics, type Metrics } from './metrics/metrics.js';
+import { registerMetrics } from './metrics/metrics.routes.js';
 import { createSenders } from './senders/registry.js';
 import { sendersConfig } from './senders/from-config.js';
 import type { Senders } from './senders/types.js';
@@ -34,6 +41,12 @@ export interface AppOptions {
   clock?: Clock;
   senders?: Senders;
   lifecycle?: Lifecycle;
+  /** A Redis client for rate-limit counters, owned by the caller; else one is made from REDIS_URL. */
+  redis?: Redis;
+  /** Redis key prefix of the rate-limit counters (tests give each run its own). */
+  rateLimitKeyPrefix?: string;
+  /** Tests pass their own to read the counters; otherwise one per app. */
+  metrics?: Metrics;
 }
 
 const PRUNE_EVERY_MS = 5 * 60 * 1000;
@@ -49,6 +62,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const lifecycle = opts.lifecycle ?? { draining: false };
   const hmac = createKeyedHasher(config.SECRET_KEY);
   const senders = opts.senders ?? createSenders(sendersConfig(config), { logger, clock });
+  const metrics = opts.metrics ?? createMetrics(database);
 
   const app = Fastify({
     // Typed as Fastify's base logger so plugins and routes keep the default instance type.
@@ -56,16 +70,19 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     bodyLimit: BODY_LIMIT,
     // A hop count is valid at run time (Fastify docs) though the typings omit numbers.
     trustProxy: config.TRUST_PROXY as boolean | string,
-    // Honour an incoming X-Request-Id so one id follows a request across services.
-    requestIdHeader: 'x-request-id',
+    // An incoming X-Request-Id is kept when sane, so one id follows a request across services.
+    genReqId,
+    logController: new RequestLog(),
     return503OnClosing: true,
     // tf_state_token travels in the path (SPEC §3) and is ~140 characters; Fastify's default is 100.
     routerOptions: { maxParamLength: 256 },
   });
 
-  // 1. How errors and bodies look on the wire.
+  // 1. Request id and metrics of every answer; how errors and bodies look on the wire.
+  registerRequestId(app);
   registerErrorHandling(app);
   registerJsonBody(app);
+  registerMetrics(app, { config, metrics });
   app.addHook('onRequest', async (_request, reply) => {
     reply.header('Cache-Control', 'no-store');
   });
@@ -82,12 +99,15 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     });
   }
 
-  // 3. Session, caller identity, CSRF and Origin checks.
+  // 3. Per-IP rate limits, before the session is read or the body parsed (after CORS, so a 429 is readable).
+  await registerRateLimit(app, { config, clock, log: app.log, redis: opts.redis, keyPrefix: opts.rateLimitKeyPrefix });
+
+  // 4. Session, caller identity, CSRF and Origin checks.
   await registerSessions(app, { config, db, clock, hmac });
   registerAuthContext(app, { db, hmac, clock });
   registerCsrf(app, { config, hmac });
 
-  // 4. Every success is an envelope carrying the session's CSRF token (SPEC §1, §6).
+  // 5. Every success is an envelope carrying the session's CSRF token (SPEC §1, §6).
   app.addHook('preSerialization', async (request, reply, payload) => {
     const cfg = request.routeOptions.config;
     if (cfg.envelope === false || isEnvelope(payload) || typeof payload !== 'object' || payload === null) return payload;
@@ -95,24 +115,26 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     return envelope(reply.statusCode, response);
   });
 
-  // 5. Features.
+  // 6. Features.
   const audit = createAuditor(clock, logger);
+  const throttle = createPasswordThrottle({ db, clock, hmac, audit });
   const box = createSecretBox(config.SECURITY_TOTP_SECRETS);
-  const tf = { config, db, clock, hmac, box, senders, audit };
+  const tf = { config, db, clock, hmac, box, senders, audit, metrics };
   await app.register(healthRoutes, { db, lifecycle });
-  await app.register(authRoutes, { ...tf, afterPassword: twoFactorLogin(tf) });
+  await app.register(authRoutes, { ...tf, throttle, afterPassword: twoFactorLogin(tf) });
   await app.register(twoFactorRoutes, tf);
   await app.register(rescueRoutes, tf);
   await app.register(recoveryCodesRoutes, tf);
   await app.register(devicesRoutes, tf);
 
-  // 6. Housekeeping: expired sessions, pending sign-ins and old send records are ours to delete.
+  // 7. Housekeeping: expired sessions, pending sign-ins, old send records and forgotten
+  // password failures are ours to delete.
   let pruneTimer: NodeJS.Timeout | undefined;
   app.addHook('onReady', async () => {
     pruneTimer = setInterval(() => {
       const now = clock.now();
-      Promise.all([pruneExpiredSessions(db, now), pruneExpiredPending(db, now), pruneSends({ db }, now)]).catch((err: unknown) =>
-        logger.warn({ err }, 'prune of expired rows failed'),
+      Promise.all([pruneExpiredSessions(db, now), pruneExpiredPending(db, now), pruneSends({ db }, now), pruneThrottles(db, now)]).catch(
+        (err: unknown) => logger.warn({ err }, 'prune of expired rows failed'),
       );
     }, PRUNE_EVERY_MS);
     pruneTimer.unref();

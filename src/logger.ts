@@ -12,6 +12,14 @@ export const REDACT_PATHS = [
   'req.headers["x-csrf-token"]',
   'req.headers["x-xsrf-token"]',
   'res.headers["set-cookie"]',
+  // The request serializer below never prints headers; these catch a
+  // `log.info({ headers: request.headers })` added while debugging.
+  'headers.cookie',
+  'headers.authorization',
+  'headers["authentication-token"]',
+  'headers["x-csrf-token"]',
+  'headers["x-xsrf-token"]',
+  'headers["set-cookie"]',
   '*.password',
   '*.new_password',
   '*.code',

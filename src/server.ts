@@ -2,9 +2,10 @@
  * The entry point: the only module (with cli.ts) that reads process.env,
  * listens, and handles signals.
  */
+import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.js';
 import { ConfigError, devSecrets, loadConfig } from './config.js';
-import { openDatabase } from './db/database.js';
+import { openDatabase, type Database } from './db/database.js';
 import { migrateToLatest } from './db/migrate.js';
 import { createLogger } from './logger.js';
 import { countUsers } from './users/users.repository.js';
@@ -24,36 +25,53 @@ async function main(): Promise<void> {
   const logger = createLogger(config.LOG_LEVEL);
   for (const w of warnings) logger.warn(w);
 
-  const database = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR });
-  await migrateToLatest(database.db as never);
-  logger.info({ database: database.kind }, 'database ready, migrations applied');
-
+  // SIGTERM (docker stop, Kubernetes) or SIGINT (Ctrl-C): /readyz turns 503,
+  // the listener closes (new connections are refused, idle keep-alive ones
+  // closed, requests arriving on busy ones get 503), requests already being
+  // read are answered, then the database closes. In the container this process
+  // is PID 1, which the kernel spares every signal it has no handler for, so
+  // the handlers go in before the slow start (PGlite, migrations).
   const lifecycle = { draining: false };
-  const app = await buildApp({ config, database, logger, lifecycle });
-  await app.listen({ port: config.PORT, host: config.HOST });
-
-  if ((await countUsers(database.db)) === 0) {
-    logger.info('No users yet. Create one with: echo "<password>" | npm run cli -- users:create --email you@example.com --password-stdin');
-  }
-
+  const running: { database?: Database; app?: FastifyInstance } = {};
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {
-    if (stopping) return;
+    if (stopping) {
+      // A second Ctrl-C means "now".
+      logger.warn({ signal }, 'second signal during shutdown; exiting now');
+      process.exit(1);
+    }
     stopping = true;
     lifecycle.draining = true;
-    logger.info({ signal }, 'shutting down: finishing in-flight requests');
+    logger.info({ signal, timeoutSeconds: config.SHUTDOWN_TIMEOUT }, 'shutting down: finishing in-flight requests');
+    // A client that never finishes its request must not hold up the process (and the deploy).
     const force = setTimeout(() => {
       logger.error('shutdown timed out; exiting');
       process.exit(1);
     }, config.SHUTDOWN_TIMEOUT * 1000);
     force.unref();
-    await app.close();
-    await database.close();
+    try {
+      await running.app?.close();
+      await running.database?.close();
+    } catch (err) {
+      logger.error({ err }, 'shutdown failed');
+      process.exit(1);
+    }
     logger.info('stopped');
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+
+  const database = (running.database = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR }));
+  await migrateToLatest(database.db as never);
+  logger.info({ database: database.kind }, 'database ready, migrations applied');
+
+  const app = (running.app = await buildApp({ config, database, logger, lifecycle }));
+  await app.listen({ port: config.PORT, host: config.HOST });
+
+  if ((await countUsers(database.db)) === 0) {
+    logger.info('No users yet. Create one with: echo "<password>" | npm run cli -- users:create --email you@example.com --password-stdin');
+  }
 }
 
 main().catch((err: unknown) => {

@@ -7,6 +7,7 @@ import type { DB } from '../db/types.js';
 export type AuditType =
   | 'signin.success'
   | 'signin.failure'
+  | 'signin.throttled'
   | 'signout'
   | 'register'
   | 'verify.success'

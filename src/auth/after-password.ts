@@ -2,6 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
 import { auditContext, type Auditor } from '../audit/audit.js';
 import type { DB } from '../db/types.js';
+import type { Metrics } from '../metrics/metrics.js';
 import type { User } from '../users/users.repository.js';
 import { authTokenFor, establishSession, publicUser, type SignedInUser, type SignInDeps } from './signin.js';
 
@@ -15,7 +16,7 @@ export interface AfterPassword {
   proceed(request: FastifyRequest, user: User, opts: { remember: boolean; includeToken: boolean }): Promise<Record<string, unknown>>;
 }
 
-export type CompleteDeps = SignInDeps & { db: Kysely<DB>; audit: Auditor };
+export type CompleteDeps = SignInDeps & { db: Kysely<DB>; audit: Auditor; metrics: Metrics };
 
 /** The last step of every sign-in path: new session id, audit row, optional token. */
 export async function completeSignIn(
@@ -26,6 +27,7 @@ export async function completeSignIn(
 ): Promise<{ user: Record<string, unknown> }> {
   const authAt = await establishSession(request, deps, user, { remember: opts.remember, methods: opts.methods });
   await deps.audit.record(deps.db, 'signin.success', user.id, auditContext(request), { methods: opts.methods });
+  deps.metrics.signIn('success');
   const token = opts.includeToken ? authTokenFor(deps, user, authAt) : undefined;
   return { user: publicUser(user, token) };
 }

@@ -5,14 +5,18 @@ import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { DB } from '../db/types.js';
 import { AppError, ValidationError } from '../errors.js';
+import type { Metrics } from '../metrics/metrics.js';
 import { burnPasswordCheck, hashPassword, PASSWORD_MAX_LENGTH, verifyPassword } from '../users/passwords.js';
 import { findUserByEmail, findUserById, insertUser, updatePassword, type User } from '../users/users.repository.js';
+import type { PasswordThrottle } from './password-throttle.js';
 
 export interface AuthDeps {
   config: Config;
   db: Kysely<DB>;
   clock: Clock;
   audit: Auditor;
+  throttle: PasswordThrottle;
+  metrics: Metrics;
 }
 
 export function newFsUniquifier(): string {
@@ -39,14 +43,19 @@ export function checkNewPassword(config: Config, password: string, field = 'pass
  * the same work; a disabled account is only revealed to someone who knows its password.
  */
 export async function checkCredentials(deps: AuthDeps, email: string, password: string, ctx: AuditContext): Promise<User> {
+  // Charged before any hashing, for known and unknown e-mails alike: a throttled guess costs us no argon2 run.
+  const attempt = await deps.throttle.begin(email, ctx);
   const user = password.length <= PASSWORD_MAX_LENGTH ? await findUserByEmail(deps.db, email) : undefined;
   const ok = user ? await verifyPassword(user.password, password) : await burnPasswordCheck(password.slice(0, PASSWORD_MAX_LENGTH));
   if (!user || !ok) {
     await deps.audit.record(deps.db, 'signin.failure', user?.id ?? null, ctx, { reason: 'credentials' });
-    throw new AppError('GENERIC_AUTHN_FAILED');
+    deps.metrics.signIn('failure');
+    throw await deps.throttle.failed(attempt, user?.id ?? null, ctx);
   }
+  await deps.throttle.succeeded(attempt);
   if (!user.active) {
     await deps.audit.record(deps.db, 'signin.failure', user.id, ctx, { reason: 'disabled' });
+    deps.metrics.signIn('failure');
     throw new AppError('DISABLED_ACCOUNT');
   }
   return user;
@@ -65,10 +74,14 @@ export async function register(deps: AuthDeps, email: string, password: string, 
 
 export async function reauthenticate(deps: AuthDeps, userId: number, password: string, ctx: AuditContext): Promise<void> {
   const user = await findUserById(deps.db, userId);
-  if (!user || password.length > PASSWORD_MAX_LENGTH || !(await verifyPassword(user.password, password))) {
+  // Same budget as /login for this account and address: a stolen session must not become a password oracle.
+  const attempt = user ? await deps.throttle.begin(user.email, ctx, 'verify.failure') : undefined;
+  if (!user || !attempt || password.length > PASSWORD_MAX_LENGTH || !(await verifyPassword(user.password, password))) {
     await deps.audit.record(deps.db, 'verify.failure', userId, ctx);
-    throw new ValidationError([{ field: 'password', key: 'INVALID_PASSWORD' }]);
+    const throttled = attempt ? await deps.throttle.failed(attempt, userId, ctx) : undefined;
+    throw throttled?.key === 'RATE_LIMITED' ? throttled : new ValidationError([{ field: 'password', key: 'INVALID_PASSWORD' }]);
   }
+  await deps.throttle.succeeded(attempt);
   await deps.audit.record(deps.db, 'verify.success', userId, ctx);
 }
 

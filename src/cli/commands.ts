@@ -6,7 +6,7 @@ import { createSecretBox } from '../crypto/secret-box.js';
 import { deleteRecoveryCodes } from '../recovery-codes/recovery-codes.repository.js';
 import { secretAad } from '../two-factor/context.js';
 import { hashPassword } from '../users/passwords.js';
-import { findUserByEmail, grantRole, insertUser, setActive } from '../users/users.repository.js';
+import { findUserByEmail, grantRole, insertUser, setActive, type User } from '../users/users.repository.js';
 
 export interface CommandContext {
   config: Config;
@@ -27,6 +27,14 @@ function requireString(args: CommandContext['args'], name: string): string {
   const v = args[name];
   if (typeof v !== 'string' || v === '') throw new Error(`--${name} is required`);
   return v;
+}
+
+/** The user named by --email, or a clear error. */
+async function userNamed(db: Kysely<DB>, args: CommandContext['args']): Promise<User> {
+  const email = requireString(args, 'email');
+  const user = await findUserByEmail(db, email);
+  if (!user) throw new Error(`no user ${email}`);
+  return user;
 }
 
 async function cliAudit(db: Kysely<DB>, type: string, userId: number): Promise<void> {
@@ -80,9 +88,7 @@ export const commands: Record<string, Command> = {
     usage: '--email E',
     options: { email: { type: 'string' } },
     async run({ db, args }) {
-      const email = requireString(args, 'email');
-      const user = await findUserByEmail(db, email);
-      if (!user) throw new Error(`no user ${email}`);
+      const user = await userNamed(db, args);
       // A new fs_uniquifier ends every session and token at once.
       await setActive(db, user.id, false, newFsUniquifier());
       await db.deleteFrom('sessions').where('user_id', '=', user.id).execute();
@@ -94,9 +100,7 @@ export const commands: Record<string, Command> = {
     usage: '--email E',
     options: { email: { type: 'string' } },
     async run({ db, args }) {
-      const email = requireString(args, 'email');
-      const user = await findUserByEmail(db, email);
-      if (!user) throw new Error(`no user ${email}`);
+      const user = await userNamed(db, args);
       await db.transaction().execute(async (trx) => {
         // A new fs_uniquifier ends every session, token and remembered device at once.
         await trx

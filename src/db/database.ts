@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { Kysely, PostgresDialect, type LogEvent } from 'kysely';
 import pg from 'pg';
@@ -38,6 +39,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
     });
     // An idle client losing its connection must not crash the process; the pool replaces it.
     pool.on('error', () => {});
+    pool.on('connect', namedStatements);
     const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }), log });
     return { db, kind: 'postgres', stats, close: () => db.destroy() };
   }
@@ -54,4 +56,38 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   }
   const db = new Kysely<DB>({ dialect: new PGliteDialect(pglite), log });
   return { db, kind: 'pglite', stats, close: () => db.destroy() };
+}
+
+/** Distinct statements named per connection; beyond this (e.g. IN-lists of many lengths) they stay unnamed. */
+const MAX_NAMED = 500;
+
+/**
+ * Sends every parameterized statement as a named (prepared) one, so Postgres
+ * parses and plans it once per connection instead of on every call: the
+ * session lookup went from ~140 to ~55 µs of Postgres CPU (BENCHMARKS.md).
+ * Statements without parameters (DDL, BEGIN, multi-statement scripts) are left alone.
+ * If another instance's migration changes a table's row type, Postgres refuses the
+ * old plan once (SQLSTATE 0A000); the connection then prepares afresh under new names.
+ */
+function namedStatements(client: pg.PoolClient): void {
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  const names = new Map<string, string>();
+  let generation = 0;
+  client.query = function (this: unknown, ...args: unknown[]) {
+    const [text, values] = args;
+    if (args.length !== 2 || typeof text !== 'string' || !Array.isArray(values) || values.length === 0) return query(...args);
+    let name = names.get(text);
+    if (name === undefined) {
+      if (names.size >= MAX_NAMED) return query(...args);
+      name = `k${generation}_${createHash('sha1').update(text).digest('base64url')}`;
+      names.set(text, name);
+    }
+    return (query({ name, text, values }) as Promise<unknown>).catch((err: unknown) => {
+      if ((err as { code?: string }).code === '0A000') {
+        generation++;
+        names.clear();
+      }
+      throw err;
+    });
+  } as typeof client.query;
 }

@@ -109,6 +109,17 @@ export interface TfHelpRequestsTable {
   sent_at: Timestamp;
 }
 
+/** Password-guessing throttle (SPEC §4.2): one row per (account, IP) pair and per IP. */
+export interface PasswordThrottleTable {
+  /** HMAC of the scope and its subject: no e-mail or IP address in clear. */
+  key: string;
+  scope: 'pair' | 'ip';
+  failures: Generated<number>;
+  blocked_until: Timestamp | null;
+  /** When the failures are forgotten (quiet period over); also what pruning deletes by. */
+  forget_at: Timestamp;
+}
+
 export interface DB {
   tf_pending: TfPendingTable;
   tf_code_sends: TfCodeSendsTable;
@@ -120,4 +131,5 @@ export interface DB {
   roles_users: RolesUsersTable;
   sessions: SessionsTable;
   audit_events: AuditEventsTable;
+  password_throttle: PasswordThrottleTable;
 }

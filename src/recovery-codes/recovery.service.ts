@@ -33,8 +33,9 @@ export async function signInWithRecoveryCode(
   const canonical = normalizeRecoveryCode(input);
   const user = canonical ? await consume(deps, ctx, recoveryCodeHash(deps, canonical)) : undefined;
   if (!user) {
-    return refuseGuess(deps, request, ctx, attempts, new AppError('INVALID_RECOVERY_CODE', { field: 'code' }), { method: 'recovery_code' });
+    return refuseGuess(deps, request, ctx, attempts, { method: 'recovery_code', wrong: new AppError('INVALID_RECOVERY_CODE', { field: 'code' }) });
   }
+  deps.metrics.codeValidated('recovery_code', 'success');
   const audit = auditContext(request);
   await deps.audit.record(deps.db, 'recovery_code.used', user.id, audit, { remaining: await countUnusedRecoveryCodes(deps.db, user.id) });
   // As in Flask-Security, a recovery sign-in never remembers the device: the

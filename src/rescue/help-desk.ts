@@ -31,6 +31,7 @@ export async function notifyHelpDesk(deps: TfDeps, user: User, ctx: AuditContext
     await deps.senders.email.send(message);
   } catch (err) {
     await releaseHelpRequest(deps.db, user.id, now);
+    deps.metrics.senderFailure('email');
     await deps.audit.record(deps.db, 'code.send_failed', user.id, ctx, { channel: 'email', purpose: 'help' });
     // The same answer as a code that could not be sent (openapi.yaml decision): the client may retry.
     if (err instanceof DeliveryError) throw new AppError('FAILED_TO_SEND_CODE');

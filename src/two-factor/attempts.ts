@@ -27,29 +27,32 @@ export async function chargeGuess(deps: TfDeps, request: FastifyRequest, ctx: Pe
   if (charge.failures > threshold) {
     // A concurrent burst went past the threshold before the lock landed: refuse unchecked.
     const until = await lockIfOverThreshold(deps.db, ctx.user.id, threshold, deps.config.SECURITY_TWO_FACTOR_LOCKOUT_DURATION, now);
+    if (until) deps.metrics.lockout();
     throw lockedError(until ?? new Date(now.getTime() + 1000), now);
   }
   return attempts;
 }
 
+export interface Refusal {
+  /** What was guessed (metrics label, audit detail): a fixed word from code, never client input. */
+  method: string;
+  /** The answer while neither limit is reached, e.g. TWO_FACTOR_INVALID_TOKEN on `code`. */
+  wrong: AppError;
+}
+
 /**
  * A charged guess was wrong: lock the user when this failure reaches the
  * threshold (429 TWO_FACTOR_LOCKED), void the pending sign-in on its N-th
- * failure (429 TWO_FACTOR_TOO_MANY_ATTEMPTS), else answer `wrong`.
+ * failure (429 TWO_FACTOR_TOO_MANY_ATTEMPTS), else answer `refusal.wrong`.
  */
-export async function refuseGuess(
-  deps: TfDeps,
-  request: FastifyRequest,
-  ctx: PendingContext,
-  attempts: number,
-  wrong: AppError,
-  details: Record<string, unknown> = {},
-): Promise<never> {
+export async function refuseGuess(deps: TfDeps, request: FastifyRequest, ctx: PendingContext, attempts: number, refusal: Refusal): Promise<never> {
   const now = deps.clock.now();
   const audit = auditContext(request);
-  await deps.audit.record(deps.db, 'tf.failed', ctx.user.id, audit, { state: ctx.pending.state, ...details });
+  await deps.audit.record(deps.db, 'tf.failed', ctx.user.id, audit, { state: ctx.pending.state, method: refusal.method });
+  deps.metrics.codeValidated(refusal.method, 'failure');
   const until = await lockIfOverThreshold(deps.db, ctx.user.id, deps.config.SECURITY_TWO_FACTOR_LOCKOUT_THRESHOLD, deps.config.SECURITY_TWO_FACTOR_LOCKOUT_DURATION, now);
   if (until) {
+    deps.metrics.lockout();
     await deps.audit.record(deps.db, 'tf.lockout', ctx.user.id, audit, { until: until.toISOString() });
     throw lockedError(until, now);
   }
@@ -58,5 +61,5 @@ export async function refuseGuess(
     await deps.audit.record(deps.db, 'tf.too_many_attempts', ctx.user.id, audit);
     throw new AppError('TWO_FACTOR_TOO_MANY_ATTEMPTS');
   }
-  throw wrong;
+  throw refusal.wrong;
 }

@@ -34,13 +34,18 @@ function validitySeconds(deps: TfDeps, channel: Channel): number {
  * delivery does not kill a code the user already has.
  */
 export async function sendCode(deps: TfDeps, target: CodeTarget, ctx: AuditContext): Promise<void> {
-  const sendId = await reserveSend(deps, target.userId, target.destination);
+  const sendId = await reserveSend(deps, target.userId, target.channel, target.destination);
   await deliverCode(deps, target, sendId, ctx);
 }
 
 /** Checks the flood limits and counts the send (429 RATE_LIMITED when over). */
-export function reserveSend(deps: TfDeps, userId: number, destination: string): Promise<number> {
-  return checkAndRecordSend(deps, userId, destination);
+export async function reserveSend(deps: TfDeps, userId: number, channel: Channel, destination: string): Promise<number> {
+  try {
+    return await checkAndRecordSend(deps, userId, destination);
+  } catch (err) {
+    if (err instanceof AppError && err.key === 'RATE_LIMITED') deps.metrics.codeSent(channel, 'rate_limited');
+    throw err;
+  }
 }
 
 /** Delivers a code for a send already reserved with reserveSend. */
@@ -57,6 +62,8 @@ export async function deliverCode(deps: TfDeps, target: CodeTarget, sendId: numb
     }
   } catch (err) {
     await forgetSend(deps, sendId);
+    deps.metrics.codeSent(target.channel, 'failed');
+    deps.metrics.senderFailure(target.channel);
     await deps.audit.record(deps.db, 'code.send_failed', target.userId, ctx, { channel: target.channel, purpose: target.purpose });
     if (err instanceof DeliveryError) throw new AppError('FAILED_TO_SEND_CODE');
     throw err;
@@ -72,5 +79,6 @@ export async function deliverCode(deps: TfDeps, target: CodeTarget, sendId: numb
     })
     .where('id', '=', target.pendingId)
     .execute();
+  deps.metrics.codeSent(target.channel, 'sent');
   await deps.audit.record(deps.db, 'code.sent', target.userId, ctx, { channel: target.channel, purpose: target.purpose });
 }

@@ -5,6 +5,7 @@ import type { Config } from '../config.js';
 import type { KeyedHasher } from '../crypto/keyed-hash.js';
 import type { SecretBox } from '../crypto/secret-box.js';
 import type { DB } from '../db/types.js';
+import type { Metrics } from '../metrics/metrics.js';
 import type { Senders } from '../senders/types.js';
 
 /** Everything the two-factor services need, passed in once by buildApp. */
@@ -16,6 +17,7 @@ export interface TfDeps {
   box: SecretBox;
   senders: Senders;
   audit: Auditor;
+  metrics: Metrics;
 }
 
 /** TOTP secrets are bound to their user (AES-GCM associated data, SPEC §5). */

@@ -34,6 +34,7 @@ export function twoFactorLogin(deps: LoginDeps): AfterPassword {
           return { ...(await completeSignIn(deps, request, user, { ...opts, methods: ['password'] })), tf_required: false };
         }
         await beginPending(deps, request, user, 'setup_from_login', opts.remember);
+        deps.metrics.signIn('pending_second_factor');
         return { tf_required: true, tf_state: 'setup_from_login' };
       }
       if (await deviceSkipsSecondFactor(deps, request, user)) {
@@ -42,11 +43,12 @@ export function twoFactorLogin(deps: LoginDeps): AfterPassword {
       }
       const target = codeDestination(user, method);
       // Over the send limit nothing changes: the earlier pending sign-in and its code stay valid (SPEC §4.2).
-      const sendId = target ? await reserveSend(deps, user.id, target.destination) : undefined;
+      const sendId = target ? await reserveSend(deps, user.id, target.channel, target.destination) : undefined;
       const pending = await beginPending(deps, request, user, 'ready', opts.remember);
       if (target && sendId !== undefined) {
         await deliverCode(deps, { pendingId: pending, userId: user.id, purpose: 'signin', ...target }, sendId, auditContext(request));
       }
+      deps.metrics.signIn('pending_second_factor');
       return { tf_required: true, tf_state: 'ready', tf_primary_method: method, tf_method: method };
     },
   };

@@ -52,7 +52,7 @@ export async function beginSetup(deps: TfDeps, request: FastifyRequest, choice: 
   const target: { channel: Channel; destination: string } | null =
     method === 'email' ? { channel: 'email', destination: user.email } : method === 'sms' ? { channel: 'sms', destination: phone! } : null;
   // Limits first: over the limit nothing changes and an earlier code stays valid.
-  const sendId = target ? await reserveSend(deps, user.id, target.destination) : undefined;
+  const sendId = target ? await reserveSend(deps, user.id, target.channel, target.destination) : undefined;
 
   const secret = generateTotpSecret();
   const setup = { state: 'validating_profile' as const, setup_method: method, setup_secret: deps.box.encrypt(secret, secretAad(user.id)), setup_phone: phone };

@@ -15,6 +15,11 @@ export type ValidateDeps = TfDeps & SignInDeps;
 
 class Replayed extends Error {}
 
+/** The method a code was expected for: the new setup's, or the user's. */
+function expectedMethod(ctx: PendingContext): string {
+  return (ctx.pending.state === 'validating_profile' ? ctx.pending.setup_method : ctx.user.tf_primary_method) ?? 'none';
+}
+
 /**
  * Validates a second-factor code for a pending sign-in or setup. Guards in a
  * fixed order (STYLE habit 4): the attempt is charged to the pending state and
@@ -40,7 +45,7 @@ export async function validate(
       check = { ok: false };
     }
   }
-  if (!check.ok || !updated) return refuseGuess(deps, request, ctx, attempts, new AppError('TWO_FACTOR_INVALID_TOKEN', { field: 'code' }));
+  if (!check.ok || !updated) return refuseGuess(deps, request, ctx, attempts, { method: expectedMethod(ctx), wrong: new AppError('TWO_FACTOR_INVALID_TOKEN', { field: 'code' }) });
   return success(deps, request, reply, ctx, updated, check, includeToken);
 }
 
@@ -84,6 +89,7 @@ async function success(
 ): Promise<Record<string, unknown>> {
   const audit = auditContext(request);
   await deps.audit.record(deps.db, 'tf.passed', user.id, audit, { method: check.method, rescue: check.rescue === true });
+  deps.metrics.codeValidated(check.method, 'success');
   if (check.rescue) await deps.audit.record(deps.db, 'rescue.used', user.id, audit, { option: 'email' });
   if (ctx.pending.state === 'validating_profile') {
     await deps.audit.record(deps.db, 'tf.setup_changed', user.id, audit, { method: user.tf_primary_method });

@@ -1090,7 +1090,8 @@ export interface components {
             };
         };
         /**
-         * @description `RATE_LIMITED` (per IP, or code sends per user/destination),
+         * @description `RATE_LIMITED` (per IP; password guesses per account and IP, or
+         *     per IP across accounts; or code sends per user/destination),
          *     `TWO_FACTOR_TOO_MANY_ATTEMPTS` (the pending sign-in is void), or
          *     `TWO_FACTOR_LOCKED` (per-user lockout).
          */

@@ -1,0 +1,42 @@
+# syntax=docker/dockerfile:1
+# tfa-service: `docker build -t tfa-service .` then `docker compose up` (see README, Operations).
+# The drift test (test/ops/drift.test.ts) checks this file against package.json,
+# docker-compose.yml, .env.example and the config schema: no Docker engine runs in CI.
+
+# --- build: every dependency, TypeScript compiled to dist/ ---------------------
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+COPY migrations ./migrations
+RUN npm run build
+
+# --- runtime: production dependencies only, non-root -------------------------
+FROM node:20-bookworm-slim
+ENV NODE_ENV=production \
+    HOST=0.0.0.0 \
+    PORT=3000 \
+    DATA_DIR=/app/data
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+# dist/ runs the service. src/ and migrations/ are there for `npm run cli`
+# (tsx, a production dependency), the same command as outside the container (SPEC §9).
+COPY --from=build /app/dist ./dist
+COPY tsconfig.json openapi.yaml ./
+COPY src ./src
+COPY migrations ./migrations
+# PGlite's folder and generated development secrets, when no DATABASE_URL is given.
+RUN mkdir -p /app/data && chown node:node /app/data
+USER node
+EXPOSE 3000
+HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+# Node is PID 1 on purpose, without tini or `npm start`: npm would not pass
+# SIGTERM on, and the service installs its own SIGTERM/SIGINT handlers first
+# thing (PID 1 ignores signals it has no handler for) and starts no child
+# processes that would need reaping. Mirrors package.json's "start:prod".
+STOPSIGNAL SIGTERM
+CMD ["node", "dist/src/server.js"]

@@ -1,0 +1,186 @@
+/**
+ * `npm run bench -- [options]`: starts the service (compiled build) on a fresh
+ * Postgres database, seeds users through the API, runs the scenarios and prints
+ * a report. See BENCHMARKS.md for the figures and how they were taken.
+ */
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { parseArgs } from 'node:util';
+import { hashPassword } from '../src/users/passwords.js';
+import { waitQuiet } from './cpu.js';
+import { hashScenario, sessionScenario, signinScenario, validateWrongScenario, type HashResult, type Row } from './scenarios.js';
+import { recreateDatabase, registerUsers, seedLarge, tableSizes, type BenchUser } from './seed.js';
+import { startServer, targetServer, waitReady, type ServerHandle } from './server.js';
+
+const ALL = ['hash', 'session', 'signin', 'validate-wrong'] as const;
+
+const { values: args } = parseArgs({
+  options: {
+    url: { type: 'string' },
+    scenarios: { type: 'string', default: ALL.join(',') },
+    concurrency: { type: 'string', default: '64' },
+    duration: { type: 'string', default: '10' },
+    warmup: { type: 'string', default: '3' },
+    users: { type: 'string', default: '2400' },
+    large: { type: 'boolean', default: false },
+    'large-users': { type: 'string', default: '100000' },
+    'large-sessions': { type: 'string', default: '1000000' },
+    'log-level': { type: 'string', default: 'warn' },
+    'admin-url': { type: 'string', default: process.env.BENCH_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres' },
+    database: { type: 'string', default: 'tfa_bench' },
+    port: { type: 'string', default: '3917' },
+    'no-build': { type: 'boolean', default: false },
+    tsx: { type: 'boolean', default: false },
+    out: { type: 'string' },
+    // Before each scenario, wait up to quiet-wait seconds for other processes to use < quiet-limit % of a core.
+    'quiet-limit': { type: 'string', default: '15' },
+    'quiet-wait': { type: 'string', default: '60' },
+  },
+});
+
+const log = (line: string): void => console.error(`[bench] ${line}`);
+const clientsList = args.concurrency.split(',').map(Number);
+const scenarios = new Set(args.scenarios.split(','));
+for (const s of scenarios) if (!(ALL as readonly string[]).includes(s)) throw new Error(`unknown scenario ${s}; known: ${ALL.join(', ')}`);
+const seconds = Number(args.duration);
+const warmupSeconds = Number(args.warmup);
+
+function databaseUrl(): string {
+  const u = new URL(args['admin-url']);
+  u.pathname = `/${args.database}`;
+  return u.toString();
+}
+
+async function start(): Promise<ServerHandle> {
+  if (args.url) {
+    await waitReady(args.url);
+    return targetServer(args.url);
+  }
+  await recreateDatabase(args['admin-url'], args.database);
+  let entry = ['dist/src/server.js'];
+  if (args.tsx) entry = ['--import', 'tsx', 'src/server.ts'];
+  else if (!args['no-build']) {
+    log('building: tsc -p tsconfig.build.json');
+    execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
+  }
+  return startServer({
+    entry,
+    port: Number(args.port),
+    log,
+    env: {
+      NODE_ENV: 'production',
+      DATABASE_URL: databaseUrl(),
+      LOG_LEVEL: args['log-level'],
+      SECRET_KEY: 'bench-secret-key-0123456789-abcdefghijklmnop',
+      SECURITY_TOTP_SECRETS: JSON.stringify({ '1': 'bench-totp-key-0123456789abcdef' }),
+      EMAIL_SERVICE: 'log',
+      SECURITY_SMS_SERVICE: 'log',
+      SECURITY_REGISTERABLE: 'true',
+      // One client address makes every request: the per-IP limit would measure itself.
+      RATE_LIMIT_MAX: '1000000000',
+      // validate-wrong drives thousands of wrong codes per user on purpose.
+      SECURITY_TWO_FACTOR_LOCKOUT_THRESHOLD: '1000',
+      METRICS_ENABLED: 'true',
+    },
+  });
+}
+
+const fmt = (n: number | null | undefined, digits = 1): string => (n === null || n === undefined || Number.isNaN(n) ? '–' : n.toFixed(digits));
+
+function printRows(title: string, rows: Row[]): void {
+  console.log(`\n## ${title}\n`);
+  console.log('| scenario | clients | unit | ops/s | p50 ms | p90 ms | p99 ms | errors | DB round trips/request | peak RSS MiB | CPU µs/request service / postgres | CPU % service / bench / postgres / others |');
+  console.log('| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |');
+  for (const r of rows) {
+    console.log(
+      `| ${r.scenario} | ${r.clients} | ${r.unit} | ${fmt(r.ops.perSecond)} | ${fmt(r.ops.p50, 2)} | ${fmt(r.ops.p90, 2)} | ${fmt(r.ops.p99, 2)} | ${r.errors} | ${fmt(r.roundTripsPerRequest, 2)} | ${fmt(r.peakRssMiB, 0)} | ${r.cpu ? `${fmt((r.cpu.server * r.seconds * 1e4) / r.requests, 0)} / ${fmt((r.cpu.postgres * r.seconds * 1e4) / r.requests, 0)}` : '–'} | ${r.cpu ? [r.cpu.server, r.cpu.bench, r.cpu.postgres, r.cpu.others].map((x) => fmt(x, 0)).join(' / ') : '–'} |`,
+    );
+  }
+  for (const r of rows) {
+    for (const n of r.notes ?? []) console.log(`\n- ${r.scenario} @${r.clients}: ${n}`);
+    if (r.errorDetail && Object.keys(r.errorDetail).length) console.log(`\n- ${r.scenario} @${r.clients} errors: ${JSON.stringify(r.errorDetail)}`);
+    if (r.perRequest) {
+      const parts = Object.entries(r.perRequest).map(([k, s]) => `${k} p50 ${fmt(s.p50, 1)} / p99 ${fmt(s.p99, 1)} ms`);
+      console.log(`\n- ${r.scenario} @${r.clients} per request: ${parts.join('; ')}`);
+    }
+  }
+}
+
+async function runScenarios(server: ServerHandle, pools: { session: BenchUser[]; signin: BenchUser[]; wrong: BenchUser[]; twoFactor: boolean }): Promise<Row[]> {
+  const rows: Row[] = [];
+  for (const clients of clientsList) {
+    const o = { server, clients, seconds, warmupSeconds };
+    const quiet = (): Promise<number> => waitQuiet(server.pid, Number(args['quiet-limit']), Number(args['quiet-wait']), log);
+    if (scenarios.has('session')) {
+      await quiet();
+      rows.push(await sessionScenario(o, pools.session.map((u) => u.cookie)));
+      log(`session @${clients}: ${fmt(rows.at(-1)!.ops.perSecond)} req/s`);
+    }
+    if (scenarios.has('signin')) {
+      await quiet();
+      rows.push(await signinScenario(o, pools.signin));
+      log(`signin @${clients}: ${fmt(rows.at(-1)!.ops.perSecond)} /s`);
+    }
+    if (scenarios.has('validate-wrong')) {
+      if (!pools.twoFactor) log('validate-wrong skipped: the service has no two-factor routes yet');
+      else {
+        await quiet();
+        rows.push(await validateWrongScenario(o, pools.wrong));
+        log(`validate-wrong @${clients}: ${fmt(rows.at(-1)!.ops.perSecond)} rejections/s`);
+      }
+    }
+  }
+  return rows;
+}
+
+async function main(): Promise<void> {
+  const report: { machine: Record<string, unknown>; hash?: HashResult; empty?: Row[]; large?: Row[]; largeSeed?: Record<string, unknown> } = {
+    machine: { cpus: os.cpus()[0]?.model, cores: os.availableParallelism(), memGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version },
+  };
+  if (scenarios.has('hash')) {
+    await waitQuiet(null, Number(args['quiet-limit']), Number(args['quiet-wait']), log);
+    report.hash = await hashScenario();
+    const h = report.hash;
+    console.log(`\n## hash\n\nargon2id m=${h.options.memoryCost} KiB t=${h.options.timeCost} p=${h.options.parallelism}: hash p50 ${fmt(h.hashMs.p50, 2)} ms (p90 ${fmt(h.hashMs.p90, 2)}), verify p50 ${fmt(h.verifyMs.p50, 2)} ms`);
+    console.log(`sign-in limit = ${h.cores} cores ÷ ${fmt(h.hashMs.p50, 2)} ms = ${fmt(h.limitPerSecond)} /s (measured ${h.cores} parallel verifies: ${fmt(h.parallelVerifyPerSecond)} /s)`);
+  }
+  const needServer = ['session', 'signin', 'validate-wrong'].some((s) => scenarios.has(s));
+  if (needServer) {
+    const server = await start();
+    try {
+      const maxClients = Math.max(...clientsList);
+      const t0 = performance.now();
+      const session = await registerUsers(server.url, { prefix: 'session', count: Math.max(256, maxClients * 2), authenticator: false });
+      const signin = scenarios.has('signin') ? await registerUsers(server.url, { prefix: 'signin', count: Number(args.users), authenticator: true }) : { users: [], twoFactor: false };
+      const wrong = scenarios.has('validate-wrong') && signin.twoFactor
+        ? await registerUsers(server.url, { prefix: 'wrong', count: maxClients * 4, authenticator: true })
+        : { users: [], twoFactor: false };
+      log(`seeded ${session.users.length + signin.users.length + wrong.users.length} users through the API in ${fmt((performance.now() - t0) / 1000)} s (two-factor: ${signin.twoFactor})`);
+      const pools = { session: session.users, signin: signin.users, wrong: wrong.users, twoFactor: signin.twoFactor };
+      report.empty = await runScenarios(server, pools);
+      printRows(`empty database (${server.pid ? `service pid ${server.pid}` : server.url})`, report.empty);
+      if (args.large && !args.url) {
+        const users = Number(args['large-users']);
+        const sessions = Number(args['large-sessions']);
+        log(`seeding ${users} users and ${sessions} sessions by SQL…`);
+        const took = await seedLarge(databaseUrl(), { users, sessions, passwordHash: await hashPassword('filler password') });
+        report.largeSeed = { seconds: took, ...(await tableSizes(databaseUrl())) };
+        log(`seeded in ${fmt(took)} s: ${JSON.stringify(report.largeSeed)}`);
+        scenarios.delete('validate-wrong');
+        report.large = await runScenarios(server, pools);
+        printRows(`large database (${JSON.stringify(report.largeSeed)})`, report.large);
+      }
+      const peak = server.hwmMiB();
+      if (peak !== null) console.log(`\nservice peak RSS over the whole run (VmHWM): ${fmt(peak, 0)} MiB`);
+    } finally {
+      await server.stop();
+    }
+  }
+  if (args.out) writeFileSync(args.out, JSON.stringify(report, null, 2));
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,305 @@
+/**
+ * The scenarios of `npm run bench`. Each returns one row of the report.
+ */
+import os from 'node:os';
+import autocannon from 'autocannon';
+import { totpCode } from '../src/two-factor/totp.js';
+import { hashPassword, PASSWORD_HASH_OPTIONS, verifyPassword } from '../src/users/passwords.js';
+import { shares, snapshot, type CpuShares } from './cpu.js';
+import { Client, keepAliveAgent, type Answer } from './http.js';
+import { runLoop, summarize, type Recorder, type Summary } from './loop.js';
+import { stepOf, type BenchUser } from './seed.js';
+import type { ServerHandle } from './server.js';
+
+export interface Row {
+  scenario: string;
+  clients: number;
+  /** what one operation is, e.g. "request", "sign-in (4 requests)", "rejection" */
+  unit: string;
+  ops: Summary;
+  errors: number;
+  errorDetail?: Record<string, number>;
+  requests: number;
+  roundTripsPerRequest: number | null;
+  peakRssMiB: number | null;
+  notes?: string[];
+  perRequest?: Record<string, Summary>;
+  /** CPU use during the measured window, in % of one core. */
+  cpu?: CpuShares;
+  /** Length of the measured window. */
+  seconds: number;
+}
+
+export interface RunOptions {
+  server: ServerHandle;
+  clients: number;
+  seconds: number;
+  warmupSeconds: number;
+}
+
+/** Round trips and CPU shares over a measured window. */
+class Meter {
+  private q0: number | null = null;
+  private s0 = snapshot(null);
+  queries: number | null = null;
+  cpu: CpuShares | undefined;
+  constructor(private readonly server: ServerHandle) {}
+
+  async start(): Promise<void> {
+    this.server.resetPeak();
+    this.q0 = await this.server.queries();
+    this.s0 = snapshot(this.server.pid);
+  }
+
+  async end(): Promise<void> {
+    this.cpu = shares(this.s0, snapshot(this.server.pid));
+    const q1 = await this.server.queries();
+    this.queries = this.q0 === null || q1 === null ? null : q1 - this.q0;
+  }
+}
+
+/** GET /me with a signed-in session cookie: autocannon, one cookie per request round robin. */
+export async function sessionScenario(opts: RunOptions, cookies: string[]): Promise<Row> {
+  if (cookies.length === 0) throw new Error('session scenario needs signed-in cookies');
+  let next = 0;
+  const cannon = (duration: number): Promise<autocannon.Result> =>
+    autocannon({
+      url: opts.server.url,
+      connections: opts.clients,
+      pipelining: 1,
+      duration,
+      requests: [
+        {
+          method: 'GET',
+          path: '/me',
+          setupRequest: (req) => ({ ...req, headers: { ...req.headers, cookie: cookies[next++ % cookies.length]! } }),
+        },
+      ],
+    });
+  await cannon(opts.warmupSeconds);
+  const meter = new Meter(opts.server);
+  await meter.start();
+  const r = await cannon(opts.seconds);
+  await meter.end();
+  const { queries } = meter;
+  const seconds = r.duration;
+  const errors = r.errors + r.timeouts + r.non2xx;
+  return {
+    scenario: 'session',
+    clients: opts.clients,
+    unit: 'GET /me',
+    ops: {
+      count: r.requests.total,
+      perSecond: r.requests.total / seconds,
+      p50: r.latency.p50,
+      p90: r.latency.p90,
+      p99: r.latency.p99,
+      max: r.latency.max,
+    },
+    errors,
+    requests: r.requests.total,
+    roundTripsPerRequest: queries === null ? null : queries / r.requests.total,
+    peakRssMiB: opts.server.peakRssMiB(),
+    cpu: meter.cpu,
+    seconds,
+  };
+}
+
+function expect(rec: Recorder, what: string, a: Answer, status: number): boolean {
+  rec.request();
+  rec.ok(what, a.ms);
+  if (a.status === status) return true;
+  const code = a.body.response?.error_code;
+  rec.error(`${what} ${a.status}${typeof code === 'string' ? ` ${code}` : ''}`);
+  return false;
+}
+
+/** Hands out users whose last TOTP step is behind the current one; waits for the next step when none is. */
+class UserPool {
+  private i = 0;
+  waits = 0;
+  constructor(private readonly users: BenchUser[]) {}
+
+  async take(): Promise<BenchUser> {
+    for (;;) {
+      const step = stepOf(Date.now());
+      for (let n = 0; n < this.users.length; n++) {
+        const u = this.users[this.i++ % this.users.length]!;
+        if (u.secret === null || u.lastStep < step) {
+          u.lastStep = step;
+          return u;
+        }
+      }
+      this.waits++;
+      await new Promise((r) => setTimeout(r, (step + 1) * 30_000 - Date.now() + 5));
+    }
+  }
+}
+
+/** POST /login → POST /tf-validate (TOTP) → GET /me → POST /logout. */
+export async function signinScenario(opts: RunOptions, users: BenchUser[]): Promise<Row> {
+  const agent = keepAliveAgent(opts.clients);
+  const base = new URL(opts.server.url);
+  const clients = Array.from({ length: opts.clients }, () => new Client(base, agent));
+  const pool = new UserPool(users);
+  let twoFactorSeen = false;
+  const meter = new Meter(opts.server);
+  const { rec, seconds } = await runLoop({
+    clients: opts.clients,
+    seconds: opts.seconds,
+    warmupSeconds: opts.warmupSeconds,
+    onMeasureStart: () => meter.start(),
+    onMeasureEnd: () => meter.end(),
+    iteration: async (i, rec) => {
+      const c = clients[i]!;
+      const user = await pool.take();
+      const started = performance.now();
+      c.clear();
+      const login = await c.request('POST', '/login', { email: user.email, password: user.password });
+      if (!expect(rec, 'POST /login', login, 200)) return;
+      if (login.body.response?.tf_required === true) {
+        twoFactorSeen = true;
+        if (!user.secret) return void rec.error('2FA asked of a user without a secret');
+        const code = await totpCode(user.secret, new Date());
+        if (!expect(rec, 'POST /tf-validate', await c.request('POST', '/tf-validate', { code }), 200)) return;
+      }
+      if (!expect(rec, 'GET /me', await c.request('GET', '/me'), 200)) return;
+      if (!expect(rec, 'POST /logout', await c.request('POST', '/logout', {}), 200)) return;
+      rec.ok('sign-in', performance.now() - started);
+    },
+  });
+  agent.destroy();
+  const perRequest: Record<string, Summary> = {};
+  for (const [k, v] of rec.latencies) if (k !== 'sign-in') perRequest[k] = summarize(v, seconds);
+  const notes: string[] = [];
+  if (!twoFactorSeen) notes.push('two-factor not available on this build: password-only sign-in (login → me → logout)');
+  if (pool.waits) notes.push(`waited ${pool.waits}× for a fresh TOTP step (user pool too small for the rate)`);
+  return {
+    scenario: 'signin',
+    clients: opts.clients,
+    unit: twoFactorSeen ? 'sign-in (4 requests)' : 'sign-in (3 requests)',
+    ops: summarize(rec.latencies.get('sign-in') ?? [], seconds),
+    errors: rec.errorCount(),
+    errorDetail: Object.fromEntries(rec.errors),
+    requests: rec.requests,
+    roundTripsPerRequest: meter.queries === null || rec.requests === 0 ? null : meter.queries / rec.requests,
+    peakRssMiB: opts.server.peakRssMiB(),
+    cpu: meter.cpu,
+    seconds,
+    notes,
+    perRequest,
+  };
+}
+
+/** A six-digit code that no step of the acceptance window (±4 steps here, ±49 at most) produces. */
+async function wrongCode(secret: string): Promise<string> {
+  const now = Date.now();
+  const valid = new Set<string>();
+  for (let k = -5; k <= 5; k++) valid.add(await totpCode(secret, new Date(now + k * 30_000)));
+  for (;;) {
+    const c = String(Math.floor(Math.random() * 1_000_000)).padStart(6, '0');
+    if (!valid.has(c)) return c;
+  }
+}
+
+/**
+ * Wrong codes on pending sign-ins, as an attacker who knows the password does:
+ * 4 × 400 TWO_FACTOR_INVALID_TOKEN, then 429 TWO_FACTOR_TOO_MANY_ATTEMPTS voids
+ * the pending state and the client signs in again (one password hash).
+ */
+export async function validateWrongScenario(opts: RunOptions, users: BenchUser[]): Promise<Row> {
+  const agent = keepAliveAgent(opts.clients);
+  const base = new URL(opts.server.url);
+  const clients = Array.from({ length: opts.clients }, () => new Client(base, agent));
+  let next = 0;
+  const meter = new Meter(opts.server);
+  const { rec, seconds } = await runLoop({
+    clients: opts.clients,
+    seconds: opts.seconds,
+    warmupSeconds: opts.warmupSeconds,
+    onMeasureStart: () => meter.start(),
+    onMeasureEnd: () => meter.end(),
+    iteration: async (i, rec) => {
+      const c = clients[i]!;
+      const user = users[next++ % users.length]!;
+      c.clear();
+      const login = await c.request('POST', '/login', { email: user.email, password: user.password });
+      if (!expect(rec, 'POST /login', login, 200)) return;
+      if (login.body.response?.tf_required !== true) return void rec.error('login did not ask for a second factor');
+      const code = await wrongCode(user.secret!);
+      for (let attempt = 1; attempt <= 5; attempt++) {
+        const a = await c.request('POST', '/tf-validate', { code });
+        rec.request();
+        const key = a.body.response?.error_code;
+        const last = a.status === 429 && key === 'TWO_FACTOR_TOO_MANY_ATTEMPTS';
+        if ((a.status === 400 && key === 'TWO_FACTOR_INVALID_TOKEN') || last) {
+          rec.ok('rejection', a.ms);
+        } else {
+          rec.error(`POST /tf-validate ${a.status} ${String(key)}`);
+          return;
+        }
+        if (last) return;
+      }
+      rec.error('no 429 after 5 wrong codes');
+    },
+  });
+  agent.destroy();
+  const perRequest: Record<string, Summary> = {};
+  for (const [k, v] of rec.latencies) perRequest[k] = summarize(v, seconds);
+  return {
+    scenario: 'validate-wrong',
+    clients: opts.clients,
+    unit: 'rejected code',
+    ops: summarize(rec.latencies.get('rejection') ?? [], seconds),
+    errors: rec.errorCount(),
+    errorDetail: Object.fromEntries(rec.errors),
+    requests: rec.requests,
+    roundTripsPerRequest: meter.queries === null || rec.requests === 0 ? null : meter.queries / rec.requests,
+    peakRssMiB: opts.server.peakRssMiB(),
+    cpu: meter.cpu,
+    seconds,
+    perRequest,
+  };
+}
+
+export interface HashResult {
+  options: typeof PASSWORD_HASH_OPTIONS;
+  cores: number;
+  hashMs: Summary;
+  verifyMs: Summary;
+  /** cores ÷ single hash time: the sign-ins per second this machine can afford. */
+  limitPerSecond: number;
+  /** measured: `cores` verifications in parallel, for the same time. */
+  parallelVerifyPerSecond: number;
+}
+
+/** The time of one password hash with the configured parameters, and the machine's sign-in limit. */
+export async function hashScenario(samples = 40): Promise<HashResult> {
+  const cores = os.availableParallelism();
+  const stored = await hashPassword('warm up the allocator');
+  const hashes: number[] = [];
+  const verifies: number[] = [];
+  for (let i = 0; i < samples; i++) {
+    let t = performance.now();
+    await hashPassword(`bench password ${i}`);
+    hashes.push(performance.now() - t);
+    t = performance.now();
+    await verifyPassword(stored, `bench password ${i}`);
+    verifies.push(performance.now() - t);
+  }
+  const hashMs = summarize(hashes, 1);
+  const verifyMs = summarize(verifies, 1);
+  const started = performance.now();
+  let done = 0;
+  const until = started + 3000;
+  await Promise.all(
+    Array.from({ length: cores }, async () => {
+      while (performance.now() < until) {
+        await verifyPassword(stored, 'bench password');
+        done++;
+      }
+    }),
+  );
+  const parallelVerifyPerSecond = done / ((performance.now() - started) / 1000);
+  return { options: PASSWORD_HASH_OPTIONS, cores, hashMs, verifyMs, limitPerSecond: (cores * 1000) / hashMs.p50, parallelVerifyPerSecond };
+}

@@ -1,0 +1,81 @@
+import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import type { QueryStats } from '../db/database.js';
+
+export type SignInOutcome = 'success' | 'failure' | 'pending_second_factor';
+export type CodeChannel = 'email' | 'sms';
+export type CodeSendOutcome = 'sent' | 'failed' | 'rate_limited';
+export type CodeValidateOutcome = 'success' | 'failure';
+
+/**
+ * What the features record (SPEC §3 /metrics). One object per app: tests build
+ * many apps in one process, and prom-client's global registry would make their
+ * counters collide ("metric already registered") and leak between tests.
+ */
+export interface Metrics {
+  readonly registry: Registry;
+  /** A first factor decided: signed in, refused, or waiting for the second factor. */
+  signIn(outcome: SignInOutcome): void;
+  codeSent(method: CodeChannel, outcome: CodeSendOutcome): void;
+  /** `method`: email, sms, authenticator, recovery_code … (a fixed word from code, never client input). */
+  codeValidated(method: string, outcome: CodeValidateOutcome): void;
+  /** A user's second factor was locked (SPEC §4.2). */
+  lockout(): void;
+  /** A provider failed after its retry (SPEC §7). */
+  senderFailure(channel: CodeChannel): void;
+  /** Called once per answered request by the HTTP plugin. */
+  request(labels: { method: string; route: string; status: number }, seconds: number): void;
+}
+
+// Latency of an auth service: argon2 (~15 ms) plus a few round trips; SMS/e-mail sends up to the 5 s deadline.
+const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/** Label values come from our code; this keeps a slip (or a future caller) from exploding cardinality. */
+function word(value: string): string {
+  return /^[a-z][a-z0-9_]{0,31}$/.test(value) ? value : 'other';
+}
+
+export function createMetrics(database: { stats: QueryStats }): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+
+  const signIns = new Counter({ name: 'tfa_signins_total', help: 'First-factor sign-ins by outcome', labelNames: ['outcome'], registers: [registry] });
+  const codesSent = new Counter({ name: 'tfa_codes_sent_total', help: 'One-time codes sent, by method and outcome', labelNames: ['method', 'outcome'], registers: [registry] });
+  const codesValidated = new Counter({ name: 'tfa_codes_validated_total', help: 'Second-factor codes checked, by method and outcome', labelNames: ['method', 'outcome'], registers: [registry] });
+  const lockouts = new Counter({ name: 'tfa_lockouts_total', help: 'Users whose second factor was locked', registers: [registry] });
+  const senderFailures = new Counter({ name: 'tfa_sender_failures_total', help: 'Deliveries that failed after the retry, by channel', labelNames: ['channel'], registers: [registry] });
+  const requests = new Counter({ name: 'tfa_http_requests_total', help: 'Answered HTTP requests', labelNames: ['method', 'route', 'status_code'], registers: [registry] });
+  const latency = new Histogram({
+    name: 'tfa_http_request_duration_seconds',
+    help: 'Time from request received to answer sent',
+    labelNames: ['method', 'route', 'status_code'],
+    buckets: LATENCY_BUCKETS,
+    registers: [registry],
+  });
+  // Read at scrape time from the database's own count, so no query path needs to know about metrics.
+  // It counts every statement this process sent through the database since it opened.
+  let seen = 0;
+  new Counter({
+    name: 'tfa_db_queries_total',
+    help: 'SQL statements sent to the database',
+    registers: [registry],
+    collect() {
+      const now = database.stats.queries;
+      if (now > seen) this.inc(now - seen);
+      seen = now;
+    },
+  });
+
+  return {
+    registry,
+    signIn: (outcome) => signIns.inc({ outcome }),
+    codeSent: (method, outcome) => codesSent.inc({ method, outcome }),
+    codeValidated: (method, outcome) => codesValidated.inc({ method: word(method), outcome }),
+    lockout: () => lockouts.inc(),
+    senderFailure: (channel) => senderFailures.inc({ channel }),
+    request({ method, route, status }, seconds) {
+      const labels = { method, route, status_code: String(status) };
+      requests.inc(labels);
+      latency.observe(labels, seconds);
+    },
+  };
+}

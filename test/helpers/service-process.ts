@@ -1,0 +1,141 @@
+/**
+ * Runs the real service (`node --import tsx src/server.ts`) as a child process,
+ * for the few tests that need what only a process has: signals, exit codes,
+ * two instances on one database. Like db.ts, a helper may read the environment.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { TEST_SECRETS } from './app.js';
+import { TEST_DATABASE_URL } from './db.js';
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+// PGlite initialising a new folder takes 10+ s on a busy machine; this only bounds a hung start.
+const START_TIMEOUT_MS = 180_000;
+
+export interface ServiceProcess {
+  url: string;
+  child: ChildProcess;
+  /** Parsed JSON log lines written so far (non-JSON output is kept as {msg}). */
+  logs(): Array<Record<string, any>>;
+  /** Resolves with the exit code (null when killed by a signal). */
+  exited: Promise<number | null>;
+  kill(signal?: NodeJS.Signals): void;
+  /** Resolves once a log line satisfies `match` (needs LOG_LEVEL=debug for 'incoming request'). */
+  waitForLog(match: (line: Record<string, any>) => boolean, count?: number): Promise<void>;
+}
+
+export async function startService(env: Record<string, string>): Promise<ServiceProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+    cwd: ROOT,
+    // Only what the test chooses: the developer's own DATABASE_URL or PORT must not leak in.
+    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...TEST_SECRETS, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: Array<Record<string, any>> = [];
+  let buffered = '';
+  const onData = (chunk: Buffer) => {
+    buffered += chunk.toString('utf8');
+    let nl;
+    while ((nl = buffered.indexOf('\n')) >= 0) {
+      const line = buffered.slice(0, nl);
+      buffered = buffered.slice(nl + 1);
+      try {
+        lines.push(JSON.parse(line) as Record<string, any>);
+      } catch {
+        lines.push({ msg: line });
+      }
+    }
+  };
+  child.stdout.on('data', onData);
+  child.stderr.on('data', onData);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`service did not start in ${START_TIMEOUT_MS} ms:\n${dump(lines)}`)), START_TIMEOUT_MS);
+    const poll = setInterval(() => {
+      const listening = lines.find((l) => typeof l.msg === 'string' && l.msg.startsWith('Server listening at http://127.0.0.1:'));
+      if (!listening) return;
+      clearInterval(poll);
+      clearTimeout(timer);
+      resolve(String(listening.msg).slice('Server listening at '.length));
+    }, 20);
+    void exited.then((code) => {
+      clearInterval(poll);
+      clearTimeout(timer);
+      reject(new Error(`service exited with ${code} before listening:\n${dump(lines)}`));
+    });
+  });
+  const waitForLog = async (match: (line: Record<string, any>) => boolean, count = 1): Promise<void> => {
+    while (lines.filter(match).length < count) {
+      if (child.exitCode !== null) throw new Error(`service exited while waiting for a log line:\n${dump(lines)}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  };
+  return { url, child, logs: () => lines, exited, kill: (signal = 'SIGTERM') => void child.kill(signal), waitForLog };
+}
+
+/** `npm run cli -- <args>` as an operator runs it, with the test's environment; throws on a non-zero exit. */
+export function runCli(env: Record<string, string>, args: string[], stdin = ''): string {
+  const run = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', ...TEST_SECRETS, ...env },
+    input: stdin,
+    encoding: 'utf8',
+  });
+  if (run.status !== 0) throw new Error(`cli ${args.join(' ')} exited ${run.status}:\n${run.stdout}${run.stderr}`);
+  return run.stdout;
+}
+
+function dump(lines: Array<Record<string, any>>): string {
+  return lines.map((l) => JSON.stringify(l)).join('\n');
+}
+
+export interface ServiceDatabase {
+  /** Environment that points a service process at this database. */
+  env: Record<string, string>;
+  /** For tests that seed rows directly: the URL (Postgres) or the data folder (PGlite). */
+  databaseUrl?: string;
+  schema?: string;
+  dataDir: string;
+  drop(): Promise<void>;
+}
+
+/**
+ * A fresh database for service processes: a new schema on DATABASE_URL's
+ * server (selected through the URL's `options`, so every instance and the CLI
+ * see the same one), else a new PGlite folder. drop() removes it.
+ */
+export async function createServiceDatabase(): Promise<ServiceDatabase> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'tfa-service-'));
+  const removeDir = () => rmSync(dataDir, { recursive: true, force: true });
+  if (!TEST_DATABASE_URL) return { env: { DATA_DIR: dataDir }, dataDir, drop: async () => removeDir() };
+
+  const schema = `svc_${process.pid}_${randomBytes(4).toString('hex')}`;
+  const admin = async (sql: string) => {
+    const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
+    await client.connect();
+    try {
+      await client.query(sql);
+    } finally {
+      await client.end();
+    }
+  };
+  await admin(`CREATE SCHEMA "${schema}"`);
+  const url = new URL(TEST_DATABASE_URL);
+  url.searchParams.set('options', `-c search_path=${schema}`);
+  const databaseUrl = url.toString();
+  return {
+    env: { DATABASE_URL: databaseUrl, DATA_DIR: dataDir },
+    databaseUrl,
+    schema,
+    dataDir,
+    async drop() {
+      await admin(`DROP SCHEMA "${schema}" CASCADE`);
+      removeDir();
+    },
+  };
+}
