@@ -12,6 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
 import { createKeyedHasher } from '../../src/crypto/keyed-hash.js';
 import { createTestApp, TEST_SECRETS, type TestApp } from '../helpers/app.js';
+import type { Client } from '../helpers/client.js';
 import { DB_KIND } from '../helpers/db.js';
 import { enrolledUser, generateCodes, pendingSignIn } from '../helpers/rescue.js';
 
@@ -42,6 +43,17 @@ describe(`recovery codes and help-desk abuse (${DB_KIND})`, () => {
     await t.close();
   });
 
+  /**
+   * Pending sign-ins on both instances, one after the other: the password
+   * throttle charges concurrent sign-ins of one account and address up front,
+   * and what these tests fire at once is the second step, not the password.
+   */
+  async function pendingSignIns(email: string, n: number): Promise<Client[]> {
+    const clients: Client[] = [];
+    for (let i = 0; i < n; i++) clients.push(await pendingSignIn(i % 2 ? second : t, email));
+    return clients;
+  }
+
   async function withCodes(): Promise<{ email: string; id: number; codes: string[] }> {
     const u = await enrolledUser(t, 'authenticator');
     const codes = await generateCodes(u.client);
@@ -69,7 +81,7 @@ describe(`recovery codes and help-desk abuse (${DB_KIND})`, () => {
 
   test('the same code fired five times at once, on five pending sign-ins, signs in exactly once', async () => {
     const { email, id, codes } = await withCodes();
-    const clients = await Promise.all(Array.from({ length: 5 }, (_, i) => pendingSignIn(i % 2 ? second : t, email)));
+    const clients = await pendingSignIns(email, 5);
     const results = await Promise.all(clients.map((c) => c.post('/mf-recovery', { code: codes[0]! })));
     assert.deepEqual(results.map((r) => r.statusCode).sort(), [200, 400, 400, 400, 400], results.map((r) => r.body).join('\n'));
     for (const r of results.filter((x) => x.statusCode === 400)) assert.equal(r.data.response.error_code, 'INVALID_RECOVERY_CODE');
@@ -130,7 +142,7 @@ describe(`recovery codes and help-desk abuse (${DB_KIND})`, () => {
 
   test('a burst of 50 wrong codes over 10 pending sign-ins never checks more than the lockout budget', async () => {
     const { email, codes } = await withCodes();
-    const clients = await Promise.all(Array.from({ length: 10 }, (_, i) => pendingSignIn(i % 2 ? second : t, email)));
+    const clients = await pendingSignIns(email, 10);
     const results = await Promise.all(clients.flatMap((c) => Array.from({ length: 5 }, () => c.post('/mf-recovery', { code: wrongCode(codes) }))));
     const checked = results.filter((r) => ['INVALID_RECOVERY_CODE', 'TWO_FACTOR_TOO_MANY_ATTEMPTS'].includes(r.data.response.error_code));
     assert.ok(checked.length <= 10, `${checked.length} guesses were checked (threshold 10)`);
@@ -168,7 +180,7 @@ describe(`recovery codes and help-desk abuse (${DB_KIND})`, () => {
     const u = await enrolledUser(t, 'authenticator');
     second.clock.set(t.clock.now());
     const before = t.senders.emails.filter((m) => m.to === HELP_DESK).length + second.senders.emails.filter((m) => m.to === HELP_DESK).length;
-    const clients = await Promise.all(Array.from({ length: 5 }, (_, i) => pendingSignIn(i % 2 ? second : t, u.email)));
+    const clients = await pendingSignIns(u.email, 5);
     const results = await Promise.all(clients.flatMap((c) => Array.from({ length: 4 }, () => c.post('/tf-rescue', { help_setup: 'help' }))));
     const notices = [...t.senders.emails, ...second.senders.emails].filter((m) => m.to === HELP_DESK && m.text.includes(u.email));
     assert.equal(notices.length, 1);
