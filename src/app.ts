@@ -12,6 +12,8 @@ import { createKeyedHasher } from './crypto/keyed-hash.js';
 import { createSecretBox } from './crypto/secret-box.js';
 import { devicesRoutes } from './devices/devices.routes.js';
 import { docsRoutes } from './docs/docs.routes.js';
+import { recoveryCodesRoutes } from './recovery-codes/recovery-codes.routes.js';
+import { rescueRoutes } from './rescue/rescue.routes.js';
 import { twoFactorLogin } from './two-factor/login-flow.js';
 import { pruneExpiredPending } from './two-factor/pending.repository.js';
 import { pruneSends } from './two-factor/send-limits.js';
@@ -123,6 +125,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(authRoutes, { ...tf, throttle, afterPassword: twoFactorLogin(tf) });
   await app.register(docsRoutes);
   await app.register(twoFactorRoutes, tf);
+  await app.register(rescueRoutes, tf);
+  await app.register(recoveryCodesRoutes, tf);
   await app.register(devicesRoutes, tf);
 
   // 7. Housekeeping: expired sessions, pending sign-ins, old send records and forgotten

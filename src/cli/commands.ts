@@ -3,6 +3,7 @@ import { newFsUniquifier, checkEmail, checkNewPassword } from '../auth/auth.serv
 import type { Config } from '../config.js';
 import type { DB } from '../db/types.js';
 import { createSecretBox } from '../crypto/secret-box.js';
+import { deleteRecoveryCodes } from '../recovery-codes/recovery-codes.repository.js';
 import { secretAad } from '../two-factor/context.js';
 import { hashPassword } from '../users/passwords.js';
 import { findUserByEmail, grantRole, insertUser, setActive, type User } from '../users/users.repository.js';
@@ -51,6 +52,7 @@ export const resetSteps: Array<(db: Kysely<DB>, userId: number) => Promise<void>
   async (db, id) => {
     await db.deleteFrom('tf_pending').where('user_id', '=', id).execute();
   },
+  deleteRecoveryCodes,
 ];
 
 /** Commands by name. */

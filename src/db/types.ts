@@ -95,6 +95,20 @@ export interface TfDevicesTable {
   expires_at: Timestamp;
 }
 
+export interface TfRecoveryCodesTable {
+  id: Generated<number>;
+  user_id: number;
+  /** Keyed hash of the canonical code (12 lowercase hex), never the code. */
+  code_hash: string;
+  used_at: Timestamp | null;
+  created_at: Timestamp;
+}
+
+export interface TfHelpRequestsTable {
+  user_id: number;
+  sent_at: Timestamp;
+}
+
 /** Password-guessing throttle (SPEC §4.2): one row per (account, IP) pair and per IP. */
 export interface PasswordThrottleTable {
   /** HMAC of the scope and its subject: no e-mail or IP address in clear. */
@@ -110,6 +124,8 @@ export interface DB {
   tf_pending: TfPendingTable;
   tf_code_sends: TfCodeSendsTable;
   tf_devices: TfDevicesTable;
+  tf_recovery_codes: TfRecoveryCodesTable;
+  tf_help_requests: TfHelpRequestsTable;
   users: UsersTable;
   roles: RolesTable;
   roles_users: RolesUsersTable;

@@ -6,10 +6,10 @@ import { rememberDevice, rememberingEnabled } from '../devices/devices.service.j
 import { AppError } from '../errors.js';
 import type { User } from '../users/users.repository.js';
 import type { TfDeps } from './context.js';
-import { chargeUserAttempt, lockIfOverThreshold } from './lockout.repository.js';
-import { wipePending, type PendingContext } from './pending.js';
-import { chargeAttempt, deletePending } from './pending.repository.js';
-import { checkCode, lockedError, type CodeCheck } from './verify-code.js';
+import { chargeGuess, refuseGuess } from './attempts.js';
+import type { PendingContext } from './pending.js';
+import { deletePending } from './pending.repository.js';
+import { checkCode, type CodeCheck } from './verify-code.js';
 
 export type ValidateDeps = TfDeps & SignInDeps;
 
@@ -34,26 +34,8 @@ export async function validate(
   code: string | null,
   includeToken: boolean,
 ): Promise<Record<string, unknown>> {
-  const { pending, user } = ctx;
-  const now = deps.clock.now();
-  const max = deps.config.SECURITY_TWO_FACTOR_MAX_ATTEMPTS;
-  const threshold = deps.config.SECURITY_TWO_FACTOR_LOCKOUT_THRESHOLD;
-
-  const attempts = await chargeAttempt(deps.db, pending.id, max);
-  if (attempts === null) {
-    await wipePending(deps, request);
-    throw new AppError('TWO_FACTOR_PERMISSION_DENIED');
-  }
-  const charge = await chargeUserAttempt(deps.db, user.id, now);
-  if (!charge.ok) throw lockedError(charge.lockedUntil, now);
-  if (charge.failures > threshold) {
-    // A concurrent burst went past the threshold before the lock landed: refuse unchecked.
-    const until = await lockIfOverThreshold(deps.db, user.id, threshold, deps.config.SECURITY_TWO_FACTOR_LOCKOUT_DURATION, now);
-    if (until) deps.metrics.lockout();
-    throw lockedError(until ?? new Date(now.getTime() + 1000), now);
-  }
-
-  let check: CodeCheck = code ? await checkCode(deps, pending, user, code) : { ok: false };
+  const attempts = await chargeGuess(deps, request, ctx);
+  let check: CodeCheck = code ? await checkCode(deps, ctx.pending, ctx.user, code) : { ok: false };
   let updated: User | undefined;
   if (check.ok) {
     try {
@@ -63,27 +45,8 @@ export async function validate(
       check = { ok: false };
     }
   }
-  if (!check.ok || !updated) return failure(deps, request, ctx, attempts);
+  if (!check.ok || !updated) return refuseGuess(deps, request, ctx, attempts, { method: expectedMethod(ctx), wrong: new AppError('TWO_FACTOR_INVALID_TOKEN', { field: 'code' }) });
   return success(deps, request, reply, ctx, updated, check, includeToken);
-}
-
-async function failure(deps: ValidateDeps, request: FastifyRequest, ctx: PendingContext, attempts: number): Promise<never> {
-  const now = deps.clock.now();
-  const audit = auditContext(request);
-  await deps.audit.record(deps.db, 'tf.failed', ctx.user.id, audit, { state: ctx.pending.state });
-  deps.metrics.codeValidated(expectedMethod(ctx), 'failure');
-  const until = await lockIfOverThreshold(deps.db, ctx.user.id, deps.config.SECURITY_TWO_FACTOR_LOCKOUT_THRESHOLD, deps.config.SECURITY_TWO_FACTOR_LOCKOUT_DURATION, now);
-  if (until) {
-    deps.metrics.lockout();
-    await deps.audit.record(deps.db, 'tf.lockout', ctx.user.id, audit, { until: until.toISOString() });
-    throw lockedError(until, now);
-  }
-  if (attempts >= deps.config.SECURITY_TWO_FACTOR_MAX_ATTEMPTS) {
-    await wipePending(deps, request);
-    await deps.audit.record(deps.db, 'tf.too_many_attempts', ctx.user.id, audit);
-    throw new AppError('TWO_FACTOR_TOO_MANY_ATTEMPTS');
-  }
-  throw new AppError('TWO_FACTOR_INVALID_TOKEN', { field: 'code' });
 }
 
 /**
