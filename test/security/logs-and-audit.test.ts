@@ -110,4 +110,32 @@ describe(`logs hold no secrets; audit rows are complete (${DB_KIND})`, () => {
       assert.ok(!JSON.stringify(r.details).includes(key));
     }
   });
+
+  test('a recovery-code sign-in leaves recovery_codes.generated and recovery_code.used rows with IP and user agent', async () => {
+    const email = uniqueEmail();
+    const user = await createUser(t.database, email, 'password-1');
+    const c = new Client(() => t.app);
+    c.headers['user-agent'] = 'audit-test-agent/3.0';
+    await c.login(email, 'password-1');
+    const setup = await c.post('/tf-setup', { setup: 'authenticator' });
+    await c.post('/tf-validate', { code: oathtool(setup.data.response.tf_authr_b32key, t.clock.now()) });
+    const codes = await c.post('/mf-recovery-codes', {});
+    assert.equal(codes.statusCode, 200, codes.body);
+    await c.post('/logout');
+    await c.login(email, 'password-1');
+    const used = await c.post('/mf-recovery', { code: codes.data.response.recovery_codes[0] });
+    assert.equal(used.statusCode, 200, used.body);
+    const rows = await t.database.db
+      .selectFrom('audit_events')
+      .selectAll()
+      .where('user_id', '=', user.id)
+      .where('type', 'in', ['recovery_codes.generated', 'recovery_code.used'])
+      .execute();
+    assert.deepEqual(rows.map((r) => r.type).sort(), ['recovery_code.used', 'recovery_codes.generated']);
+    for (const r of rows) {
+      assert.equal(r.ip, '127.0.0.1');
+      assert.equal(r.user_agent, 'audit-test-agent/3.0');
+      assert.ok(!JSON.stringify(r.details).includes(codes.data.response.recovery_codes[0]));
+    }
+  });
 });
