@@ -82,11 +82,20 @@ function namedStatements(client: pg.PoolClient): void {
       name = `k${generation}_${createHash('sha1').update(text).digest('base64url')}`;
       names.set(text, name);
     }
-    return (query({ name, text, values }) as Promise<unknown>).catch((err: unknown) => {
+    return new Promise((resolve, reject) => {
+      // A Query built from the text and named afterwards: pg copies a config object
+      // ({ name, text, values }) property by property on every call, ~2.5-5 µs per query.
+      const submitted = new pg.Query(text, values, (err: Error | undefined, result: unknown) => (err ? reject(err) : resolve(result)));
+      // pg reads `name` from the Query (its typings leave it out).
+      (submitted as unknown as { name: string }).name = name;
+      query(submitted);
+    }).catch((err: unknown) => {
       if ((err as { code?: string }).code === '0A000') {
         generation++;
         names.clear();
       }
+      // As pg does for its own promises: a stack that leads back to the caller, not to the socket.
+      if (err instanceof Error) Error.captureStackTrace(err);
       throw err;
     });
   } as typeof client.query;
