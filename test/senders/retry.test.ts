@@ -33,7 +33,8 @@ test('the deadline holds even when the attempt ignores its abort signal', async 
   const elapsed = Date.now() - started;
   assert.equal(signals.length, 2);
   assert.ok(signals.every((s) => s.aborted && s.reason instanceof AttemptTimeout));
-  assert.ok(elapsed >= 200 && elapsed < 600, `took ${elapsed} ms`);
+  // The upper bound only proves the deadline held; loose because CI machines are shared.
+  assert.ok(elapsed >= 200 && elapsed < 5_000, `took ${elapsed} ms`);
 });
 
 test('an attempt that rejects after its deadline causes no unhandled rejection', async () => {

@@ -41,7 +41,8 @@ describe('SendgridEmailSender', () => {
       apiKey: API_KEY,
       from: 'security@acme.test',
       apiUrl: fake.url,
-      timeoutMs: 300,
+      // Generous for the answers that must arrive; the hang tests pass their own short deadline.
+      timeoutMs: 5_000,
       retryDelayMs: 0,
       logger: log.logger,
       ...overrides,
@@ -134,7 +135,8 @@ describe('SendgridEmailSender', () => {
     assert.ok(error instanceof DeliveryError);
     assert.match(error.message, /after 2 attempts \(timeout\)/);
     assert.equal(fake.requests.length, 2);
-    assert.ok(elapsed >= 600 && elapsed < 1_500, `took ${elapsed} ms`);
+    // Upper bounds only prove the sender gave up; they are loose because CI machines are shared.
+    assert.ok(elapsed >= 600 && elapsed < 6_000, `took ${elapsed} ms`);
     // The client really closed both connections rather than leaving them open.
     await new Promise((resolve) => setTimeout(resolve, 50));
     assert.deepEqual(fake.requests.map((r) => r.aborted), [true, true]);
