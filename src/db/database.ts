@@ -48,8 +48,9 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
     import('@electric-sql/pglite'),
     import('kysely-pglite-dialect'),
   ]);
-  mkdirSync(opts.dataDir, { recursive: true });
-  const pglite = opts.dataDir === 'memory://' ? new PGlite() : new PGlite(`${opts.dataDir}/pglite`);
+  const inMemory = opts.dataDir === 'memory://';
+  if (!inMemory) mkdirSync(opts.dataDir, { recursive: true });
+  const pglite = inMemory ? new PGlite() : new PGlite(`${opts.dataDir}/pglite`);
   await pglite.waitReady;
   if (opts.schema) {
     await pglite.exec(`CREATE SCHEMA IF NOT EXISTS "${opts.schema}"; SET search_path TO "${opts.schema}"`);
