@@ -5,6 +5,7 @@ import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { DB } from '../db/types.js';
 import { AppError, ValidationError } from '../errors.js';
+import { deleteUserSessions } from '../http/session-store.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { burnPasswordCheck, hashPassword, PASSWORD_MAX_LENGTH, verifyPassword } from '../users/passwords.js';
 import { findUserByEmail, findUserById, insertUser, updatePassword, type User } from '../users/users.repository.js';
@@ -96,7 +97,7 @@ export async function changePassword(deps: AuthDeps, userId: number, password: s
   const hash = await hashPassword(newPassword);
   await deps.db.transaction().execute(async (trx) => {
     await updatePassword(trx, userId, hash, fsu);
-    await trx.deleteFrom('sessions').where('user_id', '=', userId).execute();
+    await deleteUserSessions(trx, userId);
     await deps.audit.record(trx, 'password.changed', userId, ctx);
   });
   return fsu;

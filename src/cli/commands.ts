@@ -3,6 +3,7 @@ import { newFsUniquifier, checkEmail, checkNewPassword } from '../auth/auth.serv
 import type { Config } from '../config.js';
 import type { DB } from '../db/types.js';
 import { createSecretBox } from '../crypto/secret-box.js';
+import { deleteUserSessions } from '../http/session-store.js';
 import { deleteRecoveryCodes } from '../recovery-codes/recovery-codes.repository.js';
 import { secretAad } from '../two-factor/context.js';
 import { hashPassword } from '../users/passwords.js';
@@ -91,7 +92,7 @@ export const commands: Record<string, Command> = {
       const user = await userNamed(db, args);
       // A new fs_uniquifier ends every session and token at once.
       await setActive(db, user.id, false, newFsUniquifier());
-      await db.deleteFrom('sessions').where('user_id', '=', user.id).execute();
+      await deleteUserSessions(db, user.id);
       await cliAudit(db, 'user.deactivated', user.id);
       return `deactivated ${user.email}`;
     },
@@ -109,7 +110,7 @@ export const commands: Record<string, Command> = {
           .where('id', '=', user.id)
           .execute();
         for (const step of resetSteps) await step(trx as unknown as Kysely<DB>, user.id);
-        await trx.deleteFrom('sessions').where('user_id', '=', user.id).execute();
+        await deleteUserSessions(trx, user.id);
       });
       await cliAudit(db, 'user.reset_2fa', user.id);
       return `reset two-factor authentication of ${user.email}`;

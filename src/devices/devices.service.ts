@@ -6,6 +6,7 @@ import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import { randomToken, type KeyedHasher } from '../crypto/keyed-hash.js';
 import type { DB } from '../db/types.js';
+import { cookiesSecure } from '../http/session.js';
 import { insertDevice, useDevice, type Device } from './devices.repository.js';
 
 export const DEVICE_COOKIE = 'tf_validity';
@@ -70,7 +71,7 @@ export async function rememberDevice(
     path: '/',
     httpOnly: true,
     sameSite: 'strict',
-    secure: deps.config.SESSION_COOKIE_SECURE || deps.config.SESSION_COOKIE_SAMESITE === 'none',
+    secure: cookiesSecure(deps.config),
     maxAge: seconds,
   });
   await deps.audit.record(deps.db, 'device.remembered', user.id, ctx, { device: id });

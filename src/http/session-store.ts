@@ -1,5 +1,5 @@
 import type { Session } from 'fastify';
-import type { CompiledQuery, InferResult, Kysely } from 'kysely';
+import type { CompiledQuery, InferResult, Kysely, Transaction } from 'kysely';
 import type { Clock } from '../clock.js';
 import type { DB } from '../db/types.js';
 
@@ -96,10 +96,8 @@ export async function pruneExpiredSessions(db: Kysely<DB>, now: Date): Promise<n
   return Number(result.numDeletedRows);
 }
 
-/** Ends every session of a user (after a password change or a reset), except one if given. */
-export async function deleteUserSessions(db: Kysely<DB>, userId: number, exceptHash?: string): Promise<void> {
-  let q = db.deleteFrom('sessions').where('user_id', '=', userId);
-  if (exceptHash) q = q.where('id_hash', '<>', exceptHash);
-  await q.execute();
+/** Ends every session of a user (password change, deactivation, reset): rows, not just their validity. */
+export async function deleteUserSessions(db: Kysely<DB> | Transaction<DB>, userId: number): Promise<void> {
+  await db.deleteFrom('sessions').where('user_id', '=', userId).execute();
 }
 

@@ -34,6 +34,11 @@ export interface SessionDeps {
   hmac: KeyedHasher;
 }
 
+/** Secure unless configured off; SameSite=None cookies are always Secure (SPEC §2). */
+export function cookiesSecure(config: Config): boolean {
+  return config.SESSION_COOKIE_SECURE || config.SESSION_COOKIE_SAMESITE === 'none';
+}
+
 export async function registerSessions(app: FastifyInstance, deps: SessionDeps): Promise<void> {
   const { config, db, clock, hmac } = deps;
   await app.register(fastifyCookie);
@@ -41,8 +46,7 @@ export async function registerSessions(app: FastifyInstance, deps: SessionDeps):
   // @fastify/session refuses to write a Secure cookie unless it sees HTTPS itself,
   // which silently breaks plain-HTTP hops behind a TLS proxy and inject(). We let it
   // write the cookie as non-secure and add the Secure attribute ourselves.
-  const secure = config.SESSION_COOKIE_SECURE || config.SESSION_COOKIE_SAMESITE === 'none';
-  if (secure) {
+  if (cookiesSecure(config)) {
     app.addHook('onRequest', (_request, reply, done) => {
       const setCookie = reply.setCookie;
       reply.setCookie = function (name, value, options) {

@@ -49,11 +49,6 @@ export async function requirePending(deps: TfDeps, request: FastifyRequest, allo
   return ctx;
 }
 
-export async function denyAndWipe(deps: TfDeps, request: FastifyRequest): Promise<never> {
-  await wipePending(deps, request);
-  throw new AppError('TWO_FACTOR_PERMISSION_DENIED');
-}
-
 /** Creates a pending row and points the session at it. */
 export async function startPending(
   deps: TfDeps,

@@ -4,7 +4,7 @@ import { requireAuth } from '../http/auth-context.js';
 import { readBody, wantsAuthToken } from '../http/input.js';
 import { findUserById } from '../users/users.repository.js';
 import { humanDuration } from './human-duration.js';
-import { loadPending, requirePending, wipePending } from './pending.js';
+import { requirePending } from './pending.js';
 import { findPending } from './pending.repository.js';
 import { normalizeCodeInput } from './otp-code.js';
 import { recoveryOptions } from './recovery-options.js';
@@ -66,11 +66,7 @@ export async function twoFactorRoutes(app: FastifyInstance, deps: ValidateDeps):
   });
 
   app.post('/tf-validate', async (request, reply) => {
-    const ctx = await loadPending(deps, request);
-    if (!ctx || !['ready', 'validating_profile'].includes(ctx.pending.state)) {
-      await wipePending(deps, request);
-      throw new AppError('TWO_FACTOR_PERMISSION_DENIED');
-    }
+    const ctx = await requirePending(deps, request, ['ready', 'validating_profile']);
     const code = readCode(request.body);
     return validate(deps, request, reply, ctx, code, wantsAuthToken(request.query));
   });
