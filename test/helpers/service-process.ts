@@ -52,7 +52,15 @@ export async function startService(env: Record<string, string>): Promise<Service
   };
   child.stdout.on('data', onData);
   child.stderr.on('data', onData);
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  // 'close', not 'exit': 'exit' can come before the last of stdout has been
+  // read, and tests look for the process's final log lines once it has exited.
+  let closed = false;
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('close', (code) => {
+      closed = true;
+      resolve(code);
+    }),
+  );
 
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`service did not start in ${START_TIMEOUT_MS} ms:\n${dump(lines)}`)), START_TIMEOUT_MS);
@@ -71,7 +79,7 @@ export async function startService(env: Record<string, string>): Promise<Service
   });
   const waitForLog = async (match: (line: Record<string, any>) => boolean, count = 1): Promise<void> => {
     while (lines.filter(match).length < count) {
-      if (child.exitCode !== null) throw new Error(`service exited while waiting for a log line:\n${dump(lines)}`);
+      if (closed) throw new Error(`service exited while waiting for a log line:\n${dump(lines)}`);
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   };

@@ -102,7 +102,8 @@ describe(`graceful shutdown of the service process (${DB_KIND})`, () => {
 
     assert.equal(await svc.exited, 0);
     const msgs = svc.logs().map((l) => l.msg);
-    assert.ok(msgs.indexOf('stopped') > msgs.lastIndexOf('request completed'), 'stopped after the last answer');
+    const tail = () => svc.logs().slice(-12).map((l) => JSON.stringify(l)).join('\n');
+    assert.ok(msgs.indexOf('stopped') > msgs.lastIndexOf('request completed'), `stopped after the last answer:\n${tail()}`);
   });
 
   test('SHUTDOWN_TIMEOUT bounds the wait for a client that never finishes: exit 1', async () => {
