@@ -32,6 +32,8 @@ const { values: args } = parseArgs({
     port: { type: 'string', default: '3917' },
     'no-build': { type: 'boolean', default: false },
     tsx: { type: 'boolean', default: false },
+    // Node flags for the service only (space-separated), e.g. --node-args="--cpu-prof --cpu-prof-dir=/tmp/prof".
+    'node-args': { type: 'string', default: '' },
     out: { type: 'string' },
     // Before each scenario, wait up to quiet-wait seconds for other processes to use < quiet-limit % of a core.
     'quiet-limit': { type: 'string', default: '15' },
@@ -64,8 +66,9 @@ async function start(): Promise<ServerHandle> {
     log('building: tsc -p tsconfig.build.json');
     execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
   }
+  const nodeArgs = args['node-args'].split(' ').filter(Boolean);
   return startServer({
-    entry,
+    entry: [...nodeArgs, ...entry],
     port: Number(args.port),
     log,
     env: {
