@@ -1,0 +1,68 @@
+/**
+ * Session lookups are batched (session-store.ts): every session asked for in
+ * one event-loop round goes out as one statement. Threats: a batch handing a
+ * request somebody else's session, a duplicate of one session sharing a
+ * mutable object with its twin, or a signed-out / voided session surviving
+ * because it was read in a crowd. Every request must get exactly what a lone
+ * lookup would have given it.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { createTestApp, createUser, uniqueEmail, type TestApp } from '../helpers/app.js';
+import { Client } from '../helpers/client.js';
+import { DB_KIND } from '../helpers/db.js';
+import { KyselySessionStore } from '../../src/http/session-store.js';
+import { signedIn } from '../helpers/two-factor.js';
+
+describe(`batched session lookups (${DB_KIND})`, () => {
+  let t: TestApp;
+  const users: Array<{ email: string; client: Client }> = [];
+  before(async () => {
+    t = await createTestApp();
+    for (let i = 0; i < 12; i++) {
+      const email = uniqueEmail(`batch${i}`);
+      await createUser(t.database, email, 'password-1');
+      users.push({ email, client: await signedIn(t, email, 'password-1') });
+    }
+  });
+  after(() => t.close());
+
+  test('a burst of GET /me from many sessions (three at once on each) answers each with its own user, in few statements', async () => {
+    const before = t.database.stats.queries;
+    const burst = users.flatMap((u) => [u, u, u]).map(async (u) => ({ email: u.email, res: await u.client.get('/me') }));
+    const answers = await Promise.all(burst);
+    const statements = t.database.stats.queries - before;
+    for (const { email, res } of answers) {
+      assert.equal(res.statusCode, 200, res.body);
+      assert.equal(res.data.response.user.email, email);
+    }
+    assert.ok(statements < answers.length / 4, `${statements} statements for ${answers.length} requests`);
+  });
+
+  test('in a burst, a signed-out session and a deactivated user are refused while the others pass', async () => {
+    const [out, deactivated, ...rest] = users.slice(0, 6);
+    const stolenCookie = out!.client.cookies.get('session')!;
+    assert.equal((await out!.client.post('/logout')).statusCode, 200);
+    await t.database.db.updateTable('users').set({ active: false }).where('email', '=', deactivated!.email).execute();
+
+    const thief = new Client(() => t.app);
+    thief.cookies.set('session', stolenCookie);
+    const [stolen, inactive, ...others] = await Promise.all([thief.get('/me'), deactivated!.client.get('/me'), ...rest.map((u) => u.client.get('/me'))]);
+    assert.equal(stolen.statusCode, 401, 'the signed-out session is gone');
+    assert.equal(inactive.statusCode, 401, 'the deactivated user is out');
+    others.forEach((res, i) => assert.equal(res.data.response.user.email, rest[i]!.email));
+  });
+
+  test('two lookups of one session in the same batch get their own objects', async () => {
+    const store = new KyselySessionStore(t.database.db, { hashId: (id) => `test-${id}`, clock: t.clock, lifetimeSeconds: 3600 });
+    const call = <T>(fn: (cb: (err?: unknown, v?: T) => void) => void) =>
+      new Promise<T | undefined>((resolve, reject) => fn((err, v) => (err ? reject(err) : resolve(v))));
+    await call((cb) => store.set('twin', { cookie: {}, authnMethods: ['password'] } as never, cb));
+    const before = t.database.stats.queries;
+    const [a, b, none] = await Promise.all([call((cb) => store.get('twin', cb)), call((cb) => store.get('twin', cb)), call((cb) => store.get('nobody', cb))]);
+    assert.equal(t.database.stats.queries - before, 1, 'one statement for the three lookups');
+    assert.equal(none, null);
+    (a as { authnMethods: string[] }).authnMethods.push('tf');
+    assert.deepEqual((b as { authnMethods: string[] }).authnMethods, ['password'], 'the twin saw its sibling\'s change');
+  });
+});
