@@ -10,14 +10,27 @@ export interface Answer {
   ms: number;
 }
 
+let nextAddress = 1;
+
 export class Client {
   private cookie = '';
   csrf = '';
 
+  /**
+   * The address the service sees (X-Forwarded-For; the bench service trusts
+   * 127.0.0.1 as its proxy). Each bench client is its own address, as real
+   * users are: one address for every client would measure the per-IP password
+   * throttle (SPEC §4.2) instead of the service.
+   */
+  private readonly address: string;
+
   constructor(
     private readonly base: URL,
     private readonly agent: http.Agent,
-  ) {}
+  ) {
+    const n = nextAddress++;
+    this.address = `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`;
+  }
 
   get sessionCookie(): string {
     return this.cookie;
@@ -28,9 +41,15 @@ export class Client {
     this.csrf = '';
   }
 
+  /** Takes over a session begun by another client (a prepared pending sign-in). */
+  resume(state: { cookie: string; csrf: string }): void {
+    this.cookie = state.cookie;
+    this.csrf = state.csrf;
+  }
+
   request(method: string, path: string, json?: unknown): Promise<Answer> {
     const payload = json === undefined ? undefined : JSON.stringify(json);
-    const headers: http.OutgoingHttpHeaders = {};
+    const headers: http.OutgoingHttpHeaders = { 'x-forwarded-for': this.address };
     if (payload !== undefined) {
       headers['content-type'] = 'application/json';
       headers['content-length'] = Buffer.byteLength(payload);

@@ -124,3 +124,18 @@ export async function tableSizes(databaseUrl: string): Promise<Record<string, nu
     await c.end();
   }
 }
+
+/**
+ * The second-factor failures charged to all users so far (validate-wrong checks
+ * they are exact), or null once any user was locked (a lock resets the count).
+ */
+export async function failureCounters(databaseUrl: string): Promise<number | null> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ n: string; locks: string }>('SELECT coalesce(sum(tf_failures), 0)::text AS n, coalesce(sum(tf_lockouts), 0)::text AS locks FROM users');
+    return rows[0]!.locks === '0' ? Number(rows[0]!.n) : null;
+  } finally {
+    await client.end();
+  }
+}
