@@ -38,5 +38,8 @@ HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --retries=3 \
 # SIGTERM on, and the service installs its own SIGTERM/SIGINT handlers first
 # thing (PID 1 ignores signals it has no handler for) and starts no child
 # processes that would need reaping. Mirrors package.json's "start:prod".
+# The heap flags keep the process under 200 MB at full load (BENCHMARKS.md):
+# V8 otherwise lets a busy heap grow well past the ~40 MiB the service keeps
+# live before it collects. Raise them for a host with memory to spare.
 STOPSIGNAL SIGTERM
-CMD ["node", "dist/src/server.js"]
+CMD ["node", "--max-old-space-size=128", "--max-semi-space-size=4", "dist/src/server.js"]

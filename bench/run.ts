@@ -4,7 +4,7 @@
  * a report. See BENCHMARKS.md for the figures and how they were taken.
  */
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { hashPassword } from '../src/users/passwords.js';
@@ -62,7 +62,9 @@ async function start(): Promise<ServerHandle> {
     return targetServer(args.url);
   }
   await recreateDatabase(args['admin-url'], args.database);
-  let entry = ['dist/src/server.js'];
+  // The production command (package.json "start:prod", the Dockerfile's CMD), flags included.
+  const prod = (JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> }).scripts['start:prod']!;
+  let entry = prod.split(' ').slice(1);
   if (args.tsx) entry = ['--import', 'tsx', 'src/server.ts'];
   else if (!args['no-build']) {
     log('building: tsc -p tsconfig.build.json');

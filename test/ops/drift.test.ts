@@ -82,7 +82,7 @@ test('one start command: Dockerfile CMD is package.json "start:prod", built by "
   assert.equal(cmd, pkg.scripts['start:prod'], `Dockerfile CMD "${cmd}" differs from npm run start:prod "${pkg.scripts['start:prod']}"`);
   assert.equal(runtime.instructions.some((i) => i.op === 'ENTRYPOINT'), false, 'no ENTRYPOINT wrapping the command (signals go to node)');
   assert.equal(app.command ?? app.entrypoint, undefined, 'docker-compose.yml must not override the image command');
-  const script = cmd.split(' ')[1]!;
+  const script = cmd.split(' ').find((w) => w.endsWith('.js'))!;
   assert.ok(existsSync(new URL(script.replace(/^dist\//, '').replace(/\.js$/, '.ts'), root)), `${script} is not built from any source file`);
   const build = stages.find((s) => all(s, 'RUN').some((r) => r.includes('npm run build')));
   assert.ok(build, 'a stage runs npm run build');
