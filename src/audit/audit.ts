@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
-import type { Insertable, Kysely, Transaction } from 'kysely';
+import { sql, type Expression, type Insertable, type Kysely, type Transaction } from 'kysely';
 import type { Clock } from '../clock.js';
 import type { AuditEventsTable, DB } from '../db/types.js';
 
@@ -52,13 +52,17 @@ export interface Auditor {
   row(type: AuditType, userId: number | null, ctx: AuditContext, details?: Record<string, unknown>): AuditRow;
   /** The log line of a row written by such a statement. */
   logged(row: AuditRow): void;
+  /** Writes a row made by `row` on its own, and its log line. */
+  write(db: Kysely<DB> | Transaction<DB>, row: AuditRow): Promise<void>;
 }
 
 /** One row and one log line per event; details never hold secrets (callers pass ids and methods only). */
 export function createAuditor(clock: Clock, log: FastifyBaseLogger): Auditor {
   const auditor: Auditor = {
-    async record(db, type, userId, ctx, details = {}) {
-      const row = auditor.row(type, userId, ctx, details);
+    record(db, type, userId, ctx, details = {}) {
+      return auditor.write(db, auditor.row(type, userId, ctx, details));
+    },
+    async write(db, row) {
       await db.insertInto('audit_events').values(row).execute();
       auditor.logged(row);
     },
@@ -70,4 +74,20 @@ export function createAuditor(clock: Clock, log: FastifyBaseLogger): Auditor {
     },
   };
   return auditor;
+}
+
+export const AUDIT_COLUMNS = ['user_id', 'type', 'at', 'ip', 'user_agent', 'details'] as const;
+
+/**
+ * The rows as `SELECT … FROM (VALUES …)` that yields them only if the CTE
+ * `gate` of the same statement returned a row: for `INSERT INTO audit_events
+ * (AUDIT_COLUMNS) …` recording a change that may not happen (the casts give
+ * the parameters the columns' types, which a SELECT list does not infer).
+ */
+export function auditRowsIf(rows: readonly AuditRow[], gate: string): Expression<unknown> {
+  if (rows.length === 0) throw new Error('auditRowsIf needs at least one row');
+  const values = rows.map(
+    (r) => sql`(${r.user_id}::integer, ${r.type}::varchar, ${r.at}::timestamptz, ${r.ip}::varchar, ${r.user_agent}::varchar, ${r.details}::jsonb)`,
+  );
+  return sql`select * from (values ${sql.join(values)}) as v where exists (select from ${sql.table(gate)})`;
 }

@@ -1,6 +1,7 @@
 import type { FastifyRequest, Session } from 'fastify';
-import type { CompiledQuery, InferResult, Insertable, Kysely, QueryCreator, Transaction } from 'kysely';
+import type { CompiledQuery, InferResult, Insertable, Kysely, Transaction } from 'kysely';
 import type { Clock } from '../clock.js';
+import { withStatement } from '../db/cte.js';
 import type { AuditEventsTable, DB } from '../db/types.js';
 
 type Callback<T = void> = (err?: unknown, result?: T) => void;
@@ -33,14 +34,6 @@ function lookupQuery(db: Kysely<DB>, idHash: string, now: Date) {
     .where('s.expires_at', '>', now);
 }
 type LookupRow = InferResult<ReturnType<typeof lookupQuery>>[number];
-
-/**
- * A query creator whose statements also run a data-modifying CTE. Typed as the
- * plain one: the CTE's name is never read, it only rides along in the round trip.
- */
-function withStatement(qc: unknown): QueryCreator<DB> {
-  return qc as QueryCreator<DB>;
-}
 
 /**
  * @fastify/session store on Postgres through Kysely. Ids are stored only as
