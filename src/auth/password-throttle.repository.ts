@@ -1,5 +1,4 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
-import { withStatement } from '../db/cte.js';
 import type { DB } from '../db/types.js';
 import type { ThrottleState } from './throttle-policy.js';
 
@@ -44,13 +43,18 @@ export async function saveThrottles(trx: Transaction<DB>, states: readonly { key
  * replaced it since: compare-and-set.
  */
 export async function settleSuccess(db: Db, pairKey: string, ipKey: string, startedDelay: Date | null, previousBlock: Date | null): Promise<void> {
-  await withStatement(db.with('cleared', (qb) => qb.deleteFrom('password_throttle').where('key', '=', pairKey)))
+  await db
+    .with('cleared', (qb) => qb.deleteFrom('password_throttle').where('key', '=', pairKey).returning('key'))
     .updateTable('password_throttle')
     .set((eb) => ({
       failures: eb.fn('greatest', [eb('failures', '-', 1), eb.lit(0)]),
       ...(startedDelay ? { blocked_until: eb.case().when('blocked_until', '=', startedDelay).then(previousBlock).else(eb.ref('blocked_until')).end() } : {}),
     }))
     .where('key', '=', ipKey)
+    // Always true, but it reads `cleared`, so the pair row is deleted (locked) before the IP
+    // row is: the order lockThrottles takes them in. Postgres runs the CTEs of a statement in
+    // no set order otherwise, and the two orders together deadlock under a burst.
+    .where((eb) => eb(eb.selectFrom('cleared').select((e) => e.fn.countAll().as('n')), '>=', 0))
     .execute();
 }
 
