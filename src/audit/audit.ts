@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Expression, type Insertable, type Kysely, type Transaction } from 'kysely';
 import type { Clock } from '../clock.js';
-import type { DB } from '../db/types.js';
+import type { AuditEventsTable, DB } from '../db/types.js';
 
 /** The security events of SPEC §10. */
 export type AuditType =
@@ -40,19 +40,54 @@ export function auditContext(request: FastifyRequest): AuditContext {
   return { ip: request.ip ?? null, userAgent: typeof ua === 'string' ? ua.slice(0, 512) : null };
 }
 
+export type AuditRow = Insertable<AuditEventsTable>;
+
 export interface Auditor {
   record(db: Kysely<DB> | Transaction<DB>, type: AuditType, userId: number | null, ctx: AuditContext, details?: Record<string, unknown>): Promise<void>;
+  /**
+   * The row of an event, for a statement that writes it together with the
+   * change it records (one round trip instead of two); call `logged` once the
+   * statement has run.
+   */
+  row(type: AuditType, userId: number | null, ctx: AuditContext, details?: Record<string, unknown>): AuditRow;
+  /** The log line of a row written by such a statement. */
+  logged(row: AuditRow): void;
+  /** Writes a row made by `row` on its own, and its log line. */
+  write(db: Kysely<DB> | Transaction<DB>, row: AuditRow): Promise<void>;
 }
 
 /** One row and one log line per event; details never hold secrets (callers pass ids and methods only). */
 export function createAuditor(clock: Clock, log: FastifyBaseLogger): Auditor {
-  return {
-    async record(db, type, userId, ctx, details = {}) {
-      await db
-        .insertInto('audit_events')
-        .values({ user_id: userId, type, at: clock.now(), ip: ctx.ip, user_agent: ctx.userAgent, details: JSON.stringify(details) })
-        .execute();
-      log.info({ audit: { type, userId, ip: ctx.ip, ...details } }, `audit ${type}`);
+  const auditor: Auditor = {
+    record(db, type, userId, ctx, details = {}) {
+      return auditor.write(db, auditor.row(type, userId, ctx, details));
+    },
+    async write(db, row) {
+      await db.insertInto('audit_events').values(row).execute();
+      auditor.logged(row);
+    },
+    row(type, userId, ctx, details = {}) {
+      return { user_id: userId, type, at: clock.now(), ip: ctx.ip, user_agent: ctx.userAgent, details: JSON.stringify(details) };
+    },
+    logged(row) {
+      log.info({ audit: { type: row.type, userId: row.user_id, ip: row.ip, ...(JSON.parse(row.details) as Record<string, unknown>) } }, `audit ${row.type}`);
     },
   };
+  return auditor;
+}
+
+export const AUDIT_COLUMNS = ['user_id', 'type', 'at', 'ip', 'user_agent', 'details'] as const;
+
+/**
+ * The rows as `SELECT … FROM (VALUES …)` that yields them only if the CTE
+ * `gate` of the same statement returned a row: for `INSERT INTO audit_events
+ * (AUDIT_COLUMNS) …` recording a change that may not happen (the casts give
+ * the parameters the columns' types, which a SELECT list does not infer).
+ */
+export function auditRowsIf(rows: readonly AuditRow[], gate: string): Expression<unknown> {
+  if (rows.length === 0) throw new Error('auditRowsIf needs at least one row');
+  const values = rows.map(
+    (r) => sql`(${r.user_id}::integer, ${r.type}::varchar, ${r.at}::timestamptz, ${r.ip}::varchar, ${r.user_agent}::varchar, ${r.details}::jsonb)`,
+  );
+  return sql`select * from (values ${sql.join(values)}) as v where exists (select from ${sql.table(gate)})`;
 }

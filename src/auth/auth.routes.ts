@@ -3,7 +3,7 @@ import { auditContext } from '../audit/audit.js';
 import { AppError } from '../errors.js';
 import { requireAuth } from '../http/auth-context.js';
 import { readBody, wantsAuthToken } from '../http/input.js';
-import { SESSION_COOKIE } from '../http/session.js';
+import { endSession, SESSION_COOKIE } from '../http/session.js';
 import { PASSWORD_MAX_LENGTH } from '../users/passwords.js';
 import { changePassword, checkCredentials, reauthenticate, register, type AuthDeps } from './auth.service.js';
 import { authTokenFor, establishSession, publicUser, type SignInDeps } from './signin.js';
@@ -52,11 +52,12 @@ export async function authRoutes(app: FastifyInstance, deps: AuthRouteDeps): Pro
   }
 
   app.post('/logout', { config: { noCsrfToken: true } }, async (request, reply) => {
-    if (request.auth?.via === 'session') await deps.audit.record(deps.db, 'signout', request.auth.user.id, auditContext(request));
-    if (request.cookies[SESSION_COOKIE]) {
-      await request.session.destroy();
-      reply.clearCookie(SESSION_COOKIE, { path: '/' });
-    }
+    const signout = request.auth?.via === 'session' ? deps.audit.row('signout', request.auth.user.id, auditContext(request)) : null;
+    const cookie = Boolean(request.cookies[SESSION_COOKIE]);
+    // One statement deletes the session and writes the signout row.
+    if (cookie || signout) await endSession(request, signout);
+    if (cookie) reply.clearCookie(SESSION_COOKIE, { path: '/' });
+    if (signout) deps.audit.logged(signout);
     return {};
   });
 

@@ -6,7 +6,7 @@ import type { KeyedHasher } from '../crypto/keyed-hash.js';
 import type { DB } from '../db/types.js';
 import { AppError } from '../errors.js';
 import { findUserByEmail, normalizeEmail } from '../users/users.repository.js';
-import { clearThrottle, lockThrottle, refundThrottle, saveThrottle } from './password-throttle.repository.js';
+import { lockThrottles, saveThrottles, settleSuccess } from './password-throttle.repository.js';
 import { chargeAttempt, IP_POLICY, PAIR_POLICY, type ThrottlePolicy } from './throttle-policy.js';
 
 /** A charged password attempt, to be settled with `failed` or `succeeded`. */
@@ -62,16 +62,20 @@ export function createPasswordThrottle(deps: ThrottleDeps): PasswordThrottle {
       const ipKey = deps.hmac.hashParts(PURPOSE, ['ip', ip]);
       const now = deps.clock.now();
       // Pair first, then IP, always in this order: concurrent transactions never wait on each other in a cycle.
+      // Both rows are locked by one statement (the IP row too when the pair refuses: an unused
+      // lock, and a new row that means the same as none), and both charges written by one.
       const outcome = await deps.db.transaction().execute(async (trx) => {
-        const pairState = await lockThrottle(trx, pairKey, 'pair', now);
-        const pair = chargeAttempt(pairPolicy, pairState, now);
+        const states = await lockThrottles(trx, [{ key: pairKey, scope: 'pair' }, { key: ipKey, scope: 'ip' }], now);
+        const pair = chargeAttempt(pairPolicy, states.get(pairKey)!, now);
         if (!pair.allowed) return { refused: 'pair' as const, retryAfter: pair.retryAfter };
-        const ipState = await lockThrottle(trx, ipKey, 'ip', now);
+        const ipState = states.get(ipKey)!;
         const byIp = chargeAttempt(ipPolicy, ipState, now);
         if (!byIp.allowed) return { refused: 'ip' as const, retryAfter: byIp.retryAfter };
         // Both charges are written together or not at all.
-        await saveThrottle(trx, pairKey, pair.next);
-        await saveThrottle(trx, ipKey, byIp.next);
+        await saveThrottles(trx, [
+          { key: pairKey, state: pair.next },
+          { key: ipKey, state: byIp.next },
+        ]);
         const delayScope = pair.delay !== null && (byIp.delay === null || pair.delay >= byIp.delay) ? 'pair' : byIp.delay !== null ? 'ip' : null;
         const attempt: PasswordAttempt = {
           pairKey,
@@ -99,8 +103,7 @@ export function createPasswordThrottle(deps: ThrottleDeps): PasswordThrottle {
     },
 
     async succeeded(attempt) {
-      await clearThrottle(deps.db, attempt.pairKey);
-      await refundThrottle(deps.db, attempt.ipKey, attempt.ipStartedDelay, attempt.ipPreviousBlock);
+      await settleSuccess(deps.db, attempt.pairKey, attempt.ipKey, attempt.ipStartedDelay, attempt.ipPreviousBlock);
     },
   };
 }

@@ -2,6 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import type { KeyedHasher } from '../crypto/keyed-hash.js';
 import type { Config } from '../config.js';
 import type { Clock } from '../clock.js';
+import { rotateSession } from '../http/session.js';
 import type { SessionUser } from '../http/session-store.js';
 import { issueAuthToken } from './tokens.js';
 
@@ -33,7 +34,7 @@ export async function establishSession(
   user: SignedInUser,
   opts: { remember: boolean; methods: string[] },
 ): Promise<Date> {
-  await request.session.regenerate();
+  await rotateSession(request);
   const now = deps.clock.now();
   const s = request.session;
   s.userId = user.id;

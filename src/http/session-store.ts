@@ -1,7 +1,8 @@
-import type { Session } from 'fastify';
-import { sql, type CompiledQuery, type InferResult, type Kysely, type Transaction } from 'kysely';
+import type { FastifyRequest, Session } from 'fastify';
+import { sql, type CompiledQuery, type InferResult, type Insertable, type Kysely, type Transaction } from 'kysely';
 import type { Clock } from '../clock.js';
-import type { DB } from '../db/types.js';
+import { withStatement } from '../db/cte.js';
+import type { AuditEventsTable, DB } from '../db/types.js';
 
 type Callback<T = void> = (err?: unknown, result?: T) => void;
 
@@ -20,6 +21,8 @@ export interface SessionStoreOptions {
   clock: Clock;
   /** Server-side lifetime of a session that has no persistent cookie, in seconds. */
   lifetimeSeconds: number;
+  /** The session cookie's name: a session came from a row only if the cookie named it. */
+  cookieName: string;
 }
 
 function lookupQuery(db: Kysely<DB>, idHashes: string[], now: Date) {
@@ -50,6 +53,11 @@ type Waiter = (err: unknown, row: LookupRow | undefined) => void;
  * were a third of a `GET /me` (BENCHMARKS.md) — and a lone request waits for
  * nothing but the rest of its own loop turn. Each request still reads the row
  * as it is when the statement runs, after anything that was already answered.
+ *
+ * Rotating the id (`rotate`, instead of `Session#regenerate`) writes once: the
+ * old row is deleted by the statement that writes the new one, at the end of the
+ * request. regenerate() alone deletes the old row, writes the new session
+ * empty, and the answer writes it again with its data: three statements.
  */
 export class KyselySessionStore {
   /**
@@ -59,6 +67,12 @@ export class KyselySessionStore {
   private readonly lookup: CompiledQuery<LookupRow>;
   private waiting = new Map<string, Waiter[]>();
   private flushScheduled = false;
+  /** Ids being rotated away: regenerate() must not delete their row (it goes with the successor's write, or there is none). */
+  private readonly rotating = new Set<string>();
+  /** A rotated session → the hash of the row it replaces, deleted when the session is written. */
+  private readonly replaces = new WeakMap<object, string>();
+  /** Sessions being destroyed → the audit row written by the same statement (POST /logout). */
+  private readonly destroyAudit = new Map<string, Insertable<AuditEventsTable>>();
 
   constructor(private readonly db: Kysely<DB>, private readonly opts: SessionStoreOptions) {
     this.lookup = lookupQuery(db, [], new Date(0)).compile();
@@ -113,6 +127,10 @@ export class KyselySessionStore {
   }
 
   set(sessionId: string, session: Session, cb: Callback): void {
+    // regenerate() writes its new, empty session at once. Nobody holds its id yet
+    // (the cookie is set only by a save at the end of the request, which writes the
+    // row with its data), so that write is skipped; so is any unmodified session.
+    if ((session as unknown as { isModified?: () => boolean }).isModified?.() === false) return cb();
     // The cookie's settings are kept with the data: a remembered session must come back
     // with its expiry, or the next answer would turn it into a browser-session cookie.
     const { [SESSION_USER]: _user, ...data } = session as unknown as Record<string, unknown> & { cookie: { expires?: Date | null } };
@@ -120,20 +138,75 @@ export class KyselySessionStore {
     const expires = data.cookie?.expires instanceof Date ? data.cookie.expires : new Date(now.getTime() + this.opts.lifetimeSeconds * 1000);
     const userId = typeof data.userId === 'number' ? data.userId : null;
     const row = { id_hash: this.opts.hashId(sessionId), user_id: userId, data: JSON.stringify(data), expires_at: expires };
-    this.db
-      .insertInto('sessions')
+    const replaced = this.replaces.get(session);
+    const db = replaced === undefined ? this.db : withStatement(this.db.with('replaced', (qb) => qb.deleteFrom('sessions').where('id_hash', '=', replaced)));
+    db.insertInto('sessions')
       .values(row)
       .onConflict((oc) => oc.column('id_hash').doUpdateSet({ user_id: userId, data: row.data, expires_at: expires }))
+      .execute()
+      .then(() => {
+        this.replaces.delete(session);
+        cb();
+      }, cb);
+  }
+
+  destroy(sessionId: string, cb: Callback): void {
+    if (this.rotating.delete(sessionId)) return cb();
+    const audit = this.destroyAudit.get(sessionId);
+    this.destroyAudit.delete(sessionId);
+    const db = audit === undefined ? this.db : withStatement(this.db.with('audit', (qb) => qb.insertInto('audit_events').values(audit)));
+    db.deleteFrom('sessions')
+      .where('id_hash', '=', this.opts.hashId(sessionId))
       .execute()
       .then(() => cb(), cb);
   }
 
-  destroy(sessionId: string, cb: Callback): void {
-    this.db
+  /**
+   * A new session id for the request (session fixation: SPEC §2 rotates it on
+   * every privilege change), with nothing of the old session's data. The old
+   * row, if the request came with one, is deleted when the new session is
+   * written; `settle` makes sure of it if the request ends without that write.
+   */
+  async rotate(request: FastifyRequest): Promise<void> {
+    const old = request.session;
+    // @fastify/session keeps the cookie's id only for a session it loaded from a row.
+    const stored = request.cookies[this.opts.cookieName] === old.encryptedSessionId;
+    const replaced = stored ? this.opts.hashId(old.sessionId) : this.replaces.get(old);
+    this.rotating.add(old.sessionId);
+    try {
+      await old.regenerate();
+    } finally {
+      this.rotating.delete(old.sessionId);
+    }
+    if (replaced !== undefined) this.replaces.set(request.session, replaced);
+  }
+
+  /**
+   * Deletes a rotated-away row whose successor was not written (nothing was set
+   * after the rotation, so @fastify/session saved nothing). Null when there is nothing to do, the case of almost
+   * every request, so the hook costs no promise.
+   */
+  settle(request: FastifyRequest): Promise<void> | null {
+    const session = request.session;
+    const replaced = session ? this.replaces.get(session) : undefined;
+    if (replaced === undefined) return null;
+    this.replaces.delete(session);
+    return this.db
       .deleteFrom('sessions')
-      .where('id_hash', '=', this.opts.hashId(sessionId))
+      .where('id_hash', '=', replaced)
       .execute()
-      .then(() => cb(), cb);
+      .then(() => undefined);
+  }
+
+  /** Ends the request's session; the audit row (signout) is written by the same statement. */
+  async end(request: FastifyRequest, audit: Insertable<AuditEventsTable> | null): Promise<void> {
+    const id = request.session.sessionId;
+    if (audit) this.destroyAudit.set(id, audit);
+    try {
+      await request.session.destroy();
+    } finally {
+      this.destroyAudit.delete(id);
+    }
   }
 }
 

@@ -1,11 +1,11 @@
 import fastifyCookie from '@fastify/cookie';
 import fastifySession from '@fastify/session';
-import type { FastifyInstance } from 'fastify';
-import type { Kysely } from 'kysely';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Insertable, Kysely } from 'kysely';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { KeyedHasher } from '../crypto/keyed-hash.js';
-import type { DB } from '../db/types.js';
+import type { AuditEventsTable, DB } from '../db/types.js';
 import { createSessionSigner } from './session-signer.js';
 import { KyselySessionStore, type SessionUser } from './session-store.js';
 
@@ -42,6 +42,12 @@ export function cookiesSecure(config: Config): boolean {
 export async function registerSessions(app: FastifyInstance, deps: SessionDeps): Promise<void> {
   const { config, db, clock, hmac } = deps;
   await app.register(fastifyCookie);
+  const store = new KyselySessionStore(db, {
+    hashId: (id) => hmac.hash('session-id', id),
+    clock,
+    lifetimeSeconds: config.SECURITY_SESSION_LIFETIME,
+    cookieName: SESSION_COOKIE,
+  });
 
   // @fastify/session refuses to write a Secure cookie unless it sees HTTPS itself,
   // which silently breaks plain-HTTP hops behind a TLS proxy and inject(). We let it
@@ -69,10 +75,31 @@ export async function registerSessions(app: FastifyInstance, deps: SessionDeps):
       secure: false,
       sameSite: config.SESSION_COOKIE_SAMESITE,
     },
-    store: new KyselySessionStore(db, {
-      hashId: (id) => hmac.hash('session-id', id),
-      clock,
-      lifetimeSeconds: config.SECURITY_SESSION_LIFETIME,
-    }),
+    store,
   });
+  // After @fastify/session's own onSend (the save): a rotated-away row whose successor was not saved still goes.
+  app.addHook('onSend', (request, _reply, payload, done) => {
+    const settling = store.settle(request);
+    if (settling) settling.then(() => done(null, payload), done);
+    else done(null, payload);
+  });
+}
+
+function storeOf(request: FastifyRequest): KyselySessionStore {
+  const store: unknown = request.sessionStore;
+  if (!(store instanceof KyselySessionStore)) throw new Error('sessions are not registered with the Kysely store');
+  return store;
+}
+
+/**
+ * Gives the request a new, empty session under a new id (SPEC §2: rotated on
+ * every privilege change); the old row is deleted by the write of the new one.
+ */
+export function rotateSession(request: FastifyRequest): Promise<void> {
+  return storeOf(request).rotate(request);
+}
+
+/** Ends the request's session; `audit` (the signout row) is written by the same statement. */
+export function endSession(request: FastifyRequest, audit: Insertable<AuditEventsTable> | null): Promise<void> {
+  return storeOf(request).end(request, audit);
 }

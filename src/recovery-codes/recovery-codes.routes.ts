@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { auditContext } from '../audit/audit.js';
 import { requireFresh } from '../http/auth-context.js';
 import { readBody, wantsAuthToken } from '../http/input.js';
-import { rescueCaller } from '../rescue/rescue.service.js';
+import { rescueCaller, rescueGuess } from '../rescue/rescue.service.js';
 import { addRecoveryOption } from '../two-factor/recovery-options.js';
 import type { ValidateDeps } from '../two-factor/validate.service.js';
 import { countUnusedRecoveryCodes } from './recovery-codes.repository.js';
@@ -36,10 +36,12 @@ export async function recoveryCodesRoutes(app: FastifyInstance, deps: ValidateDe
   });
 
   app.post('/mf-recovery', { config: { csrfExempt: true } }, async (request) => {
-    const ctx = await rescueCaller(deps, request);
-    const body = readBody(request.body);
-    const code = body.string('code', { max: 64 });
-    body.done();
+    const { ctx, input: code } = await rescueGuess(deps, request, () => {
+      const body = readBody(request.body);
+      const code = body.string('code', { max: 64 });
+      body.done();
+      return code;
+    });
     return signInWithRecoveryCode(deps, request, ctx, code, wantsAuthToken(request.query));
   });
 }

@@ -3,7 +3,7 @@ import { auditContext } from '../audit/audit.js';
 import { completeSignIn } from '../auth/after-password.js';
 import { AppError } from '../errors.js';
 import type { User } from '../users/users.repository.js';
-import { chargeGuess, refuseGuess } from '../two-factor/attempts.js';
+import { refuseGuess } from '../two-factor/attempts.js';
 import type { PendingContext } from '../two-factor/pending.js';
 import { deletePending } from '../two-factor/pending.repository.js';
 import { normalizeRecoveryCode } from '../two-factor/recovery-code.js';
@@ -15,9 +15,9 @@ class Lost extends Error {}
 
 /**
  * POST /mf-recovery: a recovery code instead of the second factor. Guards in
- * the order of /tf-validate: the guess is charged to the pending sign-in and
- * to the user first, so recovery codes share the attempt cap and the lockout
- * (SPEC §4.2) and cannot be used to guess around them.
+ * the order of /tf-validate: the guess was charged to the pending sign-in and
+ * to the user first (rescueGuess), so recovery codes share the attempt cap and
+ * the lockout (SPEC §4.2) and cannot be used to guess around them.
  *
  * A user without codes gets INVALID_RECOVERY_CODE too, as in Flask-Security
  * (NO_RECOVERY_CODES_SETUP is only its HTML page's "show codes" message).
@@ -29,11 +29,10 @@ export async function signInWithRecoveryCode(
   input: string,
   includeToken: boolean,
 ): Promise<Record<string, unknown>> {
-  const attempts = await chargeGuess(deps, request, ctx);
   const canonical = normalizeRecoveryCode(input);
   const user = canonical ? await consume(deps, ctx, recoveryCodeHash(deps, canonical)) : undefined;
   if (!user) {
-    return refuseGuess(deps, request, ctx, attempts, { method: 'recovery_code', wrong: new AppError('INVALID_RECOVERY_CODE', { field: 'code' }) });
+    return refuseGuess(deps, request, ctx, { method: 'recovery_code', wrong: new AppError('INVALID_RECOVERY_CODE', { field: 'code' }) });
   }
   deps.metrics.codeValidated('recovery_code', 'success');
   const audit = auditContext(request);

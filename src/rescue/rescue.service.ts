@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { auditContext } from '../audit/audit.js';
 import { AppError, ValidationError } from '../errors.js';
+import { chargeSessionGuess } from '../two-factor/attempts.js';
 import { sendCode } from '../two-factor/codes.service.js';
 import type { TfDeps } from '../two-factor/context.js';
 import { requirePending, type PendingContext } from '../two-factor/pending.js';
@@ -19,6 +20,12 @@ const HANDLED = new Set(['email', 'help', 'recovery_code']);
 export async function rescueCaller(deps: TfDeps, request: FastifyRequest): Promise<PendingContext> {
   if (request.auth) throw new AppError('ANONYMOUS_USER_REQUIRED');
   return requirePending(deps, request, ['ready'], ['signin']);
+}
+
+/** The same caller making a guess (a recovery code): charged as /tf-validate charges a code. */
+export async function rescueGuess<T>(deps: TfDeps, request: FastifyRequest, readInput: () => T): Promise<{ ctx: PendingContext; input: T }> {
+  if (request.auth) throw new AppError('ANONYMOUS_USER_REQUIRED');
+  return chargeSessionGuess(deps, request, ['ready'], ['signin'], readInput);
 }
 
 /**

@@ -1,36 +1,68 @@
 import type { FastifyRequest } from 'fastify';
 import { auditContext } from '../audit/audit.js';
+import type { PendingKind, PendingState } from '../db/types.js';
 import { AppError } from '../errors.js';
 import type { TfDeps } from './context.js';
-import { chargeUserAttempt, lockIfOverThreshold } from './lockout.repository.js';
-import { wipePending, type PendingContext } from './pending.js';
-import { chargeAttempt } from './pending.repository.js';
+import { lockIfOverThreshold } from './lockout.repository.js';
+import { requirePending, sessionScope, wipePending, type PendingContext } from './pending.js';
+import { chargeGuess as chargeGuessRow, type PendingScope } from './pending.repository.js';
 import { lockedError } from './verify-code.js';
 
 /**
  * Every second-factor guess (a code at /tf-validate, a recovery code at
  * /mf-recovery) is charged here before it is looked at, atomically, to the
  * pending sign-in (cap) and to the user (lockout), so a burst never gets more
- * checks than the budget (SPEC §4.2, STYLE habit 4). Returns the pending
- * row's attempt count, which refuseGuess needs.
+ * checks than the budget (SPEC §4.2, STYLE habit 4). One statement finds the
+ * pending row in scope and charges both; `pending.attempts` of the answer is
+ * this guess's number, which refuseGuess needs.
  */
-export async function chargeGuess(deps: TfDeps, request: FastifyRequest, ctx: PendingContext): Promise<number> {
-  const now = deps.clock.now();
-  const threshold = deps.config.SECURITY_TWO_FACTOR_LOCKOUT_THRESHOLD;
-  const attempts = await chargeAttempt(deps.db, ctx.pending.id, deps.config.SECURITY_TWO_FACTOR_MAX_ATTEMPTS);
-  if (attempts === null) {
+export async function chargeGuess(deps: TfDeps, request: FastifyRequest, scope: PendingScope | null): Promise<PendingContext> {
+  const charged = scope && (await chargeGuessRow(deps.db, scope, deps.config.SECURITY_TWO_FACTOR_MAX_ATTEMPTS));
+  if (!charged) {
+    // Out of scope or out of attempts: either way the pending state is over.
     await wipePending(deps, request);
     throw new AppError('TWO_FACTOR_PERMISSION_DENIED');
   }
-  const charge = await chargeUserAttempt(deps.db, ctx.user.id, now);
-  if (!charge.ok) throw lockedError(charge.lockedUntil, now);
-  if (charge.failures > threshold) {
+  const now = scope.now;
+  const { tf_locked_until: lockedUntil, tf_failures: failures } = charged.user;
+  if (lockedUntil && lockedUntil > now) throw lockedError(lockedUntil, now);
+  const threshold = deps.config.SECURITY_TWO_FACTOR_LOCKOUT_THRESHOLD;
+  if (failures > threshold) {
     // A concurrent burst went past the threshold before the lock landed: refuse unchecked.
-    const until = await lockIfOverThreshold(deps.db, ctx.user.id, threshold, deps.config.SECURITY_TWO_FACTOR_LOCKOUT_DURATION, now);
-    if (until) deps.metrics.lockout();
+    const until = await lockIfOverThreshold(deps.db, charged.user.id, threshold, deps.config.SECURITY_TWO_FACTOR_LOCKOUT_DURATION, now);
+    if (until) await lockedOut(deps, request, charged.user.id, until);
     throw lockedError(until ?? new Date(now.getTime() + 1000), now);
   }
-  return attempts;
+  return charged;
+}
+
+/** A lock was set (by this request only: the statement that sets it resets the count): metrics and audit. */
+async function lockedOut(deps: TfDeps, request: FastifyRequest, userId: number, until: Date): Promise<void> {
+  deps.metrics.lockout();
+  await deps.audit.record(deps.db, 'tf.lockout', userId, auditContext(request), { until: until.toISOString() });
+}
+
+/**
+ * Charges the guess of a request on the session's pending state. The input is
+ * read after the state is known to be right, as every step does: in a wrong
+ * state the answer is TWO_FACTOR_PERMISSION_DENIED (and the state is wiped)
+ * whatever was sent, and a bad input is never charged.
+ */
+export async function chargeSessionGuess<T>(
+  deps: TfDeps,
+  request: FastifyRequest,
+  states: readonly PendingState[],
+  kinds: readonly PendingKind[],
+  readInput: () => T,
+): Promise<{ ctx: PendingContext; input: T }> {
+  let input: T;
+  try {
+    input = readInput();
+  } catch (err) {
+    await requirePending(deps, request, states, kinds);
+    throw err;
+  }
+  return { ctx: await chargeGuess(deps, request, sessionScope(deps, request, states, kinds)), input };
 }
 
 export interface Refusal {
@@ -44,21 +76,22 @@ export interface Refusal {
  * A charged guess was wrong: lock the user when this failure reaches the
  * threshold (429 TWO_FACTOR_LOCKED), void the pending sign-in on its N-th
  * failure (429 TWO_FACTOR_TOO_MANY_ATTEMPTS), else answer `refusal.wrong`.
+ * The tf.failed row is written by the statement that decides the lock.
  */
-export async function refuseGuess(deps: TfDeps, request: FastifyRequest, ctx: PendingContext, attempts: number, refusal: Refusal): Promise<never> {
+export async function refuseGuess(deps: TfDeps, request: FastifyRequest, ctx: PendingContext, refusal: Refusal): Promise<never> {
   const now = deps.clock.now();
   const audit = auditContext(request);
-  await deps.audit.record(deps.db, 'tf.failed', ctx.user.id, audit, { state: ctx.pending.state, method: refusal.method });
+  const failed = deps.audit.row('tf.failed', ctx.user.id, audit, { state: ctx.pending.state, method: refusal.method });
+  const threshold = deps.config.SECURITY_TWO_FACTOR_LOCKOUT_THRESHOLD;
+  const until = await lockIfOverThreshold(deps.db, ctx.user.id, threshold, deps.config.SECURITY_TWO_FACTOR_LOCKOUT_DURATION, now, failed);
+  deps.audit.logged(failed);
   deps.metrics.codeValidated(refusal.method, 'failure');
-  const until = await lockIfOverThreshold(deps.db, ctx.user.id, deps.config.SECURITY_TWO_FACTOR_LOCKOUT_THRESHOLD, deps.config.SECURITY_TWO_FACTOR_LOCKOUT_DURATION, now);
   if (until) {
-    deps.metrics.lockout();
-    await deps.audit.record(deps.db, 'tf.lockout', ctx.user.id, audit, { until: until.toISOString() });
+    await lockedOut(deps, request, ctx.user.id, until);
     throw lockedError(until, now);
   }
-  if (attempts >= deps.config.SECURITY_TWO_FACTOR_MAX_ATTEMPTS) {
-    await wipePending(deps, request);
-    await deps.audit.record(deps.db, 'tf.too_many_attempts', ctx.user.id, audit);
+  if (ctx.pending.attempts >= deps.config.SECURITY_TWO_FACTOR_MAX_ATTEMPTS) {
+    await wipePending(deps, request, deps.audit.row('tf.too_many_attempts', ctx.user.id, audit));
     throw new AppError('TWO_FACTOR_TOO_MANY_ATTEMPTS');
   }
   throw refusal.wrong;

@@ -3,6 +3,7 @@ import { auditContext } from '../audit/audit.js';
 import { completeSignIn, type AfterPassword } from '../auth/after-password.js';
 import type { SignInDeps } from '../auth/signin.js';
 import { deviceSkipsSecondFactor } from '../devices/devices.service.js';
+import { rotateSession } from '../http/session.js';
 import type { User } from '../users/users.repository.js';
 import { deliverCode, reserveSend, type Channel } from './codes.service.js';
 import type { TfDeps } from './context.js';
@@ -57,7 +58,7 @@ export function twoFactorLogin(deps: LoginDeps): AfterPassword {
 /** First factor passed: a privilege change, so the session id rotates (dropping any old pending state). */
 async function beginPending(deps: LoginDeps, request: FastifyRequest, user: User, state: 'ready' | 'setup_from_login', remember: boolean): Promise<string> {
   await wipePending(deps, request);
-  await request.session.regenerate();
+  await rotateSession(request);
   const pending = await startPending(deps, request, user, { kind: 'signin', state, remember });
   return pending.id;
 }

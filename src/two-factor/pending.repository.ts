@@ -1,11 +1,133 @@
-import type { Insertable, Kysely, Selectable, Transaction, Updateable } from 'kysely';
-import type { DB, TfPendingTable } from '../db/types.js';
+import type { ExpressionBuilder, Insertable, Kysely, Selectable, Transaction, Updateable } from 'kysely';
+import { AUDIT_COLUMNS, auditRowsIf, type AuditRow } from '../audit/audit.js';
+import { withStatement } from '../db/cte.js';
+import type { DB, PendingKind, PendingState, TfPendingTable, UsersTable } from '../db/types.js';
+import type { User } from '../users/users.repository.js';
 
 export type Pending = Selectable<TfPendingTable>;
 type Db = Kysely<DB> | Transaction<DB>;
 
-export function findPending(db: Db, id: string, now: Date): Promise<Pending | undefined> {
-  return db.selectFrom('tf_pending').selectAll().where('id', '=', id).where('expires_at', '>', now).executeTakeFirst();
+/**
+ * Which pending row a request may act on (SPEC §3): this id, not expired, in
+ * one of these states and kinds, its user active and unchanged since
+ * (fs_uniquifier); a signed-in caller's own `change`, or an anonymous
+ * caller's `signin`.
+ */
+export interface PendingScope {
+  id: string;
+  now: Date;
+  states: readonly PendingState[];
+  kinds: readonly PendingKind[];
+  signedInUserId: number | null;
+}
+
+function inScope(eb: ExpressionBuilder<DB, 'tf_pending' | 'users'>, scope: PendingScope) {
+  const caller =
+    scope.signedInUserId === null
+      ? eb('tf_pending.kind', '=', 'signin')
+      : eb.and([eb('tf_pending.kind', '=', 'change'), eb('tf_pending.user_id', '=', scope.signedInUserId)]);
+  return eb.and([
+    eb('tf_pending.id', '=', scope.id),
+    eb('tf_pending.expires_at', '>', scope.now),
+    eb('tf_pending.state', 'in', scope.states),
+    eb('tf_pending.kind', 'in', scope.kinds),
+    caller,
+    eb('users.id', '=', eb.ref('tf_pending.user_id')),
+    eb('users.active', '=', true),
+    eb('users.fs_uniquifier', '=', eb.ref('tf_pending.fs_uniquifier')),
+  ]);
+}
+
+/** The user's columns next to the pending row's (id, fs_uniquifier and created_at are the pending row's or equal). */
+const USER_COLUMNS = [
+  'email',
+  'email_normalized',
+  'password',
+  'active',
+  'confirmed_at',
+  'tf_primary_method',
+  'tf_totp_secret',
+  'tf_phone_number',
+  'tf_totp_last_step',
+  'tf_failures',
+  'tf_locked_until',
+  'tf_lockouts',
+] as const;
+
+type Joined = Pending & Omit<User, 'id' | 'fs_uniquifier' | 'created_at'> & { user_created_at: Date };
+
+function split(row: Joined): { pending: Pending; user: User } {
+  const { email, email_normalized, password, active, confirmed_at, user_created_at, tf_primary_method, tf_totp_secret, tf_phone_number, tf_totp_last_step, tf_failures, tf_locked_until, tf_lockouts, ...pending } = row;
+  const user: User = {
+    id: pending.user_id,
+    fs_uniquifier: pending.fs_uniquifier,
+    created_at: user_created_at,
+    email,
+    email_normalized,
+    password,
+    active,
+    confirmed_at,
+    tf_primary_method,
+    tf_totp_secret,
+    tf_phone_number,
+    tf_totp_last_step,
+    tf_failures,
+    tf_locked_until,
+    tf_lockouts,
+  };
+  return { pending, user };
+}
+
+/** The pending row in scope and its user, in one round trip. */
+export async function findPendingInScope(db: Db, scope: PendingScope): Promise<{ pending: Pending; user: User } | undefined> {
+  const row = await db
+    .selectFrom(['tf_pending', 'users'])
+    .selectAll('tf_pending')
+    .select(USER_COLUMNS.map((c) => `users.${c}` as const))
+    .select('users.created_at as user_created_at')
+    .where((eb) => inScope(eb, scope))
+    .executeTakeFirst();
+  return row && split(row);
+}
+
+export type GuessCharge =
+  /** Charged to both; `pending.attempts` is this guess's number. */
+  | { pending: Pending; user: User }
+  /** No pending row in scope, or its attempts are used up: nothing was charged. */
+  | null;
+
+/**
+ * Charges one guess before it is checked (STYLE habit 4), in one statement:
+ * the pending row in scope gets an attempt unless its cap is reached, and its
+ * user a failure unless locked (SPEC §4.2). Row locks decide under concurrency
+ * (the cap re-checked on the latest row), pending row before user row, the
+ * order every two-factor statement takes them in.
+ */
+export async function chargeGuess(db: Db, scope: PendingScope, max: number): Promise<GuessCharge> {
+  const row = await db
+    .with('p', (qb) =>
+      qb
+        .updateTable('tf_pending')
+        .from('users')
+        .set((eb) => ({ attempts: eb('tf_pending.attempts', '+', 1) }))
+        .where((eb) => eb.and([inScope(eb, scope), eb('tf_pending.attempts', '<', max)]))
+        .returningAll('tf_pending'),
+    )
+    .with('u', (qb) =>
+      qb
+        .updateTable('users')
+        // A locked user is not charged: the lock decides, and its end is read from the locked row.
+        .set((eb) => ({ tf_failures: eb.case().when('tf_locked_until', '>', scope.now).then(eb.ref('tf_failures')).else(eb('tf_failures', '+', 1)).end() }))
+        .where('id', 'in', (eb) => eb.selectFrom('p').select('p.user_id'))
+        .returningAll(),
+    )
+    .selectFrom('p')
+    .innerJoin('u', 'u.id', 'p.user_id')
+    .selectAll('p')
+    .select(USER_COLUMNS.map((c) => `u.${c}` as const))
+    .select('u.created_at as user_created_at')
+    .executeTakeFirst();
+  return row ? split(row) : null;
 }
 
 export async function insertPending(db: Db, row: Insertable<TfPendingTable>): Promise<void> {
@@ -16,25 +138,14 @@ export async function updatePending(db: Db, id: string, changes: Updateable<TfPe
   await db.updateTable('tf_pending').set(changes).where('id', '=', id).execute();
 }
 
-/** Deleting the row is what voids a pending sign-in; returns whether this call did it. */
-export async function deletePending(db: Db, id: string): Promise<boolean> {
-  const r = await db.deleteFrom('tf_pending').where('id', '=', id).executeTakeFirst();
-  return Number(r.numDeletedRows) > 0;
-}
-
 /**
- * Charges one attempt before the code is checked (STYLE habit 4). The
- * database decides under concurrency: past the cap no row comes back.
+ * Deleting the row is what voids a pending sign-in; returns whether this call
+ * did it. `audit` (e.g. tf.too_many_attempts) is written by the same statement.
  */
-export async function chargeAttempt(db: Db, id: string, max: number): Promise<number | null> {
-  const row = await db
-    .updateTable('tf_pending')
-    .set((eb) => ({ attempts: eb('attempts', '+', 1) }))
-    .where('id', '=', id)
-    .where('attempts', '<', max)
-    .returning('attempts')
-    .executeTakeFirst();
-  return row ? row.attempts : null;
+export async function deletePending(db: Db, id: string, audit?: AuditRow): Promise<boolean> {
+  const q = audit ? withStatement(db.with('audit', (qb) => qb.insertInto('audit_events').values(audit))) : db;
+  const r = await q.deleteFrom('tf_pending').where('id', '=', id).executeTakeFirst();
+  return Number(r.numDeletedRows) > 0;
 }
 
 /** Consumes the one-time code if its hash matches and it has not expired: single use, race-free. */
@@ -51,4 +162,40 @@ export async function consumeCode(db: Db, id: string, codeHash: string, now: Dat
 
 export async function pruneExpiredPending(db: Db, now: Date): Promise<void> {
   await db.deleteFrom('tf_pending').where('expires_at', '<=', now).execute();
+}
+
+/**
+ * Completes a pending sign-in or setup in one statement, all or nothing: the
+ * pending row is locked, the user's row changed, the pending row deleted and
+ * the audit rows written. Only one request consumes a pending row: another
+ * waits for the lock and then finds no row. With `afterStep` the TOTP step is
+ * compared-and-set (SPEC §4.3): a step at or before the stored one changes
+ * nothing, and the pending row stays. Undefined when nothing was done.
+ */
+export async function consumePending(
+  db: Db,
+  c: { pendingId: string; userId: number; changes: Updateable<UsersTable>; afterStep?: number | undefined; audit: readonly AuditRow[] },
+): Promise<User | undefined> {
+  const step = c.afterStep;
+  return db
+    .with('p', (qb) => qb.selectFrom('tf_pending').select('id').where('id', '=', c.pendingId).forUpdate())
+    .with('u', (qb) =>
+      qb
+        .updateTable('users')
+        .set(c.changes)
+        .where('id', '=', c.userId)
+        .where((eb) => eb.exists(eb.selectFrom('p').select('p.id')))
+        .where((eb) => (step === undefined ? eb.lit(true) : eb.or([eb('tf_totp_last_step', 'is', null), eb('tf_totp_last_step', '<', step)])))
+        .returningAll(),
+    )
+    .with('d', (qb) =>
+      qb
+        .deleteFrom('tf_pending')
+        .where('id', '=', c.pendingId)
+        .where((eb) => eb.exists(eb.selectFrom('u').select('u.id'))),
+    )
+    .with('a', (qb) => qb.insertInto('audit_events').columns(AUDIT_COLUMNS).expression(auditRowsIf(c.audit, 'u')))
+    .selectFrom('u')
+    .selectAll()
+    .executeTakeFirst();
 }

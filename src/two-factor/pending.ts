@@ -1,10 +1,11 @@
 import type { FastifyRequest } from 'fastify';
+import type { AuditRow } from '../audit/audit.js';
 import { randomToken } from '../crypto/keyed-hash.js';
 import type { PendingKind, PendingState } from '../db/types.js';
 import { AppError } from '../errors.js';
-import { findUserById, type User } from '../users/users.repository.js';
+import type { User } from '../users/users.repository.js';
 import type { TfDeps } from './context.js';
-import { deletePending, findPending, insertPending, type Pending } from './pending.repository.js';
+import { deletePending, findPendingInScope, insertPending, type Pending, type PendingScope } from './pending.repository.js';
 
 export interface PendingContext {
   pending: Pending;
@@ -12,37 +13,40 @@ export interface PendingContext {
 }
 
 /**
- * The session's pending sign-in or setup, if it is still valid: not expired,
- * its user active and unchanged (fs_uniquifier), and for a signed-in change
- * still the same signed-in user.
+ * The scope (SPEC §3) of the session's pending sign-in or setup for this
+ * caller, or null when the session holds none.
  */
-export async function loadPending(deps: TfDeps, request: FastifyRequest): Promise<PendingContext | null> {
+export function sessionScope(deps: TfDeps, request: FastifyRequest, states: readonly PendingState[], kinds: readonly PendingKind[]): PendingScope | null {
   const id = request.session?.pendingId;
   if (!id) return null;
-  const pending = await findPending(deps.db, id, deps.clock.now());
-  if (!pending) return null;
-  const user = await findUserById(deps.db, pending.user_id);
-  if (!user || !user.active || user.fs_uniquifier !== pending.fs_uniquifier) return null;
-  if (pending.kind === 'change' && request.auth?.user.id !== user.id) return null;
-  if (pending.kind === 'signin' && request.auth) return null;
-  return { pending, user };
+  return { id, now: deps.clock.now(), states, kinds, signedInUserId: request.auth?.user.id ?? null };
 }
 
-/** Forgets the pending state in the session and the database. */
-export async function wipePending(deps: TfDeps, request: FastifyRequest): Promise<void> {
+/**
+ * Forgets the pending state in the session and the database. `audit` (e.g.
+ * tf.too_many_attempts) is written either way, with the delete when there is one.
+ */
+export async function wipePending(deps: TfDeps, request: FastifyRequest, audit?: AuditRow): Promise<void> {
   const id = request.session?.pendingId;
-  if (!id) return;
-  await deletePending(deps.db, id);
+  if (!id) {
+    if (audit) await deps.audit.write(deps.db, audit);
+    return;
+  }
+  await deletePending(deps.db, id, audit);
+  if (audit) deps.audit.logged(audit);
   delete request.session.pendingId;
 }
 
 /**
  * SPEC §3: a call in the wrong state is 400 TWO_FACTOR_PERMISSION_DENIED and
  * wipes whatever was pending, so a confused or hostile client starts over.
+ * Valid means: not expired, its user active and unchanged (fs_uniquifier), and
+ * a signed-in change still the same signed-in user's.
  */
 export async function requirePending(deps: TfDeps, request: FastifyRequest, allowed: readonly PendingState[], kinds: readonly PendingKind[] = ['signin', 'change']): Promise<PendingContext> {
-  const ctx = await loadPending(deps, request);
-  if (!ctx || !allowed.includes(ctx.pending.state) || !kinds.includes(ctx.pending.kind)) {
+  const scope = sessionScope(deps, request, allowed, kinds);
+  const ctx = scope && (await findPendingInScope(deps.db, scope));
+  if (!ctx) {
     await wipePending(deps, request);
     throw new AppError('TWO_FACTOR_PERMISSION_DENIED');
   }

@@ -2,10 +2,10 @@ import type { FastifyInstance } from 'fastify';
 import { AppError, ValidationError } from '../errors.js';
 import { requireAuth } from '../http/auth-context.js';
 import { readBody, wantsAuthToken } from '../http/input.js';
-import { findUserById } from '../users/users.repository.js';
+import { chargeGuess, chargeSessionGuess } from './attempts.js';
 import { humanDuration } from './human-duration.js';
 import { requirePending } from './pending.js';
-import { findPending } from './pending.repository.js';
+import { findPendingInScope, type PendingScope } from './pending.repository.js';
 import { normalizeCodeInput } from './otp-code.js';
 import { recoveryOptions } from './recovery-options.js';
 import { availableMethods, beginSetup, setupCaller } from './setup.service.js';
@@ -51,12 +51,10 @@ export async function twoFactorRoutes(app: FastifyInstance, deps: ValidateDeps):
       if (token.expired) throw new AppError('TWO_FACTOR_SETUP_EXPIRED', { params: { within: humanDuration(deps.config.SECURITY_TWO_FACTOR_SETUP_WITHIN) } });
       throw new AppError('API_ERROR');
     }
-    const pending = await findPending(deps.db, token.pendingId, now);
-    const user = pending && pending.user_id === auth.user.id ? await findUserById(deps.db, pending.user_id) : undefined;
-    if (!pending || !user || pending.kind !== 'change' || pending.state !== 'validating_profile' || user.fs_uniquifier !== pending.fs_uniquifier) {
-      throw new AppError('TWO_FACTOR_PERMISSION_DENIED');
-    }
-    return validate(deps, request, reply, { pending, user }, code, wantsAuthToken(request.query));
+    const scope: PendingScope = { id: token.pendingId, now, states: ['validating_profile'], kinds: ['change'], signedInUserId: auth.user.id };
+    if (!(await findPendingInScope(deps.db, scope))) throw new AppError('TWO_FACTOR_PERMISSION_DENIED');
+    const ctx = await chargeGuess(deps, request, scope);
+    return validate(deps, request, reply, ctx, code, wantsAuthToken(request.query));
   });
 
   app.get('/tf-validate', async (request) => {
@@ -66,8 +64,7 @@ export async function twoFactorRoutes(app: FastifyInstance, deps: ValidateDeps):
   });
 
   app.post('/tf-validate', async (request, reply) => {
-    const ctx = await requirePending(deps, request, ['ready', 'validating_profile']);
-    const code = readCode(request.body);
+    const { ctx, input: code } = await chargeSessionGuess(deps, request, ['ready', 'validating_profile'], ['signin', 'change'], () => readCode(request.body));
     return validate(deps, request, reply, ctx, code, wantsAuthToken(request.query));
   });
 }

@@ -54,7 +54,7 @@ describe(`batched session lookups (${DB_KIND})`, () => {
   });
 
   test('two lookups of one session in the same batch get their own objects', async () => {
-    const store = new KyselySessionStore(t.database.db, { hashId: (id) => `test-${id}`, clock: t.clock, lifetimeSeconds: 3600 });
+    const store = new KyselySessionStore(t.database.db, { hashId: (id) => `test-${id}`, clock: t.clock, lifetimeSeconds: 3600, cookieName: 'session' });
     const call = <T>(fn: (cb: (err?: unknown, v?: T) => void) => void) =>
       new Promise<T | undefined>((resolve, reject) => fn((err, v) => (err ? reject(err) : resolve(v))));
     await call((cb) => store.set('twin', { cookie: {}, authnMethods: ['password'] } as never, cb));

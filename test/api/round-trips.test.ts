@@ -1,0 +1,79 @@
+/**
+ * The database round trips (statements, BEGIN and COMMIT included) each step
+ * of a sign-in costs, pinned so a change that adds one is noticed (issue #10:
+ * besides the password hash, a sign-in's cost is mostly its statements).
+ * Counts, not timings: they are the same on every machine. A budget may go
+ * down; raising one needs a reason in the commit.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { createTestApp, createUser, uniqueEmail, type TestApp } from '../helpers/app.js';
+import { Client } from '../helpers/client.js';
+import { DB_KIND } from '../helpers/db.js';
+import { oathtool } from '../helpers/real-clients.js';
+import { enrolAuthenticator, signedIn, STEP_MS } from '../helpers/two-factor.js';
+
+const BUDGET = {
+  // Throttle (BEGIN, lock both rows, charge both, COMMIT), the user, the throttle refund, pending row, session.
+  login: 8,
+  // Session, charge the guess, commit (pending consumed, step set, audit rows), new session replacing the old.
+  validateRight: 4,
+  // Session, charge the guess, tf.failed row with the lock decision.
+  validateWrong: 3,
+  me: 1,
+  // Session, delete it with its signout row.
+  logout: 2,
+};
+
+describe(`statements per request (${DB_KIND})`, () => {
+  let t: TestApp;
+  before(async () => {
+    t = await createTestApp();
+  });
+  after(async () => {
+    await t.close();
+  });
+
+  async function counted<T extends { statusCode: number }>(expectedStatus: number, send: () => Promise<T>): Promise<number> {
+    const before = t.database.stats.queries;
+    const res = await send();
+    assert.equal(res.statusCode, expectedStatus);
+    return t.database.stats.queries - before;
+  }
+
+  async function enrolled(): Promise<{ email: string; key: string }> {
+    const email = uniqueEmail();
+    await createUser(t.database, email, 'password-1');
+    const key = await enrolAuthenticator(t, await signedIn(t, email, 'password-1'));
+    t.clock.advance(STEP_MS);
+    return { email, key };
+  }
+
+  test('a two-factor sign-in: login, right code, /me, logout', async () => {
+    const { email, key } = await enrolled();
+    const c = new Client(() => t.app);
+    const spent = {
+      login: await counted(200, () => c.login(email, 'password-1')),
+      validateRight: await counted(200, () => c.post('/tf-validate', { code: oathtool(key, t.clock.now()) })),
+      me: await counted(200, () => c.get('/me')),
+      logout: await counted(200, () => c.post('/logout')),
+    };
+    for (const [step, n] of Object.entries(spent)) {
+      assert.ok(n <= BUDGET[step as keyof typeof BUDGET], `${step}: ${n} statements, budget ${BUDGET[step as keyof typeof BUDGET]} (${JSON.stringify(spent)})`);
+    }
+    // Nothing is left behind: the pending row and both sessions are gone.
+    const sessions = await t.database.db.selectFrom('sessions').select('id_hash').where('user_id', 'is', null).execute();
+    assert.equal(sessions.length, 0, 'no anonymous (pending) session row is left');
+  });
+
+  test('a wrong code', async () => {
+    const { email, key } = await enrolled();
+    const c = new Client(() => t.app);
+    await c.login(email, 'password-1');
+    const wrong = oathtool(key, t.clock.now()) === '000000' ? '000001' : '000000';
+    for (let i = 1; i < 5; i++) {
+      const n = await counted(400, () => c.post('/tf-validate', { code: wrong }));
+      assert.ok(n <= BUDGET.validateWrong, `wrong code ${i}: ${n} statements, budget ${BUDGET.validateWrong}`);
+    }
+  });
+});
