@@ -139,3 +139,14 @@ export async function failureCounters(databaseUrl: string): Promise<number | nul
     await client.end();
   }
 }
+
+/** VACUUM ANALYZE of the whole bench database (between scenarios). */
+export async function vacuum(databaseUrl: string): Promise<void> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    await client.query('VACUUM ANALYZE');
+  } finally {
+    await client.end();
+  }
+}
