@@ -160,7 +160,11 @@ export async function signinScenario(opts: RunOptions, users: BenchUser[]): Prom
       if (login.body.response?.tf_required === true) {
         twoFactorSeen = true;
         if (!user.secret) return void rec.error('2FA asked of a user without a secret');
-        const code = await totpCode(user.secret, new Date());
+        // The step may have turned since take(): the code used is the one to remember,
+        // or the pool would hand this user out again within the same step (a replay).
+        const now = new Date();
+        user.lastStep = Math.max(user.lastStep, stepOf(now.getTime()));
+        const code = await totpCode(user.secret, now);
         if (!expect(rec, 'POST /tf-validate', await c.request('POST', '/tf-validate', { code }), 200)) return;
       }
       if (!expect(rec, 'GET /me', await c.request('GET', '/me'), 200)) return;
