@@ -114,6 +114,36 @@ function expect(rec: Recorder, what: string, a: Answer, status: number): boolean
   return false;
 }
 
+/**
+ * The report row of a closed-loop scenario: `op` is the latency that counts as
+ * one operation; per-request latencies are the others (or all of them).
+ */
+function loopRow(
+  opts: RunOptions,
+  meter: Meter,
+  rec: Recorder,
+  seconds: number,
+  row: { scenario: string; unit: string; op: string; notes: string[]; perRequestOf?: 'others' | 'all' },
+): Row {
+  const perRequest: Record<string, Summary> = {};
+  for (const [k, v] of rec.latencies) if (row.perRequestOf === 'all' || k !== row.op) perRequest[k] = summarize(v, seconds);
+  return {
+    scenario: row.scenario,
+    clients: opts.clients,
+    unit: row.unit,
+    ops: summarize(rec.latencies.get(row.op) ?? [], seconds),
+    errors: rec.errorCount(),
+    errorDetail: Object.fromEntries(rec.errors),
+    requests: rec.requests,
+    roundTripsPerRequest: meter.queries === null || rec.requests === 0 ? null : meter.queries / rec.requests,
+    peakRssMiB: opts.server.peakRssMiB(),
+    cpu: meter.cpu,
+    seconds,
+    notes: row.notes,
+    perRequest,
+  };
+}
+
 /** Hands out users whose last TOTP step is behind the current one; waits for the next step when none is. */
 class UserPool {
   private i = 0;
@@ -173,26 +203,15 @@ export async function signinScenario(opts: RunOptions, users: BenchUser[]): Prom
     },
   });
   agent.destroy();
-  const perRequest: Record<string, Summary> = {};
-  for (const [k, v] of rec.latencies) if (k !== 'sign-in') perRequest[k] = summarize(v, seconds);
   const notes: string[] = [];
   if (!twoFactorSeen) notes.push('two-factor not available on this build: password-only sign-in (login → me → logout)');
   if (pool.waits) notes.push(`waited ${pool.waits}× for a fresh TOTP step (user pool too small for the rate)`);
-  return {
+  return loopRow(opts, meter, rec, seconds, {
     scenario: 'signin',
-    clients: opts.clients,
     unit: twoFactorSeen ? 'sign-in (4 requests)' : 'sign-in (3 requests)',
-    ops: summarize(rec.latencies.get('sign-in') ?? [], seconds),
-    errors: rec.errorCount(),
-    errorDetail: Object.fromEntries(rec.errors),
-    requests: rec.requests,
-    roundTripsPerRequest: meter.queries === null || rec.requests === 0 ? null : meter.queries / rec.requests,
-    peakRssMiB: opts.server.peakRssMiB(),
-    cpu: meter.cpu,
-    seconds,
+    op: 'sign-in',
     notes,
-    perRequest,
-  };
+  });
 }
 
 /** A six-digit code that no step of the acceptance window (±4 steps here, ±49 at most) produces. */
@@ -298,8 +317,6 @@ export async function validateWrongScenario(
     },
   });
   agent.destroy();
-  const perRequest: Record<string, Summary> = {};
-  for (const [k, v] of rec.latencies) perRequest[k] = summarize(v, seconds);
   const notes = [`${opts.pending - prepareErrors} pending sign-ins prepared before the window in ${prepareSeconds.toFixed(1)} s (${prepareErrors} failed${prepareErrors ? `: ${JSON.stringify(Object.fromEntries(prepareFailures))}` : ''}); ${inline} signed in inline during it`];
   const failuresAfter = await opts.counters?.();
   if (failuresBefore === null || failuresAfter === null) notes.push('failure counters: not checked, a user was locked (a lock resets the count)');
@@ -308,21 +325,7 @@ export async function validateWrongScenario(
     notes.push(`failure counters: ${counted} charged for ${sent} wrong codes sent (${counted === sent ? 'exact' : 'NOT EXACT'})`);
     if (counted !== sent) rec.errors.set('failure counters not exact', Math.abs(counted - sent));
   }
-  return {
-    scenario: 'validate-wrong',
-    clients: opts.clients,
-    unit: 'rejected code',
-    ops: summarize(rec.latencies.get('rejection') ?? [], seconds),
-    errors: rec.errorCount(),
-    errorDetail: Object.fromEntries(rec.errors),
-    requests: rec.requests,
-    roundTripsPerRequest: meter.queries === null || rec.requests === 0 ? null : meter.queries / rec.requests,
-    peakRssMiB: opts.server.peakRssMiB(),
-    cpu: meter.cpu,
-    seconds,
-    notes,
-    perRequest,
-  };
+  return loopRow(opts, meter, rec, seconds, { scenario: 'validate-wrong', unit: 'rejected code', op: 'rejection', notes, perRequestOf: 'all' });
 }
 
 export interface HashResult {
