@@ -11,7 +11,7 @@ import { createTestApp, createUser, uniqueEmail, type TestApp } from '../helpers
 import { Client } from '../helpers/client.js';
 import { DB_KIND } from '../helpers/db.js';
 import { oathtool } from '../helpers/real-clients.js';
-import { signedIn } from '../helpers/two-factor.js';
+import { enrolAuthenticator, signedIn } from '../helpers/two-factor.js';
 
 describe(`secrets at rest (${DB_KIND})`, () => {
   let t: TestApp;
@@ -72,9 +72,7 @@ describe(`secrets at rest (${DB_KIND})`, () => {
     await createUser(t.database, a, 'password-1');
     await createUser(t.database, b, 'password-1');
     for (const email of [a, b]) {
-      const c = await signedIn(t, email, 'password-1');
-      const s = await c.post('/tf-setup', { setup: 'authenticator' });
-      await c.post('/tf-validate', { code: oathtool(s.data.response.tf_authr_b32key, t.clock.now()) });
+      await enrolAuthenticator(t, await signedIn(t, email, 'password-1'));
     }
     const boxA = await t.database.db.selectFrom('users').select('tf_totp_secret').where('email_normalized', '=', a.toLowerCase()).executeTakeFirstOrThrow();
     await t.database.db.updateTable('users').set({ tf_totp_secret: boxA.tf_totp_secret }).where('email_normalized', '=', b.toLowerCase()).execute();
