@@ -11,7 +11,14 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': 'error',
-      'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'Read the environment only in src/server.ts, src/cli.ts and bench/.' }],
+      'no-restricted-properties': [
+        'error',
+        {
+          object: 'process',
+          property: 'env',
+          message: 'Read the environment only in src/server.ts, src/cli.ts and bench/.',
+        },
+      ],
     },
   },
   {
@@ -21,7 +28,15 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
   },
   {
-    files: ['src/server.ts', 'src/cli.ts', 'bench/**', 'test/helpers/**', 'test/e2e/**', 'test/contract/openapi-lint.test.ts', 'eslint.config.js'],
+    files: [
+      'src/server.ts',
+      'src/cli.ts',
+      'bench/**',
+      'test/helpers/**',
+      'test/e2e/**',
+      'test/contract/openapi-lint.test.ts',
+      'eslint.config.js',
+    ],
     rules: { 'no-restricted-properties': 'off' },
   },
 );

@@ -81,7 +81,12 @@ export function shares(a: Snapshot, b: Snapshot): CpuShares {
  * Waits (up to maxSeconds) until processes other than ours use less than
  * `limit` percent of one core over a second, so a scenario starts on a quiet machine.
  */
-export async function waitQuiet(serverPid: number | null, limit: number, maxSeconds: number, log: (s: string) => void): Promise<number> {
+export async function waitQuiet(
+  serverPid: number | null,
+  limit: number,
+  maxSeconds: number,
+  log: (s: string) => void,
+): Promise<number> {
   const until = performance.now() + maxSeconds * 1000;
   let others: number;
   for (;;) {
@@ -90,7 +95,8 @@ export async function waitQuiet(serverPid: number | null, limit: number, maxSeco
     others = shares(a, snapshot(serverPid)).others;
     if (others < limit || performance.now() > until) break;
   }
-  if (others >= limit) log(`machine still busy (${others.toFixed(0)}% of a core used by other processes); measuring anyway`);
+  if (others >= limit)
+    log(`machine still busy (${others.toFixed(0)}% of a core used by other processes); measuring anyway`);
   return others;
 }
 

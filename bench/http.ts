@@ -89,7 +89,9 @@ export class Client {
     for (const c of setCookie ?? []) {
       const [pair = '', ...attrs] = c.split(';');
       if (!pair.startsWith('session=')) continue;
-      const cleared = pair === 'session=' || attrs.some((a) => /^\s*expires=Thu, 01 Jan 1970/i.test(a) || /^\s*max-age=0\s*$/i.test(a));
+      const cleared =
+        pair === 'session=' ||
+        attrs.some((a) => /^\s*expires=Thu, 01 Jan 1970/i.test(a) || /^\s*max-age=0\s*$/i.test(a));
       this.cookie = cleared ? '' : pair;
       if (cleared) this.csrf = '';
     }

@@ -16,7 +16,14 @@ export interface Summary {
 export function summarize(samples: number[], seconds: number): Summary {
   const s = Float64Array.from(samples).sort();
   const at = (q: number): number => (s.length ? s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)]! : NaN);
-  return { count: s.length, perSecond: s.length / seconds, p50: at(0.5), p90: at(0.9), p99: at(0.99), max: s.length ? s[s.length - 1]! : NaN };
+  return {
+    count: s.length,
+    perSecond: s.length / seconds,
+    p50: at(0.5),
+    p90: at(0.9),
+    p99: at(0.99),
+    max: s.length ? s[s.length - 1]! : NaN,
+  };
 }
 
 export class Recorder {

@@ -9,8 +9,23 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { hashPassword } from '../src/users/passwords.js';
 import { waitQuiet } from './cpu.js';
-import { hashScenario, sessionScenario, signinScenario, validateWrongScenario, type HashResult, type Row } from './scenarios.js';
-import { failureCounters, recreateDatabase, vacuum, registerUsers, seedLarge, tableSizes, type BenchUser } from './seed.js';
+import {
+  hashScenario,
+  sessionScenario,
+  signinScenario,
+  validateWrongScenario,
+  type HashResult,
+  type Row,
+} from './scenarios.js';
+import {
+  failureCounters,
+  recreateDatabase,
+  vacuum,
+  registerUsers,
+  seedLarge,
+  tableSizes,
+  type BenchUser,
+} from './seed.js';
 import { startServer, targetServer, waitReady, type ServerHandle } from './server.js';
 
 const ALL = ['hash', 'session', 'signin', 'validate-wrong'] as const;
@@ -30,7 +45,10 @@ const { values: args } = parseArgs({
     'large-users': { type: 'string', default: '100000' },
     'large-sessions': { type: 'string', default: '1000000' },
     'log-level': { type: 'string', default: 'warn' },
-    'admin-url': { type: 'string', default: process.env.BENCH_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres' },
+    'admin-url': {
+      type: 'string',
+      default: process.env.BENCH_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
+    },
     database: { type: 'string', default: 'tfa_bench' },
     port: { type: 'string', default: '3917' },
     'no-build': { type: 'boolean', default: false },
@@ -47,7 +65,8 @@ const { values: args } = parseArgs({
 const log = (line: string): void => console.error(`[bench] ${line}`);
 const clientsList = args.concurrency.split(',').map(Number);
 const scenarios = new Set(args.scenarios.split(','));
-for (const s of scenarios) if (!(ALL as readonly string[]).includes(s)) throw new Error(`unknown scenario ${s}; known: ${ALL.join(', ')}`);
+for (const s of scenarios)
+  if (!(ALL as readonly string[]).includes(s)) throw new Error(`unknown scenario ${s}; known: ${ALL.join(', ')}`);
 const seconds = Number(args.duration);
 const warmupSeconds = Number(args.warmup);
 
@@ -64,12 +83,16 @@ async function start(): Promise<ServerHandle> {
   }
   await recreateDatabase(args['admin-url'], args.database);
   // The production command (package.json "start:prod", the Dockerfile's CMD), flags included.
-  const prod = (JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> }).scripts['start:prod']!;
+  const prod = (JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> }).scripts[
+    'start:prod'
+  ]!;
   let entry = prod.split(' ').slice(1);
   if (args.tsx) entry = ['--import', 'tsx', 'src/server.ts'];
   else if (!args['no-build']) {
     log('building: tsc -p tsconfig.build.json');
-    execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
+    execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], {
+      stdio: 'inherit',
+    });
   }
   const nodeArgs = args['node-args'].split(' ').filter(Boolean);
   return startServer({
@@ -97,11 +120,14 @@ async function start(): Promise<ServerHandle> {
   });
 }
 
-const fmt = (n: number | null | undefined, digits = 1): string => (n === null || n === undefined || Number.isNaN(n) ? '–' : n.toFixed(digits));
+const fmt = (n: number | null | undefined, digits = 1): string =>
+  n === null || n === undefined || Number.isNaN(n) ? '–' : n.toFixed(digits);
 
 function printRows(title: string, rows: Row[]): void {
   console.log(`\n## ${title}\n`);
-  console.log('| scenario | clients | unit | ops/s | p50 ms | p90 ms | p99 ms | errors | DB round trips/request | peak RSS MiB | CPU µs/request service / postgres | CPU % service / bench / postgres / others |');
+  console.log(
+    '| scenario | clients | unit | ops/s | p50 ms | p90 ms | p99 ms | errors | DB round trips/request | peak RSS MiB | CPU µs/request service / postgres | CPU % service / bench / postgres / others |',
+  );
   console.log('| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |');
   for (const r of rows) {
     console.log(
@@ -110,7 +136,8 @@ function printRows(title: string, rows: Row[]): void {
   }
   for (const r of rows) {
     for (const n of r.notes ?? []) console.log(`\n- ${r.scenario} @${r.clients}: ${n}`);
-    if (r.errorDetail && Object.keys(r.errorDetail).length) console.log(`\n- ${r.scenario} @${r.clients} errors: ${JSON.stringify(r.errorDetail)}`);
+    if (r.errorDetail && Object.keys(r.errorDetail).length)
+      console.log(`\n- ${r.scenario} @${r.clients} errors: ${JSON.stringify(r.errorDetail)}`);
     if (r.perRequest) {
       const parts = Object.entries(r.perRequest).map(([k, s]) => `${k} p50 ${fmt(s.p50, 1)} / p99 ${fmt(s.p99, 1)} ms`);
       console.log(`\n- ${r.scenario} @${r.clients} per request: ${parts.join('; ')}`);
@@ -118,7 +145,10 @@ function printRows(title: string, rows: Row[]): void {
   }
 }
 
-async function runScenarios(server: ServerHandle, pools: { session: BenchUser[]; signin: BenchUser[]; wrong: BenchUser[]; twoFactor: boolean }): Promise<Row[]> {
+async function runScenarios(
+  server: ServerHandle,
+  pools: { session: BenchUser[]; signin: BenchUser[]; wrong: BenchUser[]; twoFactor: boolean },
+): Promise<Row[]> {
   const rows: Row[] = [];
   for (const clients of clientsList) {
     const o = { server, clients, seconds, warmupSeconds };
@@ -132,7 +162,12 @@ async function runScenarios(server: ServerHandle, pools: { session: BenchUser[];
     };
     if (scenarios.has('session')) {
       await quiet();
-      rows.push(await sessionScenario(o, pools.session.map((u) => u.cookie)));
+      rows.push(
+        await sessionScenario(
+          o,
+          pools.session.map((u) => u.cookie),
+        ),
+      );
       log(`session @${clients}: ${fmt(rows.at(-1)!.ops.perSecond)} req/s`);
     }
     if (scenarios.has('signin')) {
@@ -144,7 +179,16 @@ async function runScenarios(server: ServerHandle, pools: { session: BenchUser[];
       if (!pools.twoFactor) log('validate-wrong skipped: the service has no two-factor routes yet');
       else {
         await quiet();
-        rows.push(await validateWrongScenario({ ...o, pending: Number(args.pending), ...(args.url ? {} : { counters: () => failureCounters(databaseUrl()) }) }, pools.wrong));
+        rows.push(
+          await validateWrongScenario(
+            {
+              ...o,
+              pending: Number(args.pending),
+              ...(args.url ? {} : { counters: () => failureCounters(databaseUrl()) }),
+            },
+            pools.wrong,
+          ),
+        );
         log(`validate-wrong @${clients}: ${fmt(rows.at(-1)!.ops.perSecond)} rejections/s`);
       }
     }
@@ -153,15 +197,30 @@ async function runScenarios(server: ServerHandle, pools: { session: BenchUser[];
 }
 
 async function main(): Promise<void> {
-  const report: { machine: Record<string, unknown>; hash?: HashResult; empty?: Row[]; large?: Row[]; largeSeed?: Record<string, unknown> } = {
-    machine: { cpus: os.cpus()[0]?.model, cores: os.availableParallelism(), memGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version },
+  const report: {
+    machine: Record<string, unknown>;
+    hash?: HashResult;
+    empty?: Row[];
+    large?: Row[];
+    largeSeed?: Record<string, unknown>;
+  } = {
+    machine: {
+      cpus: os.cpus()[0]?.model,
+      cores: os.availableParallelism(),
+      memGiB: Math.round(os.totalmem() / 2 ** 30),
+      node: process.version,
+    },
   };
   if (scenarios.has('hash')) {
     await waitQuiet(null, Number(args['quiet-limit']), Number(args['quiet-wait']), log);
     report.hash = await hashScenario();
     const h = report.hash;
-    console.log(`\n## hash\n\nargon2id m=${h.options.memoryCost} KiB t=${h.options.timeCost} p=${h.options.parallelism}: hash p50 ${fmt(h.hashMs.p50, 2)} ms (p90 ${fmt(h.hashMs.p90, 2)}), verify p50 ${fmt(h.verifyMs.p50, 2)} ms`);
-    console.log(`sign-in limit = ${h.cores} cores ÷ ${fmt(h.hashMs.p50, 2)} ms = ${fmt(h.limitPerSecond)} /s (measured ${h.cores} parallel verifies: ${fmt(h.parallelVerifyPerSecond)} /s)`);
+    console.log(
+      `\n## hash\n\nargon2id m=${h.options.memoryCost} KiB t=${h.options.timeCost} p=${h.options.parallelism}: hash p50 ${fmt(h.hashMs.p50, 2)} ms (p90 ${fmt(h.hashMs.p90, 2)}), verify p50 ${fmt(h.verifyMs.p50, 2)} ms`,
+    );
+    console.log(
+      `sign-in limit = ${h.cores} cores ÷ ${fmt(h.hashMs.p50, 2)} ms = ${fmt(h.limitPerSecond)} /s (measured ${h.cores} parallel verifies: ${fmt(h.parallelVerifyPerSecond)} /s)`,
+    );
   }
   const needServer = ['session', 'signin', 'validate-wrong'].some((s) => scenarios.has(s));
   if (needServer) {
@@ -169,20 +228,38 @@ async function main(): Promise<void> {
     try {
       const maxClients = Math.max(...clientsList);
       const t0 = performance.now();
-      const session = await registerUsers(server.url, { prefix: 'session', count: Math.max(256, maxClients * 2), authenticator: false });
-      const signin = scenarios.has('signin') ? await registerUsers(server.url, { prefix: 'signin', count: Number(args.users), authenticator: true }) : { users: [], twoFactor: false };
-      const wrong = scenarios.has('validate-wrong') && (signin.twoFactor || !scenarios.has('signin'))
-        ? await registerUsers(server.url, { prefix: 'wrong', count: maxClients * 4, authenticator: true })
+      const session = await registerUsers(server.url, {
+        prefix: 'session',
+        count: Math.max(256, maxClients * 2),
+        authenticator: false,
+      });
+      const signin = scenarios.has('signin')
+        ? await registerUsers(server.url, { prefix: 'signin', count: Number(args.users), authenticator: true })
         : { users: [], twoFactor: false };
-      log(`seeded ${session.users.length + signin.users.length + wrong.users.length} users through the API in ${fmt((performance.now() - t0) / 1000)} s (two-factor: ${signin.twoFactor})`);
-      const pools = { session: session.users, signin: signin.users, wrong: wrong.users, twoFactor: signin.twoFactor || wrong.twoFactor };
+      const wrong =
+        scenarios.has('validate-wrong') && (signin.twoFactor || !scenarios.has('signin'))
+          ? await registerUsers(server.url, { prefix: 'wrong', count: maxClients * 4, authenticator: true })
+          : { users: [], twoFactor: false };
+      log(
+        `seeded ${session.users.length + signin.users.length + wrong.users.length} users through the API in ${fmt((performance.now() - t0) / 1000)} s (two-factor: ${signin.twoFactor})`,
+      );
+      const pools = {
+        session: session.users,
+        signin: signin.users,
+        wrong: wrong.users,
+        twoFactor: signin.twoFactor || wrong.twoFactor,
+      };
       report.empty = await runScenarios(server, pools);
       printRows(`empty database (${server.pid ? `service pid ${server.pid}` : server.url})`, report.empty);
       if (args.large && !args.url) {
         const users = Number(args['large-users']);
         const sessions = Number(args['large-sessions']);
         log(`seeding ${users} users and ${sessions} sessions by SQL…`);
-        const took = await seedLarge(databaseUrl(), { users, sessions, passwordHash: await hashPassword('filler password') });
+        const took = await seedLarge(databaseUrl(), {
+          users,
+          sessions,
+          passwordHash: await hashPassword('filler password'),
+        });
         report.largeSeed = { seconds: took, ...(await tableSizes(databaseUrl())) };
         log(`seeded in ${fmt(took)} s: ${JSON.stringify(report.largeSeed)}`);
         scenarios.delete('validate-wrong');

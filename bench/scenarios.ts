@@ -126,7 +126,8 @@ function loopRow(
   row: { scenario: string; unit: string; op: string; notes: string[]; perRequestOf?: 'others' | 'all' },
 ): Row {
   const perRequest: Record<string, Summary> = {};
-  for (const [k, v] of rec.latencies) if (row.perRequestOf === 'all' || k !== row.op) perRequest[k] = summarize(v, seconds);
+  for (const [k, v] of rec.latencies)
+    if (row.perRequestOf === 'all' || k !== row.op) perRequest[k] = summarize(v, seconds);
   return {
     scenario: row.scenario,
     clients: opts.clients,
@@ -273,8 +274,7 @@ export async function validateWrongScenario(
         if (typeof p === 'string') {
           prepareErrors++;
           prepareFailures.set(p, (prepareFailures.get(p) ?? 0) + 1);
-        }
-        else prepared.push(p);
+        } else prepared.push(p);
       }
     }),
   );
@@ -317,15 +317,26 @@ export async function validateWrongScenario(
     },
   });
   agent.destroy();
-  const notes = [`${opts.pending - prepareErrors} pending sign-ins prepared before the window in ${prepareSeconds.toFixed(1)} s (${prepareErrors} failed${prepareErrors ? `: ${JSON.stringify(Object.fromEntries(prepareFailures))}` : ''}); ${inline} signed in inline during it`];
+  const notes = [
+    `${opts.pending - prepareErrors} pending sign-ins prepared before the window in ${prepareSeconds.toFixed(1)} s (${prepareErrors} failed${prepareErrors ? `: ${JSON.stringify(Object.fromEntries(prepareFailures))}` : ''}); ${inline} signed in inline during it`,
+  ];
   const failuresAfter = await opts.counters?.();
-  if (failuresBefore === null || failuresAfter === null) notes.push('failure counters: not checked, a user was locked (a lock resets the count)');
+  if (failuresBefore === null || failuresAfter === null)
+    notes.push('failure counters: not checked, a user was locked (a lock resets the count)');
   else if (failuresBefore !== undefined && failuresAfter !== undefined) {
     const counted = failuresAfter - failuresBefore;
-    notes.push(`failure counters: ${counted} charged for ${sent} wrong codes sent (${counted === sent ? 'exact' : 'NOT EXACT'})`);
+    notes.push(
+      `failure counters: ${counted} charged for ${sent} wrong codes sent (${counted === sent ? 'exact' : 'NOT EXACT'})`,
+    );
     if (counted !== sent) rec.errors.set('failure counters not exact', Math.abs(counted - sent));
   }
-  return loopRow(opts, meter, rec, seconds, { scenario: 'validate-wrong', unit: 'rejected code', op: 'rejection', notes, perRequestOf: 'all' });
+  return loopRow(opts, meter, rec, seconds, {
+    scenario: 'validate-wrong',
+    unit: 'rejected code',
+    op: 'rejection',
+    notes,
+    perRequestOf: 'all',
+  });
 }
 
 export interface HashResult {
@@ -367,5 +378,12 @@ export async function hashScenario(samples = 40): Promise<HashResult> {
     }),
   );
   const parallelVerifyPerSecond = done / ((performance.now() - started) / 1000);
-  return { options: PASSWORD_HASH_OPTIONS, cores, hashMs, verifyMs, limitPerSecond: (cores * 1000) / hashMs.p50, parallelVerifyPerSecond };
+  return {
+    options: PASSWORD_HASH_OPTIONS,
+    cores,
+    hashMs,
+    verifyMs,
+    limitPerSecond: (cores * 1000) / hashMs.p50,
+    parallelVerifyPerSecond,
+  };
 }

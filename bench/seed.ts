@@ -57,10 +57,12 @@ export async function registerUsers(
           twoFactor = false;
         } else {
           const secret = setup.body.response?.tf_authr_b32key;
-          if (setup.status !== 200 || typeof secret !== 'string') throw new Error(`tf-setup ${email}: ${setup.status} ${JSON.stringify(setup.body)}`);
+          if (setup.status !== 200 || typeof secret !== 'string')
+            throw new Error(`tf-setup ${email}: ${setup.status} ${JSON.stringify(setup.body)}`);
           const now = Date.now();
           const ok = await c.request('POST', '/tf-validate', { code: await totpCode(secret, new Date(now)) });
-          if (ok.status !== 200) throw new Error(`tf-validate (setup) ${email}: ${ok.status} ${JSON.stringify(ok.body)}`);
+          if (ok.status !== 200)
+            throw new Error(`tf-validate (setup) ${email}: ${ok.status} ${JSON.stringify(ok.body)}`);
           user.secret = secret;
           user.lastStep = stepOf(now);
           await c.request('POST', '/logout', {});
@@ -80,7 +82,10 @@ export async function registerUsers(
  * for a while holds. Ids look like the service's (64 hex digits); every user
  * has the same (real) argon2id hash, which costs nothing to verify differently.
  */
-export async function seedLarge(databaseUrl: string, opts: { users: number; sessions: number; passwordHash: string }): Promise<number> {
+export async function seedLarge(
+  databaseUrl: string,
+  opts: { users: number; sessions: number; passwordHash: string },
+): Promise<number> {
   const c = new pg.Client({ connectionString: databaseUrl });
   await c.connect();
   const started = performance.now();
@@ -133,7 +138,9 @@ export async function failureCounters(databaseUrl: string): Promise<number | nul
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {
-    const { rows } = await client.query<{ n: string; locks: string }>('SELECT coalesce(sum(tf_failures), 0)::text AS n, coalesce(sum(tf_lockouts), 0)::text AS locks FROM users');
+    const { rows } = await client.query<{ n: string; locks: string }>(
+      'SELECT coalesce(sum(tf_failures), 0)::text AS n, coalesce(sum(tf_lockouts), 0)::text AS locks FROM users',
+    );
     return rows[0]!.locks === '0' ? Number(rows[0]!.n) : null;
   } finally {
     await client.end();

@@ -94,7 +94,9 @@ export async function startServer(opts: StartOptions): Promise<ServerHandle> {
   poll.unref();
   await waitReady(url);
   const useMetrics = (await metricsQueries(url)) !== null;
-  opts.log(`service pid ${pid} ready at ${url}; DB round trips from ${useMetrics ? 'GET /metrics tfa_db_queries_total' : 'the bench preload (pg.Client.query calls)'}`);
+  opts.log(
+    `service pid ${pid} ready at ${url}; DB round trips from ${useMetrics ? 'GET /metrics tfa_db_queries_total' : 'the bench preload (pg.Client.query calls)'}`,
+  );
 
   const ipcQueries = (): Promise<number | null> =>
     new Promise((resolve) => {

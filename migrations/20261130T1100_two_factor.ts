@@ -36,7 +36,11 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('sent_at', 'timestamptz', (c) => c.notNull())
     .execute();
   await db.schema.createIndex('tf_code_sends_user').on('tf_code_sends').columns(['user_id', 'sent_at']).execute();
-  await db.schema.createIndex('tf_code_sends_destination').on('tf_code_sends').columns(['destination', 'sent_at']).execute();
+  await db.schema
+    .createIndex('tf_code_sends_destination')
+    .on('tf_code_sends')
+    .columns(['destination', 'sent_at'])
+    .execute();
 
   await db.schema
     .createTable('tf_devices')

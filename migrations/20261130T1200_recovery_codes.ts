@@ -15,7 +15,12 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('created_at', 'timestamptz', (c) => c.notNull())
     .execute();
   // Serves the single-statement consume (user_id, code_hash) and the per-user count and delete.
-  await db.schema.createIndex('tf_recovery_codes_user_hash').on('tf_recovery_codes').columns(['user_id', 'code_hash']).unique().execute();
+  await db.schema
+    .createIndex('tf_recovery_codes_user_hash')
+    .on('tf_recovery_codes')
+    .columns(['user_id', 'code_hash'])
+    .unique()
+    .execute();
 
   // One row per user: when the help desk was last mailed on their behalf.
   await db.schema

@@ -111,8 +111,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   // 5. Every success is an envelope carrying the session's CSRF token (SPEC §1, §6).
   app.addHook('preSerialization', async (request, reply, payload) => {
     const cfg = request.routeOptions.config;
-    if (cfg.envelope === false || isEnvelope(payload) || typeof payload !== 'object' || payload === null) return payload;
-    const response = cfg.noCsrfToken ? (payload as Record<string, unknown>) : { ...(payload as object), csrf_token: csrfToken(hmac, request) };
+    if (cfg.envelope === false || isEnvelope(payload) || typeof payload !== 'object' || payload === null)
+      return payload;
+    const response = cfg.noCsrfToken
+      ? (payload as Record<string, unknown>)
+      : { ...(payload as object), csrf_token: csrfToken(hmac, request) };
     return envelope(reply.statusCode, response);
   });
 
@@ -135,9 +138,12 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.addHook('onReady', async () => {
     pruneTimer = setInterval(() => {
       const now = clock.now();
-      Promise.all([pruneExpiredSessions(db, now), pruneExpiredPending(db, now), pruneSends({ db }, now), pruneThrottles(db, now)]).catch(
-        (err: unknown) => logger.warn({ err }, 'prune of expired rows failed'),
-      );
+      Promise.all([
+        pruneExpiredSessions(db, now),
+        pruneExpiredPending(db, now),
+        pruneSends({ db }, now),
+        pruneThrottles(db, now),
+      ]).catch((err: unknown) => logger.warn({ err }, 'prune of expired rows failed'));
     }, PRUNE_EVERY_MS);
     pruneTimer.unref();
   });

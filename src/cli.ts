@@ -11,14 +11,20 @@ import { commands } from './cli/commands.js';
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  return Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
 }
 
 async function main(): Promise<number> {
   const [name, ...rest] = process.argv.slice(2);
   const command = name ? commands[name] : undefined;
   if (!command) {
-    console.error(`usage: npm run cli -- <command>\ncommands:\n${Object.entries(commands).map(([n, c]) => `  ${n} ${c.usage}`).join('\n')}`);
+    console.error(
+      `usage: npm run cli -- <command>\ncommands:\n${Object.entries(commands)
+        .map(([n, c]) => `  ${n} ${c.usage}`)
+        .join('\n')}`,
+    );
     return 2;
   }
   let config: Config;
@@ -36,7 +42,12 @@ async function main(): Promise<number> {
   try {
     database = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR });
     await migrateToLatest(database.db as never);
-    const out = await command.run({ config, db: database.db, args: values as Record<string, string | boolean | undefined>, readStdin });
+    const out = await command.run({
+      config,
+      db: database.db,
+      args: values as Record<string, string | boolean | undefined>,
+      readStdin,
+    });
     console.log(out);
     return 0;
   } catch (err) {
@@ -47,7 +58,10 @@ async function main(): Promise<number> {
   }
 }
 
-main().then((code) => process.exit(code), (err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

@@ -56,7 +56,10 @@ export interface AppErrorOptions {
 
 export class AppError extends Error {
   readonly status: number;
-  constructor(readonly key: ErrorKey, readonly options: AppErrorOptions = {}) {
+  constructor(
+    readonly key: ErrorKey,
+    readonly options: AppErrorOptions = {},
+  ) {
     super(formatMessage(key, options.params));
     this.name = 'AppError';
     this.status = options.status ?? CATALOGUE[key][0];

@@ -62,7 +62,10 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
 
-  const database = (running.database = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR }));
+  const database = (running.database = await openDatabase({
+    databaseUrl: config.DATABASE_URL,
+    dataDir: config.DATA_DIR,
+  }));
   await migrateToLatest(database.db as never);
   logger.info({ database: database.kind }, 'database ready, migrations applied');
 
@@ -70,7 +73,9 @@ async function main(): Promise<void> {
   await app.listen({ port: config.PORT, host: config.HOST });
 
   if ((await countUsers(database.db)) === 0) {
-    logger.info('No users yet. Create one with: echo "<password>" | npm run cli -- users:create --email you@example.com --password-stdin');
+    logger.info(
+      'No users yet. Create one with: echo "<password>" | npm run cli -- users:create --email you@example.com --password-stdin',
+    );
   }
 }
 

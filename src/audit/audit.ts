@@ -43,7 +43,13 @@ export function auditContext(request: FastifyRequest): AuditContext {
 export type AuditRow = Insertable<AuditEventsTable>;
 
 export interface Auditor {
-  record(db: Kysely<DB> | Transaction<DB>, type: AuditType, userId: number | null, ctx: AuditContext, details?: Record<string, unknown>): Promise<void>;
+  record(
+    db: Kysely<DB> | Transaction<DB>,
+    type: AuditType,
+    userId: number | null,
+    ctx: AuditContext,
+    details?: Record<string, unknown>,
+  ): Promise<void>;
   /**
    * The row of an event, for a statement that writes it together with the
    * change it records (one round trip instead of two); call `logged` once the
@@ -67,10 +73,27 @@ export function createAuditor(clock: Clock, log: FastifyBaseLogger): Auditor {
       auditor.logged(row);
     },
     row(type, userId, ctx, details = {}) {
-      return { user_id: userId, type, at: clock.now(), ip: ctx.ip, user_agent: ctx.userAgent, details: JSON.stringify(details) };
+      return {
+        user_id: userId,
+        type,
+        at: clock.now(),
+        ip: ctx.ip,
+        user_agent: ctx.userAgent,
+        details: JSON.stringify(details),
+      };
     },
     logged(row) {
-      log.info({ audit: { type: row.type, userId: row.user_id, ip: row.ip, ...(JSON.parse(row.details) as Record<string, unknown>) } }, `audit ${row.type}`);
+      log.info(
+        {
+          audit: {
+            type: row.type,
+            userId: row.user_id,
+            ip: row.ip,
+            ...(JSON.parse(row.details) as Record<string, unknown>),
+          },
+        },
+        `audit ${row.type}`,
+      );
     },
   };
   return auditor;
@@ -87,7 +110,8 @@ export const AUDIT_COLUMNS = ['user_id', 'type', 'at', 'ip', 'user_agent', 'deta
 export function auditRowsIf(rows: readonly AuditRow[], gate: string): Expression<unknown> {
   if (rows.length === 0) throw new Error('auditRowsIf needs at least one row');
   const values = rows.map(
-    (r) => sql`(${r.user_id}::integer, ${r.type}::varchar, ${r.at}::timestamptz, ${r.ip}::varchar, ${r.user_agent}::varchar, ${r.details}::jsonb)`,
+    (r) =>
+      sql`(${r.user_id}::integer, ${r.type}::varchar, ${r.at}::timestamptz, ${r.ip}::varchar, ${r.user_agent}::varchar, ${r.details}::jsonb)`,
   );
   return sql`select * from (values ${sql.join(values)}) as v where exists (select from ${sql.table(gate)})`;
 }

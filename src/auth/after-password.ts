@@ -13,7 +13,11 @@ import { authTokenFor, establishSession, publicUser, type SignedInUser, type Sig
 export interface AfterPassword {
   /** Drops an earlier pending sign-in of this session (SPEC §3: any new /login does). */
   discardPending(request: FastifyRequest): Promise<void>;
-  proceed(request: FastifyRequest, user: User, opts: { remember: boolean; includeToken: boolean }): Promise<Record<string, unknown>>;
+  proceed(
+    request: FastifyRequest,
+    user: User,
+    opts: { remember: boolean; includeToken: boolean },
+  ): Promise<Record<string, unknown>>;
 }
 
 export type CompleteDeps = SignInDeps & { db: Kysely<DB>; audit: Auditor; metrics: Metrics };

@@ -52,7 +52,8 @@ export async function authRoutes(app: FastifyInstance, deps: AuthRouteDeps): Pro
   }
 
   app.post('/logout', { config: { noCsrfToken: true } }, async (request, reply) => {
-    const signout = request.auth?.via === 'session' ? deps.audit.row('signout', request.auth.user.id, auditContext(request)) : null;
+    const signout =
+      request.auth?.via === 'session' ? deps.audit.row('signout', request.auth.user.id, auditContext(request)) : null;
     const cookie = Boolean(request.cookies[SESSION_COOKIE]);
     // One statement deletes the session and writes the signout row.
     if (cookie || signout) await endSession(request, signout);
@@ -82,7 +83,10 @@ export async function authRoutes(app: FastifyInstance, deps: AuthRouteDeps): Pro
     const fsu = await changePassword(deps, auth.user.id, password, newPassword, auditContext(request));
     const user = { ...auth.user, fs_uniquifier: fsu };
     // The caller stays signed in, on a new session id bound to the new fs_uniquifier.
-    const authAt = await establishSession(request, deps, user, { remember: request.session.remember === true, methods: auth.authnMethods });
+    const authAt = await establishSession(request, deps, user, {
+      remember: request.session.remember === true,
+      methods: auth.authnMethods,
+    });
     const token = wantsAuthToken(request.query) || auth.via === 'token' ? authTokenFor(deps, user, authAt) : undefined;
     return { user: publicUser(user, token) };
   });

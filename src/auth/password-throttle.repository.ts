@@ -23,13 +23,21 @@ export async function lockThrottles(
     .onConflict((oc) => oc.column('key').doUpdateSet((eb) => ({ failures: eb.ref('password_throttle.failures') })))
     .returning(['key', 'failures', 'blocked_until', 'forget_at'])
     .execute();
-  return new Map(rows.map((r) => [r.key, { failures: r.failures, blockedUntil: r.blocked_until, forgetAt: r.forget_at }]));
+  return new Map(
+    rows.map((r) => [r.key, { failures: r.failures, blockedUntil: r.blocked_until, forgetAt: r.forget_at }]),
+  );
 }
 
 /** Writes the new states of locked rows, all in one statement. */
-export async function saveThrottles(trx: Transaction<DB>, states: readonly { key: string; state: ThrottleState }[]): Promise<void> {
+export async function saveThrottles(
+  trx: Transaction<DB>,
+  states: readonly { key: string; state: ThrottleState }[],
+): Promise<void> {
   // The casts give the parameters the columns' types, which a VALUES list in FROM does not infer.
-  const values = states.map(({ key, state: s }) => sql`(${key}::varchar, ${s.failures}::integer, ${s.blockedUntil}::timestamptz, ${s.forgetAt}::timestamptz)`);
+  const values = states.map(
+    ({ key, state: s }) =>
+      sql`(${key}::varchar, ${s.failures}::integer, ${s.blockedUntil}::timestamptz, ${s.forgetAt}::timestamptz)`,
+  );
   await sql`update password_throttle as t
     set failures = v.failures, blocked_until = v.blocked_until, forget_at = v.forget_at
     from (values ${sql.join(values)}) as v (key, failures, blocked_until, forget_at)
@@ -42,19 +50,40 @@ export async function saveThrottles(trx: Transaction<DB>, states: readonly { key
  * delay that attempt started on the IP (if any) is lifted only if nobody has
  * replaced it since: compare-and-set.
  */
-export async function settleSuccess(db: Db, pairKey: string, ipKey: string, startedDelay: Date | null, previousBlock: Date | null): Promise<void> {
+export async function settleSuccess(
+  db: Db,
+  pairKey: string,
+  ipKey: string,
+  startedDelay: Date | null,
+  previousBlock: Date | null,
+): Promise<void> {
   await db
     .with('cleared', (qb) => qb.deleteFrom('password_throttle').where('key', '=', pairKey).returning('key'))
     .updateTable('password_throttle')
     .set((eb) => ({
       failures: eb.fn('greatest', [eb('failures', '-', 1), eb.lit(0)]),
-      ...(startedDelay ? { blocked_until: eb.case().when('blocked_until', '=', startedDelay).then(previousBlock).else(eb.ref('blocked_until')).end() } : {}),
+      ...(startedDelay
+        ? {
+            blocked_until: eb
+              .case()
+              .when('blocked_until', '=', startedDelay)
+              .then(previousBlock)
+              .else(eb.ref('blocked_until'))
+              .end(),
+          }
+        : {}),
     }))
     .where('key', '=', ipKey)
     // Always true, but it reads `cleared`, so the pair row is deleted (locked) before the IP
     // row is: the order lockThrottles takes them in. Postgres runs the CTEs of a statement in
     // no set order otherwise, and the two orders together deadlock under a burst.
-    .where((eb) => eb(eb.selectFrom('cleared').select((e) => e.fn.countAll().as('n')), '>=', 0))
+    .where((eb) =>
+      eb(
+        eb.selectFrom('cleared').select((e) => e.fn.countAll().as('n')),
+        '>=',
+        0,
+      ),
+    )
     .execute();
 }
 

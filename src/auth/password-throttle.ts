@@ -65,7 +65,14 @@ export function createPasswordThrottle(deps: ThrottleDeps): PasswordThrottle {
       // Both rows are locked by one statement (the IP row too when the pair refuses: an unused
       // lock, and a new row that means the same as none), and both charges written by one.
       const outcome = await deps.db.transaction().execute(async (trx) => {
-        const states = await lockThrottles(trx, [{ key: pairKey, scope: 'pair' }, { key: ipKey, scope: 'ip' }], now);
+        const states = await lockThrottles(
+          trx,
+          [
+            { key: pairKey, scope: 'pair' },
+            { key: ipKey, scope: 'ip' },
+          ],
+          now,
+        );
         const pair = chargeAttempt(pairPolicy, states.get(pairKey)!, now);
         if (!pair.allowed) return { refused: 'pair' as const, retryAfter: pair.retryAfter };
         const ipState = states.get(ipKey)!;
@@ -76,7 +83,12 @@ export function createPasswordThrottle(deps: ThrottleDeps): PasswordThrottle {
           { key: pairKey, state: pair.next },
           { key: ipKey, state: byIp.next },
         ]);
-        const delayScope = pair.delay !== null && (byIp.delay === null || pair.delay >= byIp.delay) ? 'pair' : byIp.delay !== null ? 'ip' : null;
+        const delayScope =
+          pair.delay !== null && (byIp.delay === null || pair.delay >= byIp.delay)
+            ? 'pair'
+            : byIp.delay !== null
+              ? 'ip'
+              : null;
         const attempt: PasswordAttempt = {
           pairKey,
           ipKey,
@@ -98,7 +110,10 @@ export function createPasswordThrottle(deps: ThrottleDeps): PasswordThrottle {
 
     async failed(attempt, userId, ctx) {
       if (attempt.delay === null) return new AppError('GENERIC_AUTHN_FAILED');
-      await deps.audit.record(deps.db, 'signin.throttled', userId, ctx, { scope: attempt.delayScope, seconds: attempt.delay });
+      await deps.audit.record(deps.db, 'signin.throttled', userId, ctx, {
+        scope: attempt.delayScope,
+        seconds: attempt.delay,
+      });
       return new AppError('RATE_LIMITED', { retryAfter: attempt.delay });
     },
 

@@ -42,7 +42,12 @@ export async function establishSession(
   s.authAt = now.getTime();
   s.authnMethods = opts.methods;
   s.remember = opts.remember;
-  const sessionUser: SessionUser = { id: user.id, email: user.email, fs_uniquifier: user.fs_uniquifier, tf_primary_method: user.tf_primary_method };
+  const sessionUser: SessionUser = {
+    id: user.id,
+    email: user.email,
+    fs_uniquifier: user.fs_uniquifier,
+    tf_primary_method: user.tf_primary_method,
+  };
   s._user = sessionUser;
   // Without `remember` the cookie lives as long as the browser session; the row expires server-side.
   if (opts.remember) s.cookie.maxAge = deps.config.SECURITY_REMEMBER_DURATION * 1000;

@@ -26,14 +26,24 @@ const HOUR = 3600;
  * and allows delays instead of lockout; 5 is OWASP's usual threshold and leaves a
  * person room for typos.
  */
-export const PAIR_POLICY: ThrottlePolicy = { threshold: 5, firstDelay: MINUTE, maxDelay: HOUR, forgetAfter: 15 * MINUTE };
+export const PAIR_POLICY: ThrottlePolicy = {
+  threshold: 5,
+  firstDelay: MINUTE,
+  maxDelay: HOUR,
+  forgetAfter: 15 * MINUTE,
+};
 
 /**
  * One address guessing across accounts (password spraying: one common password
  * against many accounts, which the pair throttle never sees). Higher, because
  * many people may share an address behind NAT; successes do not count.
  */
-export const IP_POLICY: ThrottlePolicy = { threshold: 50, firstDelay: MINUTE, maxDelay: HOUR, forgetAfter: 15 * MINUTE };
+export const IP_POLICY: ThrottlePolicy = {
+  threshold: 50,
+  firstDelay: MINUTE,
+  maxDelay: HOUR,
+  forgetAfter: 15 * MINUTE,
+};
 
 export interface ThrottleState {
   failures: number;

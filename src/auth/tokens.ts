@@ -14,9 +14,17 @@ interface TokenPayload {
   e: number;
 }
 
-export function issueAuthToken(hmac: KeyedHasher, userId: number, fsUniquifier: string, authAt: Date, maxAgeSeconds: number): string {
+export function issueAuthToken(
+  hmac: KeyedHasher,
+  userId: number,
+  fsUniquifier: string,
+  authAt: Date,
+  maxAgeSeconds: number,
+): string {
   const i = Math.floor(authAt.getTime() / 1000);
-  const payload = Buffer.from(JSON.stringify({ u: userId, i, e: i + maxAgeSeconds } satisfies TokenPayload)).toString('base64url');
+  const payload = Buffer.from(JSON.stringify({ u: userId, i, e: i + maxAgeSeconds } satisfies TokenPayload)).toString(
+    'base64url',
+  );
   return `${payload}.${hmac.hash('auth-token', `${payload}.${fsUniquifier}`)}`;
 }
 
@@ -34,7 +42,12 @@ export function peekAuthToken(token: string): TokenPayload | null {
   }
 }
 
-export function verifyAuthToken(hmac: KeyedHasher, token: string, fsUniquifier: string, now: Date): TokenPayload | null {
+export function verifyAuthToken(
+  hmac: KeyedHasher,
+  token: string,
+  fsUniquifier: string,
+  now: Date,
+): TokenPayload | null {
   const p = peekAuthToken(token);
   if (!p) return null;
   const [payload, sig] = token.split('.') as [string, string];

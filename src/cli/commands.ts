@@ -39,7 +39,10 @@ async function userNamed(db: Kysely<DB>, args: CommandContext['args']): Promise<
 }
 
 async function cliAudit(db: Kysely<DB>, type: string, userId: number): Promise<void> {
-  await db.insertInto('audit_events').values({ user_id: userId, type, at: new Date(), ip: null, user_agent: 'cli', details: '{}' }).execute();
+  await db
+    .insertInto('audit_events')
+    .values({ user_id: userId, type, at: new Date(), ip: null, user_agent: 'cli', details: '{}' })
+    .execute();
 }
 
 /**
@@ -78,7 +81,12 @@ export const commands: Record<string, Command> = {
       } catch {
         throw new Error(`invalid e-mail or password (at least ${config.SECURITY_PASSWORD_LENGTH_MIN} characters)`);
       }
-      const user = await insertUser(db, { email, passwordHash: await hashPassword(password), fsUniquifier: newFsUniquifier(), confirmedAt: new Date() });
+      const user = await insertUser(db, {
+        email,
+        passwordHash: await hashPassword(password),
+        fsUniquifier: newFsUniquifier(),
+        confirmedAt: new Date(),
+      });
       if (!user) throw new Error(`${email} is already associated with an account.`);
       if (typeof args.role === 'string') await grantRole(db, user.id, args.role);
       await cliAudit(db, 'user.created', user.id);
@@ -106,7 +114,16 @@ export const commands: Record<string, Command> = {
         // A new fs_uniquifier ends every session, token and remembered device at once.
         await trx
           .updateTable('users')
-          .set({ tf_primary_method: null, tf_totp_secret: null, tf_phone_number: null, tf_totp_last_step: null, tf_failures: 0, tf_lockouts: 0, tf_locked_until: null, fs_uniquifier: newFsUniquifier() })
+          .set({
+            tf_primary_method: null,
+            tf_totp_secret: null,
+            tf_phone_number: null,
+            tf_totp_last_step: null,
+            tf_failures: 0,
+            tf_lockouts: 0,
+            tf_locked_until: null,
+            fs_uniquifier: newFsUniquifier(),
+          })
           .where('id', '=', user.id)
           .execute();
         for (const step of resetSteps) await step(trx as unknown as Kysely<DB>, user.id);
@@ -123,21 +140,38 @@ export const commands: Record<string, Command> = {
     async run({ config, db }) {
       const box = createSecretBox(config.SECURITY_TOTP_SECRETS);
       let users = 0;
-      const rows = await db.selectFrom('users').select(['id', 'tf_totp_secret']).where('tf_totp_secret', 'is not', null).execute();
+      const rows = await db
+        .selectFrom('users')
+        .select(['id', 'tf_totp_secret'])
+        .where('tf_totp_secret', 'is not', null)
+        .execute();
       for (const row of rows) {
         if (!row.tf_totp_secret || !box.needsRotation(row.tf_totp_secret)) continue;
         const aad = secretAad(row.id);
         const fresh = box.encrypt(box.decrypt(row.tf_totp_secret, aad), aad);
         // Compare-and-set: a secret changed meanwhile by a new setup is left to that setup.
-        await db.updateTable('users').set({ tf_totp_secret: fresh }).where('id', '=', row.id).where('tf_totp_secret', '=', row.tf_totp_secret).execute();
+        await db
+          .updateTable('users')
+          .set({ tf_totp_secret: fresh })
+          .where('id', '=', row.id)
+          .where('tf_totp_secret', '=', row.tf_totp_secret)
+          .execute();
         users++;
       }
       let pending = 0;
-      const setups = await db.selectFrom('tf_pending').select(['id', 'user_id', 'setup_secret']).where('setup_secret', 'is not', null).execute();
+      const setups = await db
+        .selectFrom('tf_pending')
+        .select(['id', 'user_id', 'setup_secret'])
+        .where('setup_secret', 'is not', null)
+        .execute();
       for (const row of setups) {
         if (!row.setup_secret || !box.needsRotation(row.setup_secret)) continue;
         const aad = secretAad(row.user_id);
-        await db.updateTable('tf_pending').set({ setup_secret: box.encrypt(box.decrypt(row.setup_secret, aad), aad) }).where('id', '=', row.id).execute();
+        await db
+          .updateTable('tf_pending')
+          .set({ setup_secret: box.encrypt(box.decrypt(row.setup_secret, aad), aad) })
+          .where('id', '=', row.id)
+          .execute();
         pending++;
       }
       return `re-encrypted ${users} TOTP secret(s) and ${pending} pending setup(s) with key ${box.currentTag}`;

@@ -57,7 +57,11 @@ export function loadConfig(env: Record<string, string | undefined>, options: Loa
     }
   }
   if (problems.length) throw new ConfigError(problems);
-  return Object.freeze({ ...cfg, SECRET_KEY: SECRET_KEY!, SECURITY_TOTP_SECRETS: Object.freeze({ ...SECURITY_TOTP_SECRETS! }) });
+  return Object.freeze({
+    ...cfg,
+    SECRET_KEY: SECRET_KEY!,
+    SECURITY_TOTP_SECRETS: Object.freeze({ ...SECURITY_TOTP_SECRETS! }),
+  });
 }
 
 function crossChecks(cfg: RawConfig, env: Record<string, string | undefined>): string[] {
@@ -73,8 +77,10 @@ function crossChecks(cfg: RawConfig, env: Record<string, string | undefined>): s
   }
   if (cfg.NODE_ENV === 'production') {
     // The log sender writes codes to the log: in production it must be a deliberate choice.
-    if (!env.EMAIL_SERVICE) problems.push('EMAIL_SERVICE must be set explicitly when NODE_ENV=production (sendgrid, or log on purpose)');
-    if (!env.SECURITY_SMS_SERVICE) problems.push('SECURITY_SMS_SERVICE must be set explicitly when NODE_ENV=production (twilio, or log on purpose)');
+    if (!env.EMAIL_SERVICE)
+      problems.push('EMAIL_SERVICE must be set explicitly when NODE_ENV=production (sendgrid, or log on purpose)');
+    if (!env.SECURITY_SMS_SERVICE)
+      problems.push('SECURITY_SMS_SERVICE must be set explicitly when NODE_ENV=production (twilio, or log on purpose)');
   }
   // Providers check their own settings (a registered custom provider included).
   problems.push(...validateSendersConfig(sendersConfig(cfg as Config)));

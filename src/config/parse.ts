@@ -10,11 +10,25 @@ export interface Field<T> {
 }
 
 const UNITS: Record<string, number> = {
-  second: 1, seconds: 1, sec: 1, secs: 1, s: 1,
-  minute: 60, minutes: 60, min: 60, mins: 60, m: 60,
-  hour: 3600, hours: 3600, h: 3600,
-  day: 86400, days: 86400, d: 86400,
-  week: 604800, weeks: 604800, w: 604800,
+  second: 1,
+  seconds: 1,
+  sec: 1,
+  secs: 1,
+  s: 1,
+  minute: 60,
+  minutes: 60,
+  min: 60,
+  mins: 60,
+  m: 60,
+  hour: 3600,
+  hours: 3600,
+  h: 3600,
+  day: 86400,
+  days: 86400,
+  d: 86400,
+  week: 604800,
+  weeks: 604800,
+  w: 604800,
 };
 
 /** Seconds from "300", "30 days", "12 hours", "5 minutes". */
@@ -86,10 +100,14 @@ export function list<const T extends string>(allowed: readonly T[] | null, def: 
   return {
     parse(raw, name) {
       if (raw === undefined || raw.trim() === '') return def;
-      const items = raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
+      const items = raw
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== '');
       if (allowed) {
         const bad = items.filter((i) => !(allowed as readonly string[]).includes(i.toLowerCase()));
-        if (bad.length) throw new ConfigProblem(`${name} has unknown values ${bad.join(', ')}; allowed: ${allowed.join(', ')}`);
+        if (bad.length)
+          throw new ConfigProblem(`${name} has unknown values ${bad.join(', ')}; allowed: ${allowed.join(', ')}`);
         return items.map((i) => i.toLowerCase()) as T[];
       }
       return items as T[];

@@ -7,7 +7,8 @@ function checkKeyMap(v: unknown): string | null {
   if (entries.length === 0) return 'must name at least one key';
   for (const [tag, secret] of entries) {
     if (!/^\d+$/.test(tag)) return `has a tag "${tag}" that is not a number`;
-    if (typeof secret !== 'string' || secret.length < 16) return `key "${tag}" must be a string of at least 16 characters`;
+    if (typeof secret !== 'string' || secret.length < 16)
+      return `key "${tag}" must be a string of at least 16 characters`;
   }
   return null;
 }
@@ -87,7 +88,9 @@ export const schema = {
   SENDGRID_API_KEY: str(),
   SENDGRID_API_URL: url(),
   SECURITY_SMS_SERVICE: str('log'),
-  SECURITY_SMS_SERVICE_CONFIG: json<{ ACCOUNT_SID: string; AUTH_TOKEN: string; PHONE_NUMBER: string }>(checkTwilioConfig),
+  SECURITY_SMS_SERVICE_CONFIG: json<{ ACCOUNT_SID: string; AUTH_TOKEN: string; PHONE_NUMBER: string }>(
+    checkTwilioConfig,
+  ),
   TWILIO_API_URL: url(),
   OUTBOX_FILE: str(),
   METRICS_ENABLED: bool(true),

@@ -53,7 +53,10 @@ export function createSecretBox(keys: Readonly<Record<string, string>>): SecretB
       decipher.setAAD(associatedData(tag, aad));
       decipher.setAuthTag(sealed.subarray(sealed.length - AUTH_TAG_BYTES));
       try {
-        const plain = Buffer.concat([decipher.update(sealed.subarray(0, sealed.length - AUTH_TAG_BYTES)), decipher.final()]);
+        const plain = Buffer.concat([
+          decipher.update(sealed.subarray(0, sealed.length - AUTH_TAG_BYTES)),
+          decipher.final(),
+        ]);
         return plain.toString('utf8');
       } catch {
         throw new SecretBoxError('secret box failed authentication (tampered, or sealed for another record)');
@@ -70,9 +73,12 @@ function deriveKeys(keys: Readonly<Record<string, string>>): Map<string, Buffer>
   if (entries.length === 0) throw new SecretBoxError('SECURITY_TOTP_SECRETS must hold at least one key');
   const derived = new Map<string, Buffer>();
   for (const [tag, secret] of entries) {
-    if (!TAG_PATTERN.test(tag)) throw new SecretBoxError(`SECURITY_TOTP_SECRETS: key tag "${tag}" is not a plain number`);
+    if (!TAG_PATTERN.test(tag))
+      throw new SecretBoxError(`SECURITY_TOTP_SECRETS: key tag "${tag}" is not a plain number`);
     if (typeof secret !== 'string' || secret.length < MIN_SECRET_LENGTH) {
-      throw new SecretBoxError(`SECURITY_TOTP_SECRETS: key "${tag}" must be a string of at least ${MIN_SECRET_LENGTH} characters`);
+      throw new SecretBoxError(
+        `SECURITY_TOTP_SECRETS: key "${tag}" must be a string of at least ${MIN_SECRET_LENGTH} characters`,
+      );
     }
     derived.set(tag, Buffer.from(hkdfSync('sha256', secret, Buffer.alloc(0), HKDF_INFO, 32)));
   }

@@ -76,7 +76,8 @@ function namedStatements(client: pg.PoolClient): void {
   let generation = 0;
   client.query = function (this: unknown, ...args: unknown[]) {
     const [text, values] = args;
-    if (args.length !== 2 || typeof text !== 'string' || !Array.isArray(values) || values.length === 0) return query(...args);
+    if (args.length !== 2 || typeof text !== 'string' || !Array.isArray(values) || values.length === 0)
+      return query(...args);
     let name = names.get(text);
     if (name === undefined) {
       if (names.size >= MAX_NAMED) return query(...args);
@@ -86,7 +87,9 @@ function namedStatements(client: pg.PoolClient): void {
     return new Promise((resolve, reject) => {
       // A Query built from the text and named afterwards: pg copies a config object
       // ({ name, text, values }) property by property on every call, ~2.5-5 µs per query.
-      const submitted = new pg.Query(text, values, (err: Error | undefined, result: unknown) => (err ? reject(err) : resolve(result)));
+      const submitted = new pg.Query(text, values, (err: Error | undefined, result: unknown) =>
+        err ? reject(err) : resolve(result),
+      );
       // pg reads `name` from the Query (its typings leave it out).
       (submitted as unknown as { name: string }).name = name;
       query(submitted);

@@ -13,7 +13,13 @@ export async function insertDevice(db: Db, row: Insertable<TfDevicesTable>): Pro
  * while the user's fs_uniquifier is the one it was made under (password
  * change, reset and revocation all end it). Marks it used in the same statement.
  */
-export async function useDevice(db: Db, tokenHash: string, userId: number, fsUniquifier: string, now: Date): Promise<Device | undefined> {
+export async function useDevice(
+  db: Db,
+  tokenHash: string,
+  userId: number,
+  fsUniquifier: string,
+  now: Date,
+): Promise<Device | undefined> {
   return db
     .updateTable('tf_devices')
     .set({ last_used_at: now })

@@ -9,7 +9,10 @@ export interface Lifecycle {
 }
 
 /** Operations endpoints answer plain JSON, not the envelope (SPEC §3). */
-export async function healthRoutes(app: FastifyInstance, deps: { db: Kysely<DB>; lifecycle: Lifecycle }): Promise<void> {
+export async function healthRoutes(
+  app: FastifyInstance,
+  deps: { db: Kysely<DB>; lifecycle: Lifecycle },
+): Promise<void> {
   let migrated = false;
   app.get('/healthz', { config: { envelope: false } }, async () => ({ status: 'ok' }));
   app.get('/readyz', { config: { envelope: false } }, async (_request, reply) => {

@@ -34,7 +34,10 @@ declare module 'fastify' {
 export const TOKEN_HEADER = 'authentication-token';
 
 /** Resolves who is calling once per request: token header first, then the session. */
-export function registerAuthContext(app: FastifyInstance, deps: { db: Kysely<DB>; hmac: KeyedHasher; clock: Clock }): void {
+export function registerAuthContext(
+  app: FastifyInstance,
+  deps: { db: Kysely<DB>; hmac: KeyedHasher; clock: Clock },
+): void {
   app.decorateRequest('auth', null);
   app.addHook('preHandler', async (request) => {
     const header = request.headers[TOKEN_HEADER];
@@ -54,7 +57,10 @@ export function registerAuthContext(app: FastifyInstance, deps: { db: Kysely<DB>
   });
 }
 
-async function authFromToken(deps: { db: Kysely<DB>; hmac: KeyedHasher; clock: Clock }, token: string): Promise<Auth | null> {
+async function authFromToken(
+  deps: { db: Kysely<DB>; hmac: KeyedHasher; clock: Clock },
+  token: string,
+): Promise<Auth | null> {
   const claimed = peekAuthToken(token);
   if (!claimed) return null;
   const user = await deps.db

@@ -40,7 +40,11 @@ export function errorResponse(err: AppError | ValidationError): Record<string, u
 }
 
 /** Sends an AppError as the envelope; used by the error handler and by hooks that answer early. */
-export function sendError(_request: FastifyRequest, reply: FastifyReply, err: AppError | ValidationError): FastifyReply {
+export function sendError(
+  _request: FastifyRequest,
+  reply: FastifyReply,
+  err: AppError | ValidationError,
+): FastifyReply {
   const status = err instanceof AppError ? err.status : 400;
   // Every 429 says when to come back (openapi.yaml). TWO_FACTOR_TOO_MANY_ATTEMPTS has no
   // wait of its own (the cure is to sign in again), so it gets the smallest, 1 s.
@@ -48,5 +52,8 @@ export function sendError(_request: FastifyRequest, reply: FastifyReply, err: Ap
   if (retryAfter !== undefined) {
     reply.header('Retry-After', String(Math.max(1, Math.ceil(retryAfter))));
   }
-  return reply.code(status).header('Cache-Control', 'no-store').send(envelope(status, errorResponse(err)));
+  return reply
+    .code(status)
+    .header('Cache-Control', 'no-store')
+    .send(envelope(status, errorResponse(err)));
 }

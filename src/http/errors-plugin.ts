@@ -14,14 +14,28 @@ const CLIENT_ERRORS: Record<string, AppError['key']> = {
 };
 
 /** Connection-level failures: the database is down, not the request wrong (SPEC §8: 503). */
-const UNAVAILABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', '57P01', '57P03', '53300', '08006', '08001', '08004']);
+const UNAVAILABLE = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  '57P01',
+  '57P03',
+  '53300',
+  '08006',
+  '08001',
+  '08004',
+]);
 
 export function isDatabaseUnavailable(err: unknown): boolean {
   const e = err as { code?: string; message?: string } | null;
   if (!e) return false;
   if (e.code && UNAVAILABLE.has(e.code)) return true;
   const msg = e.message ?? '';
-  return /Connection terminated|timeout exceeded when trying to connect|connect ECONNREFUSED|Client has encountered a connection error/i.test(msg);
+  return /Connection terminated|timeout exceeded when trying to connect|connect ECONNREFUSED|Client has encountered a connection error/i.test(
+    msg,
+  );
 }
 
 export function toAppError(err: unknown): AppError | ValidationError {
@@ -31,7 +45,8 @@ export function toAppError(err: unknown): AppError | ValidationError {
   if (err instanceof SyntaxError && fe.statusCode === 400) return new AppError('MALFORMED_JSON');
   if (isDatabaseUnavailable(err)) return new AppError('SERVICE_UNAVAILABLE', { retryAfter: 5 });
   if (fe.statusCode === 429) return new AppError('RATE_LIMITED');
-  if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) return new AppError('API_ERROR', { status: fe.statusCode });
+  if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500)
+    return new AppError('API_ERROR', { status: fe.statusCode });
   return new AppError('INTERNAL_ERROR');
 }
 
@@ -43,7 +58,9 @@ export function registerErrorHandling(app: FastifyInstance): void {
   const routes: Array<{ method: string; pattern: RegExp }> = [];
   app.addHook('onRoute', (route) => {
     const methods = Array.isArray(route.method) ? route.method : [route.method];
-    const pattern = new RegExp(`^${route.url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/:[A-Za-z_]\w*/g, '[^/]+')}/?$`);
+    const pattern = new RegExp(
+      `^${route.url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/:[A-Za-z_]\w*/g, '[^/]+')}/?$`,
+    );
     for (const m of methods) routes.push({ method: m, pattern });
   });
 
@@ -51,7 +68,11 @@ export function registerErrorHandling(app: FastifyInstance): void {
     const appErr = toAppError(err);
     if (appErr instanceof AppError && appErr.status >= 500) {
       if (appErr.key === 'INTERNAL_ERROR') request.log.error({ err }, 'unhandled error');
-      else request.log.warn({ err: { message: (err as Error).message, code: (err as { code?: string }).code } }, appErr.key);
+      else
+        request.log.warn(
+          { err: { message: (err as Error).message, code: (err as { code?: string }).code } },
+          appErr.key,
+        );
     }
     return sendError(request, reply, appErr);
   });
@@ -59,7 +80,9 @@ export function registerErrorHandling(app: FastifyInstance): void {
   // Fastify answers 404 for a known path with the wrong method; SPEC §1 wants 405 there.
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?', 1)[0] ?? '/';
-    const allowed = [...new Set(routes.filter((r) => r.pattern.test(path) && r.method !== request.method).map((r) => r.method))];
+    const allowed = [
+      ...new Set(routes.filter((r) => r.pattern.test(path) && r.method !== request.method).map((r) => r.method)),
+    ];
     if (allowed.length && !routes.some((r) => r.method === request.method && r.pattern.test(path))) {
       reply.header('Allow', allowed.join(', '));
       return sendError(request, reply, new AppError('METHOD_NOT_ALLOWED'));

@@ -69,7 +69,11 @@ export function rateLimitStore(deps: StoreDeps): FastifyRateLimitStoreCtor {
   let children = 0;
 
   const fallback = (err: unknown, key: string, windowMs: number): Result => {
-    if (!degraded) deps.log.warn({ err: { message: (err as Error).message } }, 'rate limit: Redis unavailable, counting in this process');
+    if (!degraded)
+      deps.log.warn(
+        { err: { message: (err as Error).message } },
+        'rate limit: Redis unavailable, counting in this process',
+      );
     degraded = true;
     return local.incr(key, windowMs);
   };
@@ -78,7 +82,10 @@ export function rateLimitStore(deps: StoreDeps): FastifyRateLimitStoreCtor {
   // options, but the plugin (11.2.0 index.js) passes its merged options with the route under `routeInfo`.
   class Store {
     // The plugin constructs the store with its options as first argument; only children pass a prefix.
-    constructor(_options?: object, private readonly prefix: string = deps.prefix) {}
+    constructor(
+      _options?: object,
+      private readonly prefix: string = deps.prefix,
+    ) {}
 
     incr(key: string, cb: Callback, timeWindow: number): void {
       const k = this.prefix + key;

@@ -76,7 +76,10 @@ export async function registerRateLimit(app: FastifyInstance, deps: RateLimitDep
     if (!isRateLimited(request.method, request.routeOptions.url)) return;
     const r = await check(request);
     if (r.isAllowed) return;
-    reply.header('x-ratelimit-limit', r.max).header('x-ratelimit-remaining', r.remaining).header('x-ratelimit-reset', r.ttlInSeconds);
+    reply
+      .header('x-ratelimit-limit', r.max)
+      .header('x-ratelimit-remaining', r.remaining)
+      .header('x-ratelimit-reset', r.ttlInSeconds);
     // Thrown, so the error handler answers in the envelope with Retry-After and Cache-Control: no-store.
     if (r.isExceeded) throw new AppError('RATE_LIMITED', { retryAfter: r.ttlInSeconds });
   });
@@ -92,7 +95,11 @@ function connectRedis(url: string, log: FastifyBaseLogger): Redis {
   });
   let reported = false;
   redis.on('error', (err: Error) => {
-    if (!reported) log.warn({ err: { message: err.message } }, 'Redis connection error (rate limits count in process until it is back)');
+    if (!reported)
+      log.warn(
+        { err: { message: err.message } },
+        'Redis connection error (rate limits count in process until it is back)',
+      );
     reported = true;
   });
   redis.on('ready', () => {

@@ -23,7 +23,8 @@ export interface CookieSigner {
  */
 export function createSessionSigner(secret: string): CookieSigner {
   const key = createSecretKey(Buffer.from(secret, 'utf8'));
-  const mac = (value: string): string => createHmac('sha256', key).update(value, 'utf8').digest('base64').slice(0, MAC_LENGTH);
+  const mac = (value: string): string =>
+    createHmac('sha256', key).update(value, 'utf8').digest('base64').slice(0, MAC_LENGTH);
   const verified = new Map<string, string>();
 
   return {
@@ -41,7 +42,8 @@ export function createSessionSigner(secret: string): CookieSigner {
       const value = signed.slice(0, dot);
       const actual = Buffer.from(signed.slice(dot + 1));
       const expected = Buffer.from(mac(value));
-      if (actual.length !== expected.length || !timingSafeEqual(actual, expected)) return { valid: false, renew: false, value: null };
+      if (actual.length !== expected.length || !timingSafeEqual(actual, expected))
+        return { valid: false, renew: false, value: null };
       if (verified.size >= MAX_REMEMBERED) verified.delete(verified.keys().next().value!);
       verified.set(value, signed);
       return { valid: true, renew: false, value };

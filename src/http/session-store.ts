@@ -74,7 +74,10 @@ export class KyselySessionStore {
   /** Sessions being destroyed → the audit row written by the same statement (POST /logout). */
   private readonly destroyAudit = new Map<string, Insertable<AuditEventsTable>>();
 
-  constructor(private readonly db: Kysely<DB>, private readonly opts: SessionStoreOptions) {
+  constructor(
+    private readonly db: Kysely<DB>,
+    private readonly opts: SessionStoreOptions,
+  ) {
     this.lookup = lookupQuery(db, [], new Date(0)).compile();
   }
 
@@ -86,7 +89,12 @@ export class KyselySessionStore {
       if (row.user_id !== null) {
         const valid = row.active === true && row.fs_uniquifier === data.fsUniquifier;
         if (!valid) return cb(undefined, null);
-        const user: SessionUser = { id: row.user_id, email: row.email!, fs_uniquifier: row.fs_uniquifier!, tf_primary_method: row.tf_primary_method ?? null };
+        const user: SessionUser = {
+          id: row.user_id,
+          email: row.email!,
+          fs_uniquifier: row.fs_uniquifier!,
+          tf_primary_method: row.tf_primary_method ?? null,
+        };
         return cb(undefined, { ...data, [SESSION_USER]: user } as Session);
       }
       cb(undefined, data);
@@ -133,13 +141,26 @@ export class KyselySessionStore {
     if ((session as unknown as { isModified?: () => boolean }).isModified?.() === false) return cb();
     // The cookie's settings are kept with the data: a remembered session must come back
     // with its expiry, or the next answer would turn it into a browser-session cookie.
-    const { [SESSION_USER]: _user, ...data } = session as unknown as Record<string, unknown> & { cookie: { expires?: Date | null } };
+    const { [SESSION_USER]: _user, ...data } = session as unknown as Record<string, unknown> & {
+      cookie: { expires?: Date | null };
+    };
     const now = this.opts.clock.now();
-    const expires = data.cookie?.expires instanceof Date ? data.cookie.expires : new Date(now.getTime() + this.opts.lifetimeSeconds * 1000);
+    const expires =
+      data.cookie?.expires instanceof Date
+        ? data.cookie.expires
+        : new Date(now.getTime() + this.opts.lifetimeSeconds * 1000);
     const userId = typeof data.userId === 'number' ? data.userId : null;
-    const row = { id_hash: this.opts.hashId(sessionId), user_id: userId, data: JSON.stringify(data), expires_at: expires };
+    const row = {
+      id_hash: this.opts.hashId(sessionId),
+      user_id: userId,
+      data: JSON.stringify(data),
+      expires_at: expires,
+    };
     const replaced = this.replaces.get(session);
-    const db = replaced === undefined ? this.db : withStatement(this.db.with('replaced', (qb) => qb.deleteFrom('sessions').where('id_hash', '=', replaced)));
+    const db =
+      replaced === undefined
+        ? this.db
+        : withStatement(this.db.with('replaced', (qb) => qb.deleteFrom('sessions').where('id_hash', '=', replaced)));
     db.insertInto('sessions')
       .values(row)
       .onConflict((oc) => oc.column('id_hash').doUpdateSet({ user_id: userId, data: row.data, expires_at: expires }))
@@ -154,7 +175,10 @@ export class KyselySessionStore {
     if (this.rotating.delete(sessionId)) return cb();
     const audit = this.destroyAudit.get(sessionId);
     this.destroyAudit.delete(sessionId);
-    const db = audit === undefined ? this.db : withStatement(this.db.with('audit', (qb) => qb.insertInto('audit_events').values(audit)));
+    const db =
+      audit === undefined
+        ? this.db
+        : withStatement(this.db.with('audit', (qb) => qb.insertInto('audit_events').values(audit)));
     db.deleteFrom('sessions')
       .where('id_hash', '=', this.opts.hashId(sessionId))
       .execute()
@@ -220,4 +244,3 @@ export async function pruneExpiredSessions(db: Kysely<DB>, now: Date): Promise<n
 export async function deleteUserSessions(db: Kysely<DB> | Transaction<DB>, userId: number): Promise<void> {
   await db.deleteFrom('sessions').where('user_id', '=', userId).execute();
 }
-

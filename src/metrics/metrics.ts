@@ -38,12 +38,41 @@ export function createMetrics(database: { stats: QueryStats }): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
 
-  const signIns = new Counter({ name: 'tfa_signins_total', help: 'First-factor sign-ins by outcome', labelNames: ['outcome'], registers: [registry] });
-  const codesSent = new Counter({ name: 'tfa_codes_sent_total', help: 'One-time codes sent, by method and outcome', labelNames: ['method', 'outcome'], registers: [registry] });
-  const codesValidated = new Counter({ name: 'tfa_codes_validated_total', help: 'Second-factor codes checked, by method and outcome', labelNames: ['method', 'outcome'], registers: [registry] });
-  const lockouts = new Counter({ name: 'tfa_lockouts_total', help: 'Users whose second factor was locked', registers: [registry] });
-  const senderFailures = new Counter({ name: 'tfa_sender_failures_total', help: 'Deliveries that failed after the retry, by channel', labelNames: ['channel'], registers: [registry] });
-  const requests = new Counter({ name: 'tfa_http_requests_total', help: 'Answered HTTP requests', labelNames: ['method', 'route', 'status_code'], registers: [registry] });
+  const signIns = new Counter({
+    name: 'tfa_signins_total',
+    help: 'First-factor sign-ins by outcome',
+    labelNames: ['outcome'],
+    registers: [registry],
+  });
+  const codesSent = new Counter({
+    name: 'tfa_codes_sent_total',
+    help: 'One-time codes sent, by method and outcome',
+    labelNames: ['method', 'outcome'],
+    registers: [registry],
+  });
+  const codesValidated = new Counter({
+    name: 'tfa_codes_validated_total',
+    help: 'Second-factor codes checked, by method and outcome',
+    labelNames: ['method', 'outcome'],
+    registers: [registry],
+  });
+  const lockouts = new Counter({
+    name: 'tfa_lockouts_total',
+    help: 'Users whose second factor was locked',
+    registers: [registry],
+  });
+  const senderFailures = new Counter({
+    name: 'tfa_sender_failures_total',
+    help: 'Deliveries that failed after the retry, by channel',
+    labelNames: ['channel'],
+    registers: [registry],
+  });
+  const requests = new Counter({
+    name: 'tfa_http_requests_total',
+    help: 'Answered HTTP requests',
+    labelNames: ['method', 'route', 'status_code'],
+    registers: [registry],
+  });
   const latency = new Histogram({
     name: 'tfa_http_request_duration_seconds',
     help: 'Time from request received to answer sent',

@@ -8,7 +8,12 @@ type Db = Kysely<DB> | Transaction<DB>;
  * user's row, so two generations at once run one after the other and the
  * second deletes what the first inserted: the user never holds two sets.
  */
-export async function replaceRecoveryCodes(trx: Transaction<DB>, userId: number, hashes: readonly string[], now: Date): Promise<void> {
+export async function replaceRecoveryCodes(
+  trx: Transaction<DB>,
+  userId: number,
+  hashes: readonly string[],
+  now: Date,
+): Promise<void> {
   await trx.selectFrom('users').select('id').where('id', '=', userId).forUpdate().execute();
   await trx.deleteFrom('tf_recovery_codes').where('user_id', '=', userId).execute();
   if (hashes.length) {

@@ -34,7 +34,8 @@ export async function regenerateRecoveryCodes(deps: TfDeps, userId: number, ctx:
 
 /** The rescue option `recovery_code`: offered only while the feature is on and the user has an unused code. */
 export const recoveryCodeOption: OptionProbe = async (deps, user) => {
-  const offered = deps.config.SECURITY_MULTI_FACTOR_RECOVERY_CODES && (await countUnusedRecoveryCodes(deps.db, user.id)) > 0;
+  const offered =
+    deps.config.SECURITY_MULTI_FACTOR_RECOVERY_CODES && (await countUnusedRecoveryCodes(deps.db, user.id)) > 0;
   const options: Record<string, string> = offered ? { recovery_code: '/mf-recovery' } : {};
   return options;
 };

@@ -32,14 +32,23 @@ export async function signInWithRecoveryCode(
   const canonical = normalizeRecoveryCode(input);
   const user = canonical ? await consume(deps, ctx, recoveryCodeHash(deps, canonical)) : undefined;
   if (!user) {
-    return refuseGuess(deps, request, ctx, { method: 'recovery_code', wrong: new AppError('INVALID_RECOVERY_CODE', { field: 'code' }) });
+    return refuseGuess(deps, request, ctx, {
+      method: 'recovery_code',
+      wrong: new AppError('INVALID_RECOVERY_CODE', { field: 'code' }),
+    });
   }
   deps.metrics.codeValidated('recovery_code', 'success');
   const audit = auditContext(request);
-  await deps.audit.record(deps.db, 'recovery_code.used', user.id, audit, { remaining: await countUnusedRecoveryCodes(deps.db, user.id) });
+  await deps.audit.record(deps.db, 'recovery_code.used', user.id, audit, {
+    remaining: await countUnusedRecoveryCodes(deps.db, user.id),
+  });
   // As in Flask-Security, a recovery sign-in never remembers the device: the
   // device in hand is, by definition, not the one that holds the second factor.
-  return completeSignIn(deps, request, user, { remember: ctx.pending.remember, methods: ['password', 'recovery_code'], includeToken });
+  return completeSignIn(deps, request, user, {
+    remember: ctx.pending.remember,
+    methods: ['password', 'recovery_code'],
+    includeToken,
+  });
 }
 
 /**

@@ -26,7 +26,10 @@ export async function notifyHelpDesk(deps: TfDeps, user: User, ctx: AuditContext
     const retryAfter = Math.ceil((last.getTime() + HELP_COOLDOWN_SECONDS * 1000 - now.getTime()) / 1000);
     throw new AppError('RATE_LIMITED', { retryAfter: Math.max(1, retryAfter) });
   }
-  const message = helpDeskNoticeEmail(deps.config.SECURITY_TWO_FACTOR_RESCUE_MAIL, { userEmail: user.email, appName: deps.config.SECURITY_TOTP_ISSUER });
+  const message = helpDeskNoticeEmail(deps.config.SECURITY_TWO_FACTOR_RESCUE_MAIL, {
+    userEmail: user.email,
+    appName: deps.config.SECURITY_TOTP_ISSUER,
+  });
   try {
     await deps.senders.email.send(message);
   } catch (err) {

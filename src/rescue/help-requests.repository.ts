@@ -12,14 +12,20 @@ export async function claimHelpRequest(db: Db, userId: number, now: Date, cutoff
   const row = await db
     .insertInto('tf_help_requests')
     .values({ user_id: userId, sent_at: now })
-    .onConflict((oc) => oc.column('user_id').doUpdateSet({ sent_at: now }).where('tf_help_requests.sent_at', '<=', cutoff))
+    .onConflict((oc) =>
+      oc.column('user_id').doUpdateSet({ sent_at: now }).where('tf_help_requests.sent_at', '<=', cutoff),
+    )
     .returning('user_id')
     .executeTakeFirst();
   return row !== undefined;
 }
 
 export async function lastHelpRequest(db: Db, userId: number): Promise<Date | null> {
-  const row = await db.selectFrom('tf_help_requests').select('sent_at').where('user_id', '=', userId).executeTakeFirst();
+  const row = await db
+    .selectFrom('tf_help_requests')
+    .select('sent_at')
+    .where('user_id', '=', userId)
+    .executeTakeFirst();
   return row ? new Date(row.sent_at) : null;
 }
 

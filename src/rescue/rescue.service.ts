@@ -23,7 +23,11 @@ export async function rescueCaller(deps: TfDeps, request: FastifyRequest): Promi
 }
 
 /** The same caller making a guess (a recovery code): charged as /tf-validate charges a code. */
-export async function rescueGuess<T>(deps: TfDeps, request: FastifyRequest, readInput: () => T): Promise<{ ctx: PendingContext; input: T }> {
+export async function rescueGuess<T>(
+  deps: TfDeps,
+  request: FastifyRequest,
+  readInput: () => T,
+): Promise<{ ctx: PendingContext; input: T }> {
   if (request.auth) throw new AppError('ANONYMOUS_USER_REQUIRED');
   return chargeSessionGuess(deps, request, ['ready'], ['signin'], readInput);
 }
@@ -35,16 +39,28 @@ export async function rescueGuess<T>(deps: TfDeps, request: FastifyRequest, read
  * code that POST /tf-validate accepts; `help` mails the help desk;
  * `recovery_code` only points the client at /mf-recovery.
  */
-export async function rescue(deps: TfDeps, request: FastifyRequest, ctx: PendingContext, choice: string): Promise<Record<string, unknown>> {
+export async function rescue(
+  deps: TfDeps,
+  request: FastifyRequest,
+  ctx: PendingContext,
+  choice: string,
+): Promise<Record<string, unknown>> {
   const { pending, user } = ctx;
   const options = await recoveryOptions(deps, user);
-  if (!HANDLED.has(choice) || !Object.hasOwn(options, choice)) throw new ValidationError([{ field: 'help_setup', key: 'API_ERROR' }]);
+  if (!HANDLED.has(choice) || !Object.hasOwn(options, choice))
+    throw new ValidationError([{ field: 'help_setup', key: 'API_ERROR' }]);
   const audit = auditContext(request);
   if (choice === 'email') {
-    await sendCode(deps, { pendingId: pending.id, userId: user.id, channel: 'email', destination: user.email, purpose: 'rescue' }, audit);
+    await sendCode(
+      deps,
+      { pendingId: pending.id, userId: user.id, channel: 'email', destination: user.email, purpose: 'rescue' },
+      audit,
+    );
   } else if (choice === 'help') {
     await notifyHelpDesk(deps, user, audit);
   }
   await deps.audit.record(deps.db, 'rescue.used', user.id, audit, { option: choice });
-  return choice === 'recovery_code' ? { recovery_options: options, tf_rescue_next: '/mf-recovery' } : { recovery_options: options };
+  return choice === 'recovery_code'
+    ? { recovery_options: options, tf_rescue_next: '/mf-recovery' }
+    : { recovery_options: options };
 }

@@ -51,7 +51,8 @@ export function assertOnlyCode(code: string, ...texts: string[]): void {
 }
 
 function assertNoDigitRun(...texts: string[]): void {
-  if (texts.some((text) => /\d{6,}/.test(text))) throw new Error('a code message subject must not contain a 6-digit number');
+  if (texts.some((text) => /\d{6,}/.test(text)))
+    throw new Error('a code message subject must not contain a 6-digit number');
 }
 
 interface CodeEmailWording {

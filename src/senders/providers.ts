@@ -44,17 +44,22 @@ function checkSendgrid(config: SendersConfig): string[] {
 function checkTwilio(config: SendersConfig): string[] {
   const twilio = config.smsServiceConfig;
   if (twilio === undefined) {
-    return ['SECURITY_SMS_SERVICE_CONFIG with ACCOUNT_SID, AUTH_TOKEN and PHONE_NUMBER is required when SECURITY_SMS_SERVICE=twilio'];
+    return [
+      'SECURITY_SMS_SERVICE_CONFIG with ACCOUNT_SID, AUTH_TOKEN and PHONE_NUMBER is required when SECURITY_SMS_SERVICE=twilio',
+    ];
   }
   const problems: string[] = [];
   const sid = typeof twilio.ACCOUNT_SID === 'string' ? twilio.ACCOUNT_SID : '';
-  if (!sid.startsWith('AC')) problems.push('SECURITY_SMS_SERVICE_CONFIG.ACCOUNT_SID must be a Twilio Account SID (starting with "AC")');
+  if (!sid.startsWith('AC'))
+    problems.push('SECURITY_SMS_SERVICE_CONFIG.ACCOUNT_SID must be a Twilio Account SID (starting with "AC")');
   if (typeof twilio.AUTH_TOKEN !== 'string' || twilio.AUTH_TOKEN.trim() === '') {
     problems.push('SECURITY_SMS_SERVICE_CONFIG.AUTH_TOKEN is required');
   }
   const from = typeof twilio.PHONE_NUMBER === 'string' ? twilio.PHONE_NUMBER : '';
   if (!E164.test(from) && !MESSAGING_SERVICE_SID.test(from)) {
-    problems.push('SECURITY_SMS_SERVICE_CONFIG.PHONE_NUMBER must be an E.164 number such as +15005550006 (or a Messaging Service SID, MG…)');
+    problems.push(
+      'SECURITY_SMS_SERVICE_CONFIG.PHONE_NUMBER must be an E.164 number such as +15005550006 (or a Messaging Service SID, MG…)',
+    );
   }
   problems.push(...urlProblem('TWILIO_API_URL', config.twilioApiUrl));
   return problems;
@@ -81,7 +86,8 @@ export const builtinSmsProviders: Record<string, Provider<SmsSenderFactory>> = {
     check: checkTwilio,
     factory: (config, deps) => {
       const twilio = config.smsServiceConfig;
-      if (twilio === undefined) throw new Error('SECURITY_SMS_SERVICE_CONFIG is required when SECURITY_SMS_SERVICE=twilio');
+      if (twilio === undefined)
+        throw new Error('SECURITY_SMS_SERVICE_CONFIG is required when SECURITY_SMS_SERVICE=twilio');
       return new TwilioSmsSender({
         accountSid: twilio.ACCOUNT_SID,
         authToken: twilio.AUTH_TOKEN,

@@ -45,8 +45,18 @@ export class AttemptTimeout extends Error {
 
 // Errors of the socket or DNS layer (Node and axios codes): the provider may be fine a moment later.
 const TRANSIENT_NETWORK_CODES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND',
-  'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN', 'ERR_NETWORK', 'ERR_SOCKET_CONNECTION_TIMEOUT',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'ERR_NETWORK',
+  'ERR_SOCKET_CONNECTION_TIMEOUT',
 ]);
 
 interface Classified {
@@ -71,7 +81,12 @@ function classify(err: unknown, opts: RetryOptions): Classified {
   if (typeof code === 'string' && TRANSIENT_NETWORK_CODES.has(code)) {
     return { transient: true, kind: 'network', providerCode: code, reason: message };
   }
-  return { transient: false, kind: 'other', ...(typeof code === 'string' ? { providerCode: code } : {}), reason: message };
+  return {
+    transient: false,
+    kind: 'other',
+    ...(typeof code === 'string' ? { providerCode: code } : {}),
+    reason: message,
+  };
 }
 
 /** Remove credentials, the message body and any code-like digit run from provider text before logging it. */
@@ -106,7 +121,14 @@ async function runAttempt(attempt: (signal: AbortSignal) => Promise<unknown>, ti
 }
 
 function failureMessage(opts: RetryOptions, attempts: number, last: Classified): string {
-  const what = last.kind === 'http' ? `HTTP ${last.httpStatus}` : last.kind === 'timeout' ? 'timeout' : last.kind === 'network' ? 'network error' : 'error';
+  const what =
+    last.kind === 'http'
+      ? `HTTP ${last.httpStatus}`
+      : last.kind === 'timeout'
+        ? 'timeout'
+        : last.kind === 'network'
+          ? 'network error'
+          : 'error';
   return `${opts.channel} delivery via ${opts.provider} failed after ${attempts} attempt${attempts > 1 ? 's' : ''} (${what})`;
 }
 
@@ -121,7 +143,8 @@ export async function deliverWithRetry(
   for (let n = 1; ; n++) {
     try {
       await runAttempt(attempt, opts.timeoutMs);
-      if (n > 1) opts.logger.info({ provider: opts.provider, channel: opts.channel, attempt: n }, 'delivery succeeded on retry');
+      if (n > 1)
+        opts.logger.info({ provider: opts.provider, channel: opts.channel, attempt: n }, 'delivery succeeded on retry');
       return;
     } catch (err) {
       const failure = classify(err, opts);

@@ -25,7 +25,6 @@ export interface TwilioSenderOptions {
 
 const TWILIO_API_URL = 'https://api.twilio.com';
 
-
 /**
  * Sends every request to the configured base URL. The twilio client builds
  * absolute api.twilio.com URIs (and would let TWILIO_REGION/TWILIO_EDGE from

@@ -16,7 +16,11 @@ import { lockedError } from './verify-code.js';
  * pending row in scope and charges both; `pending.attempts` of the answer is
  * this guess's number, which refuseGuess needs.
  */
-export async function chargeGuess(deps: TfDeps, request: FastifyRequest, scope: PendingScope | null): Promise<PendingContext> {
+export async function chargeGuess(
+  deps: TfDeps,
+  request: FastifyRequest,
+  scope: PendingScope | null,
+): Promise<PendingContext> {
   const charged = scope && (await chargeGuessRow(deps.db, scope, deps.config.SECURITY_TWO_FACTOR_MAX_ATTEMPTS));
   if (!charged) {
     // Out of scope or out of attempts: either way the pending state is over.
@@ -29,7 +33,13 @@ export async function chargeGuess(deps: TfDeps, request: FastifyRequest, scope: 
   const threshold = deps.config.SECURITY_TWO_FACTOR_LOCKOUT_THRESHOLD;
   if (failures > threshold) {
     // A concurrent burst went past the threshold before the lock landed: refuse unchecked.
-    const until = await lockIfOverThreshold(deps.db, charged.user.id, threshold, deps.config.SECURITY_TWO_FACTOR_LOCKOUT_DURATION, now);
+    const until = await lockIfOverThreshold(
+      deps.db,
+      charged.user.id,
+      threshold,
+      deps.config.SECURITY_TWO_FACTOR_LOCKOUT_DURATION,
+      now,
+    );
     if (until) await lockedOut(deps, request, charged.user.id, until);
     throw lockedError(until ?? new Date(now.getTime() + 1000), now);
   }
@@ -78,12 +88,24 @@ export interface Refusal {
  * failure (429 TWO_FACTOR_TOO_MANY_ATTEMPTS), else answer `refusal.wrong`.
  * The tf.failed row is written by the statement that decides the lock.
  */
-export async function refuseGuess(deps: TfDeps, request: FastifyRequest, ctx: PendingContext, refusal: Refusal): Promise<never> {
+export async function refuseGuess(
+  deps: TfDeps,
+  request: FastifyRequest,
+  ctx: PendingContext,
+  refusal: Refusal,
+): Promise<never> {
   const now = deps.clock.now();
   const audit = auditContext(request);
   const failed = deps.audit.row('tf.failed', ctx.user.id, audit, { state: ctx.pending.state, method: refusal.method });
   const threshold = deps.config.SECURITY_TWO_FACTOR_LOCKOUT_THRESHOLD;
-  const until = await lockIfOverThreshold(deps.db, ctx.user.id, threshold, deps.config.SECURITY_TWO_FACTOR_LOCKOUT_DURATION, now, failed);
+  const until = await lockIfOverThreshold(
+    deps.db,
+    ctx.user.id,
+    threshold,
+    deps.config.SECURITY_TWO_FACTOR_LOCKOUT_DURATION,
+    now,
+    failed,
+  );
   deps.audit.logged(failed);
   deps.metrics.codeValidated(refusal.method, 'failure');
   if (until) {

@@ -23,7 +23,9 @@ export function codeHash(deps: Pick<TfDeps, 'hmac'>, pendingId: string, destinat
 }
 
 function validitySeconds(deps: TfDeps, channel: Channel): number {
-  return channel === 'email' ? deps.config.SECURITY_TWO_FACTOR_MAIL_VALIDITY : deps.config.SECURITY_TWO_FACTOR_SMS_VALIDITY;
+  return channel === 'email'
+    ? deps.config.SECURITY_TWO_FACTOR_MAIL_VALIDITY
+    : deps.config.SECURITY_TWO_FACTOR_SMS_VALIDITY;
 }
 
 /**
@@ -39,7 +41,12 @@ export async function sendCode(deps: TfDeps, target: CodeTarget, ctx: AuditConte
 }
 
 /** Checks the flood limits and counts the send (429 RATE_LIMITED when over). */
-export async function reserveSend(deps: TfDeps, userId: number, channel: Channel, destination: string): Promise<number> {
+export async function reserveSend(
+  deps: TfDeps,
+  userId: number,
+  channel: Channel,
+  destination: string,
+): Promise<number> {
   try {
     return await checkAndRecordSend(deps, userId, destination);
   } catch (err) {
@@ -57,14 +64,18 @@ export async function deliverCode(deps: TfDeps, target: CodeTarget, sendId: numb
     if (target.channel === 'sms') {
       await deps.senders.sms.send(codeSms(target.destination, input));
     } else {
-      const build = target.purpose === 'rescue' ? rescueCodeEmail : target.purpose === 'setup' ? setupCodeEmail : signInCodeEmail;
+      const build =
+        target.purpose === 'rescue' ? rescueCodeEmail : target.purpose === 'setup' ? setupCodeEmail : signInCodeEmail;
       await deps.senders.email.send(build(target.destination, input));
     }
   } catch (err) {
     await forgetSend(deps, sendId);
     deps.metrics.codeSent(target.channel, 'failed');
     deps.metrics.senderFailure(target.channel);
-    await deps.audit.record(deps.db, 'code.send_failed', target.userId, ctx, { channel: target.channel, purpose: target.purpose });
+    await deps.audit.record(deps.db, 'code.send_failed', target.userId, ctx, {
+      channel: target.channel,
+      purpose: target.purpose,
+    });
     if (err instanceof DeliveryError) throw new AppError('FAILED_TO_SEND_CODE');
     throw err;
   }
@@ -80,5 +91,8 @@ export async function deliverCode(deps: TfDeps, target: CodeTarget, sendId: numb
     .where('id', '=', target.pendingId)
     .execute();
   deps.metrics.codeSent(target.channel, 'sent');
-  await deps.audit.record(deps.db, 'code.sent', target.userId, ctx, { channel: target.channel, purpose: target.purpose });
+  await deps.audit.record(deps.db, 'code.sent', target.userId, ctx, {
+    channel: target.channel,
+    purpose: target.purpose,
+  });
 }

@@ -10,7 +10,14 @@ type Db = Kysely<DB> | Transaction<DB>;
  * repeat (SPEC §4.2). Only the request that crosses the line sets the lock.
  * `audit` (the tf.failed row that led here) is written by the same statement.
  */
-export async function lockIfOverThreshold(db: Db, userId: number, threshold: number, baseSeconds: number, now: Date, audit?: AuditRow): Promise<Date | null> {
+export async function lockIfOverThreshold(
+  db: Db,
+  userId: number,
+  threshold: number,
+  baseSeconds: number,
+  now: Date,
+  audit?: AuditRow,
+): Promise<Date | null> {
   // One statement: the same UPDATE that sees the threshold crossed sets the lock,
   // so no concurrent request slips a check in between. 2^n × base, capped at 2^10.
   const q = audit ? withStatement(db.with('audit', (qb) => qb.insertInto('audit_events').values(audit))) : db;
@@ -30,5 +37,9 @@ export async function lockIfOverThreshold(db: Db, userId: number, threshold: num
 
 /** A passed second factor ends the run of failures and the doubling. */
 export async function resetFailures(db: Db, userId: number): Promise<void> {
-  await db.updateTable('users').set({ tf_failures: 0, tf_lockouts: 0, tf_locked_until: null }).where('id', '=', userId).execute();
+  await db
+    .updateTable('users')
+    .set({ tf_failures: 0, tf_lockouts: 0, tf_locked_until: null })
+    .where('id', '=', userId)
+    .execute();
 }

@@ -57,7 +57,22 @@ const USER_COLUMNS = [
 type Joined = Pending & Omit<User, 'id' | 'fs_uniquifier' | 'created_at'> & { user_created_at: Date };
 
 function split(row: Joined): { pending: Pending; user: User } {
-  const { email, email_normalized, password, active, confirmed_at, user_created_at, tf_primary_method, tf_totp_secret, tf_phone_number, tf_totp_last_step, tf_failures, tf_locked_until, tf_lockouts, ...pending } = row;
+  const {
+    email,
+    email_normalized,
+    password,
+    active,
+    confirmed_at,
+    user_created_at,
+    tf_primary_method,
+    tf_totp_secret,
+    tf_phone_number,
+    tf_totp_last_step,
+    tf_failures,
+    tf_locked_until,
+    tf_lockouts,
+    ...pending
+  } = row;
   const user: User = {
     id: pending.user_id,
     fs_uniquifier: pending.fs_uniquifier,
@@ -79,7 +94,10 @@ function split(row: Joined): { pending: Pending; user: User } {
 }
 
 /** The pending row in scope and its user, in one round trip. */
-export async function findPendingInScope(db: Db, scope: PendingScope): Promise<{ pending: Pending; user: User } | undefined> {
+export async function findPendingInScope(
+  db: Db,
+  scope: PendingScope,
+): Promise<{ pending: Pending; user: User } | undefined> {
   const row = await db
     .selectFrom(['tf_pending', 'users'])
     .selectAll('tf_pending')
@@ -117,7 +135,14 @@ export async function chargeGuess(db: Db, scope: PendingScope, max: number): Pro
       qb
         .updateTable('users')
         // A locked user is not charged: the lock decides, and its end is read from the locked row.
-        .set((eb) => ({ tf_failures: eb.case().when('tf_locked_until', '>', scope.now).then(eb.ref('tf_failures')).else(eb('tf_failures', '+', 1)).end() }))
+        .set((eb) => ({
+          tf_failures: eb
+            .case()
+            .when('tf_locked_until', '>', scope.now)
+            .then(eb.ref('tf_failures'))
+            .else(eb('tf_failures', '+', 1))
+            .end(),
+        }))
         .where('id', 'in', (eb) => eb.selectFrom('p').select('p.user_id'))
         .returningAll(),
     )
@@ -174,7 +199,13 @@ export async function pruneExpiredPending(db: Db, now: Date): Promise<void> {
  */
 export async function consumePending(
   db: Db,
-  c: { pendingId: string; userId: number; changes: Updateable<UsersTable>; afterStep?: number | undefined; audit: readonly AuditRow[] },
+  c: {
+    pendingId: string;
+    userId: number;
+    changes: Updateable<UsersTable>;
+    afterStep?: number | undefined;
+    audit: readonly AuditRow[];
+  },
 ): Promise<User | undefined> {
   const step = c.afterStep;
   return db
@@ -185,7 +216,11 @@ export async function consumePending(
         .set(c.changes)
         .where('id', '=', c.userId)
         .where((eb) => eb.exists(eb.selectFrom('p').select('p.id')))
-        .where((eb) => (step === undefined ? eb.lit(true) : eb.or([eb('tf_totp_last_step', 'is', null), eb('tf_totp_last_step', '<', step)])))
+        .where((eb) =>
+          step === undefined
+            ? eb.lit(true)
+            : eb.or([eb('tf_totp_last_step', 'is', null), eb('tf_totp_last_step', '<', step)]),
+        )
         .returningAll(),
     )
     .with('d', (qb) =>

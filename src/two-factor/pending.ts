@@ -5,7 +5,13 @@ import type { PendingKind, PendingState } from '../db/types.js';
 import { AppError } from '../errors.js';
 import type { User } from '../users/users.repository.js';
 import type { TfDeps } from './context.js';
-import { deletePending, findPendingInScope, insertPending, type Pending, type PendingScope } from './pending.repository.js';
+import {
+  deletePending,
+  findPendingInScope,
+  insertPending,
+  type Pending,
+  type PendingScope,
+} from './pending.repository.js';
 
 export interface PendingContext {
   pending: Pending;
@@ -16,7 +22,12 @@ export interface PendingContext {
  * The scope (SPEC §3) of the session's pending sign-in or setup for this
  * caller, or null when the session holds none.
  */
-export function sessionScope(deps: TfDeps, request: FastifyRequest, states: readonly PendingState[], kinds: readonly PendingKind[]): PendingScope | null {
+export function sessionScope(
+  deps: TfDeps,
+  request: FastifyRequest,
+  states: readonly PendingState[],
+  kinds: readonly PendingKind[],
+): PendingScope | null {
   const id = request.session?.pendingId;
   if (!id) return null;
   return { id, now: deps.clock.now(), states, kinds, signedInUserId: request.auth?.user.id ?? null };
@@ -43,7 +54,12 @@ export async function wipePending(deps: TfDeps, request: FastifyRequest, audit?:
  * Valid means: not expired, its user active and unchanged (fs_uniquifier), and
  * a signed-in change still the same signed-in user's.
  */
-export async function requirePending(deps: TfDeps, request: FastifyRequest, allowed: readonly PendingState[], kinds: readonly PendingKind[] = ['signin', 'change']): Promise<PendingContext> {
+export async function requirePending(
+  deps: TfDeps,
+  request: FastifyRequest,
+  allowed: readonly PendingState[],
+  kinds: readonly PendingKind[] = ['signin', 'change'],
+): Promise<PendingContext> {
   const scope = sessionScope(deps, request, allowed, kinds);
   const ctx = scope && (await findPendingInScope(deps.db, scope));
   if (!ctx) {

@@ -24,9 +24,22 @@ export async function checkAndRecordSend(deps: TfDeps, userId: number, destinati
       .where((eb) => eb.or([eb('user_id', '=', userId), eb('destination', '=', destination)]))
       .orderBy('sent_at', 'asc')
       .execute();
-    const retryAfter = Math.max(wait(rows.filter((r) => r.user_id === userId), now), wait(rows.filter((r) => r.destination === destination), now));
+    const retryAfter = Math.max(
+      wait(
+        rows.filter((r) => r.user_id === userId),
+        now,
+      ),
+      wait(
+        rows.filter((r) => r.destination === destination),
+        now,
+      ),
+    );
     if (retryAfter > 0) throw new AppError('RATE_LIMITED', { retryAfter });
-    const row = await trx.insertInto('tf_code_sends').values({ user_id: userId, destination, sent_at: now }).returning('id').executeTakeFirstOrThrow();
+    const row = await trx
+      .insertInto('tf_code_sends')
+      .values({ user_id: userId, destination, sent_at: now })
+      .returning('id')
+      .executeTakeFirstOrThrow();
     return row.id;
   });
 }
@@ -50,5 +63,8 @@ export async function forgetSend(deps: TfDeps, id: number): Promise<void> {
 
 /** Old rows serve no limit once they are an hour old. */
 export async function pruneSends(deps: Pick<TfDeps, 'db'>, now: Date): Promise<void> {
-  await deps.db.deleteFrom('tf_code_sends').where('sent_at', '<', new Date(now.getTime() - HOUR_MS)).execute();
+  await deps.db
+    .deleteFrom('tf_code_sends')
+    .where('sent_at', '<', new Date(now.getTime() - HOUR_MS))
+    .execute();
 }

@@ -14,7 +14,10 @@ import { issueStateToken } from './state-token.js';
 import { formatAuthrKey, generateTotpSecret, otpauthUri } from './totp.js';
 
 /** Who may use /tf-setup: a fresh signed-in user, or a pending sign-in that must set up. */
-export async function setupCaller(deps: TfDeps, request: FastifyRequest): Promise<{ user: User; pending: PendingContext | null }> {
+export async function setupCaller(
+  deps: TfDeps,
+  request: FastifyRequest,
+): Promise<{ user: User; pending: PendingContext | null }> {
   if (request.auth) {
     const auth = requireFresh(request, deps.config, deps.clock);
     const user = await findUserById(deps.db, auth.user.id);
@@ -38,31 +41,53 @@ export interface SetupRequest {
 /** Checks the choice; nothing is stored on the user until a code confirms it (SPEC §3). */
 function checkChoice(deps: TfDeps, choice: SetupRequest): { method: string; phone: string | null } {
   const enabled = deps.config.SECURITY_TWO_FACTOR_ENABLED_METHODS as readonly string[];
-  if (!enabled.includes(choice.setup)) throw new ValidationError([{ field: 'setup', key: 'TWO_FACTOR_METHOD_NOT_AVAILABLE' }]);
+  if (!enabled.includes(choice.setup))
+    throw new ValidationError([{ field: 'setup', key: 'TWO_FACTOR_METHOD_NOT_AVAILABLE' }]);
   if (choice.setup !== 'sms') return { method: choice.setup, phone: null };
   const phone = choice.phone === undefined ? null : normalizePhone(choice.phone);
   if (!phone) throw new ValidationError([{ field: 'phone', key: 'PHONE_INVALID' }]);
   return { method: 'sms', phone };
 }
 
-export async function beginSetup(deps: TfDeps, request: FastifyRequest, choice: SetupRequest): Promise<Record<string, unknown>> {
+export async function beginSetup(
+  deps: TfDeps,
+  request: FastifyRequest,
+  choice: SetupRequest,
+): Promise<Record<string, unknown>> {
   const { user, pending } = await setupCaller(deps, request);
   if (choice.setup === 'disable') return disable(deps, request, user, pending);
   const { method, phone } = checkChoice(deps, choice);
   const target: { channel: Channel; destination: string } | null =
-    method === 'email' ? { channel: 'email', destination: user.email } : method === 'sms' ? { channel: 'sms', destination: phone! } : null;
+    method === 'email'
+      ? { channel: 'email', destination: user.email }
+      : method === 'sms'
+        ? { channel: 'sms', destination: phone! }
+        : null;
   // Limits first: over the limit nothing changes and an earlier code stays valid.
   const sendId = target ? await reserveSend(deps, user.id, target.channel, target.destination) : undefined;
 
   const secret = generateTotpSecret();
-  const setup = { state: 'validating_profile' as const, setup_method: method, setup_secret: deps.box.encrypt(secret, secretAad(user.id)), setup_phone: phone };
+  const setup = {
+    state: 'validating_profile' as const,
+    setup_method: method,
+    setup_secret: deps.box.encrypt(secret, secretAad(user.id)),
+    setup_phone: phone,
+  };
   let pendingId: string;
   if (pending) {
     pendingId = pending.pending.id;
-    await updatePending(deps.db, pendingId, { ...setup, code_hash: null, code_purpose: null, code_destination: null, code_expires_at: null });
+    await updatePending(deps.db, pendingId, {
+      ...setup,
+      code_hash: null,
+      code_purpose: null,
+      code_destination: null,
+      code_expires_at: null,
+    });
   } else {
     await wipePending(deps, request);
-    pendingId = (await startPending(deps, request, user, { kind: 'change', state: 'validating_profile', remember: false })).id;
+    pendingId = (
+      await startPending(deps, request, user, { kind: 'change', state: 'validating_profile', remember: false })
+    ).id;
     await updatePending(deps.db, pendingId, setup);
   }
   if (target && sendId !== undefined) {
@@ -93,7 +118,12 @@ async function authenticatorFields(deps: TfDeps, user: User, secret: string): Pr
 }
 
 /** `setup: "disable"`: only for a signed-in user, and only when 2FA is optional (SPEC §4.4). */
-async function disable(deps: TfDeps, request: FastifyRequest, user: User, pending: PendingContext | null): Promise<Record<string, unknown>> {
+async function disable(
+  deps: TfDeps,
+  request: FastifyRequest,
+  user: User,
+  pending: PendingContext | null,
+): Promise<Record<string, unknown>> {
   if (pending || deps.config.SECURITY_TWO_FACTOR_REQUIRED) {
     throw new ValidationError([{ field: 'setup', key: 'TWO_FACTOR_METHOD_NOT_AVAILABLE' }]);
   }

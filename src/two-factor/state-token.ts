@@ -12,7 +12,9 @@ interface StatePayload {
 }
 
 export function issueStateToken(hmac: KeyedHasher, pendingId: string, userId: number, expiresAt: Date): string {
-  const body = Buffer.from(JSON.stringify({ p: pendingId, u: userId, e: Math.floor(expiresAt.getTime() / 1000) } satisfies StatePayload)).toString('base64url');
+  const body = Buffer.from(
+    JSON.stringify({ p: pendingId, u: userId, e: Math.floor(expiresAt.getTime() / 1000) } satisfies StatePayload),
+  ).toString('base64url');
   return `${body}.${hmac.hash('tf-state-token', body)}`;
 }
 

@@ -16,7 +16,8 @@ import { validate, type ValidateDeps } from './validate.service.js';
 function readCode(body: unknown): string | null {
   const raw = readBody(body).raw('code');
   if (raw === undefined || raw === null || raw === '') throw new ValidationError([{ field: 'code', key: 'REQUIRED' }]);
-  if (typeof raw !== 'string' && typeof raw !== 'number') throw new ValidationError([{ field: 'code', key: 'API_ERROR' }]);
+  if (typeof raw !== 'string' && typeof raw !== 'number')
+    throw new ValidationError([{ field: 'code', key: 'API_ERROR' }]);
   if (typeof raw === 'string' && raw.length > 64) throw new ValidationError([{ field: 'code', key: 'API_ERROR' }]);
   return normalizeCodeInput(raw);
 }
@@ -48,10 +49,19 @@ export async function twoFactorRoutes(app: FastifyInstance, deps: ValidateDeps):
     const now = deps.clock.now();
     const token = readStateToken(deps.hmac, request.params.tf_state_token, now);
     if (!token.ok) {
-      if (token.expired) throw new AppError('TWO_FACTOR_SETUP_EXPIRED', { params: { within: humanDuration(deps.config.SECURITY_TWO_FACTOR_SETUP_WITHIN) } });
+      if (token.expired)
+        throw new AppError('TWO_FACTOR_SETUP_EXPIRED', {
+          params: { within: humanDuration(deps.config.SECURITY_TWO_FACTOR_SETUP_WITHIN) },
+        });
       throw new AppError('API_ERROR');
     }
-    const scope: PendingScope = { id: token.pendingId, now, states: ['validating_profile'], kinds: ['change'], signedInUserId: auth.user.id };
+    const scope: PendingScope = {
+      id: token.pendingId,
+      now,
+      states: ['validating_profile'],
+      kinds: ['change'],
+      signedInUserId: auth.user.id,
+    };
     if (!(await findPendingInScope(deps.db, scope))) throw new AppError('TWO_FACTOR_PERMISSION_DENIED');
     const ctx = await chargeGuess(deps, request, scope);
     return validate(deps, request, reply, ctx, code, wantsAuthToken(request.query));
@@ -60,11 +70,19 @@ export async function twoFactorRoutes(app: FastifyInstance, deps: ValidateDeps):
   app.get('/tf-validate', async (request) => {
     const { pending, user } = await requirePending(deps, request, ['ready', 'validating_profile']);
     // No user data before the second factor; a signed-in change needs no rescue.
-    return pending.kind === 'signin' && pending.state === 'ready' ? { recovery_options: await recoveryOptions(deps, user) } : {};
+    return pending.kind === 'signin' && pending.state === 'ready'
+      ? { recovery_options: await recoveryOptions(deps, user) }
+      : {};
   });
 
   app.post('/tf-validate', async (request, reply) => {
-    const { ctx, input: code } = await chargeSessionGuess(deps, request, ['ready', 'validating_profile'], ['signin', 'change'], () => readCode(request.body));
+    const { ctx, input: code } = await chargeSessionGuess(
+      deps,
+      request,
+      ['ready', 'validating_profile'],
+      ['signin', 'change'],
+      () => readCode(request.body),
+    );
     return validate(deps, request, reply, ctx, code, wantsAuthToken(request.query));
   });
 }

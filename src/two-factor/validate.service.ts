@@ -36,9 +36,22 @@ export async function validate(
   const check: CodeCheck = code ? await checkCode(deps, ctx.pending, ctx.user, code) : { ok: false };
   const audit = check.ok ? passedAudit(deps, request, ctx, check) : [];
   const updated = check.ok ? await commit(deps, ctx, check, audit) : undefined;
-  if (!check.ok || !updated) return refuseGuess(deps, request, ctx, { method: expectedMethod(ctx), wrong: new AppError('TWO_FACTOR_INVALID_TOKEN', { field: 'code' }) });
+  if (!check.ok || !updated)
+    return refuseGuess(deps, request, ctx, {
+      method: expectedMethod(ctx),
+      wrong: new AppError('TWO_FACTOR_INVALID_TOKEN', { field: 'code' }),
+    });
   for (const row of audit) deps.audit.logged(row);
-  return success(deps, request, reply, ctx, updated, check, includeToken, audit.find((r) => r.type === 'signin.success'));
+  return success(
+    deps,
+    request,
+    reply,
+    ctx,
+    updated,
+    check,
+    includeToken,
+    audit.find((r) => r.type === 'signin.success'),
+  );
 }
 
 /** The audit rows of a passed second factor, written by the statement that commits it. */
@@ -47,8 +60,10 @@ function passedAudit(deps: ValidateDeps, request: FastifyRequest, ctx: PendingCo
   const audit = auditContext(request);
   const rows = [deps.audit.row('tf.passed', user.id, audit, { method: check.method, rescue: check.rescue === true })];
   if (check.rescue) rows.push(deps.audit.row('rescue.used', user.id, audit, { option: 'email' }));
-  if (pending.state === 'validating_profile') rows.push(deps.audit.row('tf.setup_changed', user.id, audit, { method: pending.setup_method }));
-  if (pending.kind === 'signin') rows.push(deps.audit.row('signin.success', user.id, audit, { methods: ['password', check.method] }));
+  if (pending.state === 'validating_profile')
+    rows.push(deps.audit.row('tf.setup_changed', user.id, audit, { method: pending.setup_method }));
+  if (pending.kind === 'signin')
+    rows.push(deps.audit.row('signin.success', user.id, audit, { methods: ['password', check.method] }));
   return rows;
 }
 
@@ -94,12 +109,18 @@ async function success(
   deps.metrics.codeValidated(check.method, 'success');
   if (ctx.pending.kind === 'change') {
     delete request.session.pendingId;
-    if (request.session._user) request.session._user = { ...request.session._user, tf_primary_method: user.tf_primary_method };
+    if (request.session._user)
+      request.session._user = { ...request.session._user, tf_primary_method: user.tf_primary_method };
     const token = includeToken && request.auth ? authTokenFor(deps, user, request.auth.authAt) : undefined;
     return { user: publicUser(user, token) };
   }
   const remember = ctx.pending.remember;
-  const answer = await completeSignIn(deps, request, user, { remember, methods: ['password', check.method], includeToken, audited: signin });
+  const answer = await completeSignIn(deps, request, user, {
+    remember,
+    methods: ['password', check.method],
+    includeToken,
+    audited: signin,
+  });
   if (remember && rememberingEnabled(deps.config)) await rememberDevice(deps, reply, user, auditContext(request));
   return answer;
 }

@@ -21,7 +21,8 @@ export async function checkCode(deps: TfDeps, pending: Pending, user: User, code
 
   // A rescue code e-mailed during a `ready` sign-in is accepted whatever the method (SPEC §3 rescue).
   if (!setup && pending.code_purpose === 'rescue' && pending.code_destination) {
-    if (await consumeCode(deps.db, pending.id, codeHash(deps, pending.id, pending.code_destination, code), now)) return { ok: true, method: 'email', rescue: true };
+    if (await consumeCode(deps.db, pending.id, codeHash(deps, pending.id, pending.code_destination, code), now))
+      return { ok: true, method: 'email', rescue: true };
   }
 
   if (method === 'authenticator') {
@@ -50,5 +51,7 @@ export async function checkCode(deps: TfDeps, pending: Pending, user: User, code
 
 /** TWO_FACTOR_LOCKED with the seconds left, for Retry-After. */
 export function lockedError(until: Date, now: Date): AppError {
-  return new AppError('TWO_FACTOR_LOCKED', { retryAfter: Math.max(1, Math.ceil((until.getTime() - now.getTime()) / 1000)) });
+  return new AppError('TWO_FACTOR_LOCKED', {
+    retryAfter: Math.max(1, Math.ceil((until.getTime() - now.getTime()) / 1000)),
+  });
 }

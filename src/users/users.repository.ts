@@ -39,8 +39,17 @@ export async function insertUser(db: Db, u: NewUser): Promise<User | undefined> 
     .executeTakeFirst();
 }
 
-export async function updatePassword(db: Db, userId: number, passwordHash: string, fsUniquifier: string): Promise<void> {
-  await db.updateTable('users').set({ password: passwordHash, fs_uniquifier: fsUniquifier }).where('id', '=', userId).execute();
+export async function updatePassword(
+  db: Db,
+  userId: number,
+  passwordHash: string,
+  fsUniquifier: string,
+): Promise<void> {
+  await db
+    .updateTable('users')
+    .set({ password: passwordHash, fs_uniquifier: fsUniquifier })
+    .where('id', '=', userId)
+    .execute();
 }
 
 export async function setActive(db: Db, userId: number, active: boolean, fsUniquifier: string): Promise<void> {
@@ -48,7 +57,10 @@ export async function setActive(db: Db, userId: number, active: boolean, fsUniqu
 }
 
 export async function countUsers(db: Db): Promise<number> {
-  const row = await db.selectFrom('users').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+  const row = await db
+    .selectFrom('users')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .executeTakeFirstOrThrow();
   return Number(row.n);
 }
 
@@ -63,7 +75,15 @@ export async function userRoles(db: Db, userId: number): Promise<string[]> {
 }
 
 export async function grantRole(db: Db, userId: number, role: string): Promise<void> {
-  await db.insertInto('roles').values({ name: role, description: null }).onConflict((oc) => oc.column('name').doNothing()).execute();
+  await db
+    .insertInto('roles')
+    .values({ name: role, description: null })
+    .onConflict((oc) => oc.column('name').doNothing())
+    .execute();
   const r = await db.selectFrom('roles').select('id').where('name', '=', role).executeTakeFirstOrThrow();
-  await db.insertInto('roles_users').values({ user_id: userId, role_id: r.id }).onConflict((oc) => oc.columns(['user_id', 'role_id']).doNothing()).execute();
+  await db
+    .insertInto('roles_users')
+    .values({ user_id: userId, role_id: r.id })
+    .onConflict((oc) => oc.columns(['user_id', 'role_id']).doNothing())
+    .execute();
 }

@@ -76,7 +76,8 @@ describe(`password sign-in, sessions and tokens (${DB_KIND})`, () => {
     const b = client();
     await a.login(email, 'password-1');
     await b.login(email, 'password-1', {}, '?include_auth_token');
-    const token = (await b.post('/verify?include_auth_token', { password: 'password-1' })).data.response.user.authentication_token;
+    const token = (await b.post('/verify?include_auth_token', { password: 'password-1' })).data.response.user
+      .authentication_token;
     const before = a.cookies.get('session');
     const ch = await a.post('/change', { password: 'password-1', new_password: 'password-2' });
     assert.equal(ch.statusCode, 200, ch.body);
@@ -192,7 +193,8 @@ describe(`password sign-in, sessions and tokens (${DB_KIND})`, () => {
   test('auth tokens expire after SECURITY_TOKEN_MAX_AGE', async () => {
     const email = uniqueEmail();
     await createUser(t.database, email, 'password-1');
-    const token = (await client().login(email, 'password-1', {}, '?include_auth_token')).data.response.user.authentication_token;
+    const token = (await client().login(email, 'password-1', {}, '?include_auth_token')).data.response.user
+      .authentication_token;
     t.clock.advance(24 * 3600 * 1000 + 1000);
     try {
       assert.equal((await client().get('/me', { 'authentication-token': token })).statusCode, 401);

@@ -32,7 +32,11 @@ describe(`command line (${DB_KIND})`, () => {
     await assert.rejects(run('users:create', { email, 'password-stdin': true }, 'password-1'), /already associated/);
     await assert.rejects(run('users:create', { email: uniqueEmail() }, 'password-1'), /--password-stdin/);
     await assert.rejects(run('users:create', { email: uniqueEmail(), 'password-stdin': true }, 'short'), /invalid/);
-    const roles = await t.database.db.selectFrom('roles_users').innerJoin('roles', 'roles.id', 'roles_users.role_id').select('roles.name').execute();
+    const roles = await t.database.db
+      .selectFrom('roles_users')
+      .innerJoin('roles', 'roles.id', 'roles_users.role_id')
+      .select('roles.name')
+      .execute();
     assert.ok(roles.some((r) => r.name === 'admin'));
   });
 
@@ -43,7 +47,10 @@ describe(`command line (${DB_KIND})`, () => {
     await c.login(email, 'password-1');
     await run('users:deactivate', { email });
     assert.equal((await c.get('/me')).statusCode, 401);
-    assert.equal((await new Client(() => t.app).login(email, 'password-1')).data.response.error_code, 'DISABLED_ACCOUNT');
+    assert.equal(
+      (await new Client(() => t.app).login(email, 'password-1')).data.response.error_code,
+      'DISABLED_ACCOUNT',
+    );
   });
 
   test('users:reset-2fa clears the method and ends every session', async () => {
@@ -56,7 +63,11 @@ describe(`command line (${DB_KIND})`, () => {
     assert.equal((await c.get('/me')).statusCode, 401);
     const login = await new Client(() => t.app).login(email, 'password-1');
     assert.equal(login.data.response.tf_required, false);
-    const row = await t.database.db.selectFrom('users').selectAll().where('email_normalized', '=', email).executeTakeFirstOrThrow();
+    const row = await t.database.db
+      .selectFrom('users')
+      .selectAll()
+      .where('email_normalized', '=', email)
+      .executeTakeFirstOrThrow();
     assert.deepEqual([row.tf_primary_method, row.tf_totp_secret, row.tf_phone_number], [null, null, null]);
   });
 
@@ -70,7 +81,11 @@ describe(`command line (${DB_KIND})`, () => {
     await t.rebuild({ SECURITY_TOTP_SECRETS: JSON.stringify(keys) });
     try {
       assert.match(await run('keys:rotate', {}), /re-encrypted [1-9]\d* TOTP secret/);
-      const row = await t.database.db.selectFrom('users').select('tf_totp_secret').where('email_normalized', '=', email).executeTakeFirstOrThrow();
+      const row = await t.database.db
+        .selectFrom('users')
+        .select('tf_totp_secret')
+        .where('email_normalized', '=', email)
+        .executeTakeFirstOrThrow();
       assert.match(row.tf_totp_secret!, /^v1\.2\./);
       t.clock.advance(STEP_MS);
       const d = new Client(() => t.app);
@@ -87,7 +102,12 @@ describe(`command line (${DB_KIND})`, () => {
     try {
       const env = { DATA_DIR: dir, LOG_LEVEL: 'silent', ...TEST_SECRETS };
       const cli = (args: string[], input = '', extra: Record<string, string> = {}) =>
-        spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { env: { ...env, ...extra }, input, encoding: 'utf8', timeout: 240_000 });
+        spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
+          env: { ...env, ...extra },
+          input,
+          encoding: 'utf8',
+          timeout: 240_000,
+        });
       const created = cli(['users:create', '--email', 'cli@example.com', '--password-stdin'], 'a long password\n');
       assert.equal(created.status, 0, created.stderr);
       assert.match(created.stdout, /created user cli@example.com/);

@@ -16,7 +16,11 @@ describe(`session cookie over a real listener (${DB_KIND})`, () => {
 
   async function signIn(): Promise<{ base: string; cookie: string; csrf: string }> {
     const base = await t.app.listen({ port: 0, host: '127.0.0.1' });
-    const res = await fetch(`${base}/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password: 'password-1' }) });
+    const res = await fetch(`${base}/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email, password: 'password-1' }),
+    });
     assert.equal(res.status, 200);
     const body = (await res.json()) as { response: { csrf_token: string } };
     return { base, cookie: res.headers.get('set-cookie') ?? '', csrf: body.response.csrf_token };
@@ -52,7 +56,10 @@ describe(`session cookie over a real listener (${DB_KIND})`, () => {
 
   test('logout clears the cookie in the browser', async () => {
     const { base, cookie, csrf } = await signIn();
-    const out = await fetch(`${base}/logout`, { method: 'POST', headers: { cookie: cookie.split(';')[0]!, 'x-csrf-token': csrf } });
+    const out = await fetch(`${base}/logout`, {
+      method: 'POST',
+      headers: { cookie: cookie.split(';')[0]!, 'x-csrf-token': csrf },
+    });
     assert.equal(out.status, 200);
     const cleared = out.headers.get('set-cookie') ?? '';
     assert.match(cleared, /^session=;/);

@@ -27,7 +27,11 @@ describe(`delivery through SendGrid and Twilio (${DB_KIND})`, () => {
         SENDGRID_API_URL: sendgrid.url,
         SECURITY_EMAIL_SENDER: 'security@tfa.example',
         SECURITY_SMS_SERVICE: 'twilio',
-        SECURITY_SMS_SERVICE_CONFIG: JSON.stringify({ ACCOUNT_SID: SID, AUTH_TOKEN: 'twilio-token', PHONE_NUMBER: '+15005550006' }),
+        SECURITY_SMS_SERVICE_CONFIG: JSON.stringify({
+          ACCOUNT_SID: SID,
+          AUTH_TOKEN: 'twilio-token',
+          PHONE_NUMBER: '+15005550006',
+        }),
         TWILIO_API_URL: twilio.url,
       },
       undefined,
@@ -179,7 +183,9 @@ describe(`delivery through SendGrid and Twilio (${DB_KIND})`, () => {
   test('a concurrent burst of logins for one user sends one code', async () => {
     const email = await emailUser();
     sendgrid.reset();
-    const results = await Promise.all(Array.from({ length: 10 }, () => new Client(() => t.app).login(email, 'password-1')));
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () => new Client(() => t.app).login(email, 'password-1')),
+    );
     assert.equal(results.filter((r) => r.statusCode === 200).length, 1);
     assert.equal(results.filter((r) => r.statusCode === 429).length, 9);
     assert.equal(sendgrid.mails().length, 1);

@@ -10,7 +10,10 @@ import { enrolAuthenticator, signedIn, STEP_MS } from '../helpers/two-factor.js'
 describe(`remembered devices (${DB_KIND})`, () => {
   let t: TestApp;
   before(async () => {
-    t = await createTestApp({ SECURITY_TWO_FACTOR_ALWAYS_VALIDATE: 'false', SECURITY_TWO_FACTOR_LOGIN_VALIDITY: '7 days' });
+    t = await createTestApp({
+      SECURITY_TWO_FACTOR_ALWAYS_VALIDATE: 'false',
+      SECURITY_TWO_FACTOR_LOGIN_VALIDITY: '7 days',
+    });
   });
   after(() => t.close());
 

@@ -47,7 +47,12 @@ describe(`rescue: e-mailed code, help desk and recovery codes (${DB_KIND})`, () 
       assert.equal(ok.statusCode, 200, ok.body);
       assert.equal(ok.data.response.user.email, u.email);
       assert.deepEqual((await c.get('/me')).data.response.authn_methods, ['password', 'email']);
-      const audit = await t.database.db.selectFrom('audit_events').select(['type', 'details']).where('user_id', '=', u.id).where('type', '=', 'rescue.used').execute();
+      const audit = await t.database.db
+        .selectFrom('audit_events')
+        .select(['type', 'details'])
+        .where('user_id', '=', u.id)
+        .where('type', '=', 'rescue.used')
+        .execute();
       assert.ok(audit.some((a) => a.details.option === 'email'));
     });
   }
@@ -98,10 +103,18 @@ describe(`rescue: e-mailed code, help desk and recovery codes (${DB_KIND})`, () 
     for (const code of codes) assert.match(code, /^[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}$/);
     assert.equal(new Set(codes).size, 5);
     const info = await u.client.get('/mf-recovery-codes');
-    assert.deepEqual({ ...info.data.response, csrf_token: 0 }, { csrf_token: 0, recovery_codes: [], recovery_codes_remaining: 5 });
+    assert.deepEqual(
+      { ...info.data.response, csrf_token: 0 },
+      { csrf_token: 0, recovery_codes: [], recovery_codes_remaining: 5 },
+    );
     await u.client.post('/logout');
 
-    const variants = [codes[0]!.toUpperCase(), ` ${codes[1]!.replace(/-/g, ' ')} `, codes[2]!.replace(/-/g, ''), codes[3]!.toUpperCase().replace(/-/g, ' - ')];
+    const variants = [
+      codes[0]!.toUpperCase(),
+      ` ${codes[1]!.replace(/-/g, ' ')} `,
+      codes[2]!.replace(/-/g, ''),
+      codes[3]!.toUpperCase().replace(/-/g, ' - '),
+    ];
     for (const [i, typed] of variants.entries()) {
       t.clock.advance(STEP_MS);
       const c = await pendingSignIn(t, u.email);
@@ -130,35 +143,72 @@ describe(`rescue: e-mailed code, help desk and recovery codes (${DB_KIND})`, () 
       assert.deepEqual(res.data.response.field_errors, { code: ['Recovery code invalid'] });
     }
     assert.equal((await c.get('/me')).statusCode, 401);
-    assert.equal((await c.post('/mf-recovery', { code: codes[4]! })).statusCode, 200, 'the last unused code still works');
-    const audit = await t.database.db.selectFrom('audit_events').select('type').where('user_id', '=', u.id).where('type', 'in', ['recovery_code.used', 'recovery_codes.generated']).execute();
-    assert.deepEqual(audit.map((a) => a.type).sort(), ['recovery_code.used', 'recovery_code.used', 'recovery_code.used', 'recovery_code.used', 'recovery_code.used', 'recovery_codes.generated']);
+    assert.equal(
+      (await c.post('/mf-recovery', { code: codes[4]! })).statusCode,
+      200,
+      'the last unused code still works',
+    );
+    const audit = await t.database.db
+      .selectFrom('audit_events')
+      .select('type')
+      .where('user_id', '=', u.id)
+      .where('type', 'in', ['recovery_code.used', 'recovery_codes.generated'])
+      .execute();
+    assert.deepEqual(audit.map((a) => a.type).sort(), [
+      'recovery_code.used',
+      'recovery_code.used',
+      'recovery_code.used',
+      'recovery_code.used',
+      'recovery_code.used',
+      'recovery_codes.generated',
+    ]);
   });
 
   test('the options offer only what the user really has', async () => {
     const u = await enrolledUser(t, 'authenticator');
     const c = await pendingSignIn(t, u.email);
-    assert.deepEqual((await c.get('/tf-rescue')).data.response.recovery_options, { help: '/tf-rescue', email: '/tf-rescue' }, 'no codes yet');
+    assert.deepEqual(
+      (await c.get('/tf-rescue')).data.response.recovery_options,
+      { help: '/tf-rescue', email: '/tf-rescue' },
+      'no codes yet',
+    );
     const notOffered = await c.post('/tf-rescue', { help_setup: 'recovery_code' });
     assert.equal(notOffered.statusCode, 400);
-    assert.deepEqual(notOffered.data.response.field_errors, { help_setup: ['Input not appropriate for requested API'] });
+    assert.deepEqual(notOffered.data.response.field_errors, {
+      help_setup: ['Input not appropriate for requested API'],
+    });
 
     await t.rebuild({ ...ENV, SECURITY_MULTI_FACTOR_RECOVERY_CODES_N: '1' });
     const [only] = await generateCodes(u.client);
     assert.ok(only);
     const d = await pendingSignIn(t, u.email);
-    assert.deepEqual((await d.get('/tf-rescue')).data.response.recovery_options, { help: '/tf-rescue', email: '/tf-rescue', recovery_code: '/mf-recovery' });
-    assert.deepEqual((await d.get('/tf-validate')).data.response.recovery_options.recovery_code, '/mf-recovery', '/tf-validate shows the same options');
+    assert.deepEqual((await d.get('/tf-rescue')).data.response.recovery_options, {
+      help: '/tf-rescue',
+      email: '/tf-rescue',
+      recovery_code: '/mf-recovery',
+    });
+    assert.deepEqual(
+      (await d.get('/tf-validate')).data.response.recovery_options.recovery_code,
+      '/mf-recovery',
+      '/tf-validate shows the same options',
+    );
     assert.equal((await d.post('/mf-recovery', { code: only })).statusCode, 200);
     await d.post('/logout');
     const e = await pendingSignIn(t, u.email);
-    assert.deepEqual((await e.get('/tf-rescue')).data.response.recovery_options, { help: '/tf-rescue', email: '/tf-rescue' }, 'all codes used');
+    assert.deepEqual(
+      (await e.get('/tf-rescue')).data.response.recovery_options,
+      { help: '/tf-rescue', email: '/tf-rescue' },
+      'all codes used',
+    );
 
     await t.rebuild({ ...ENV, SECURITY_TWO_FACTOR_RESCUE_EMAIL: 'false' });
     try {
       await generateCodes(u.client);
       const f = await pendingSignIn(t, u.email);
-      assert.deepEqual((await f.get('/tf-rescue')).data.response.recovery_options, { help: '/tf-rescue', recovery_code: '/mf-recovery' });
+      assert.deepEqual((await f.get('/tf-rescue')).data.response.recovery_options, {
+        help: '/tf-rescue',
+        recovery_code: '/mf-recovery',
+      });
       const off = await f.post('/tf-rescue', { help_setup: 'email' });
       assert.equal(off.statusCode, 400);
       assert.equal(off.data.response.error_code, 'API_ERROR');
@@ -175,14 +225,20 @@ describe(`rescue: e-mailed code, help desk and recovery codes (${DB_KIND})`, () 
     assert.equal(fresh.filter((c) => old.includes(c)).length, 0);
     assert.equal((await u.client.get('/mf-recovery-codes')).data.response.recovery_codes_remaining, 5);
     const c = await pendingSignIn(t, u.email);
-    for (const code of old.slice(0, 3)) assert.equal((await c.post('/mf-recovery', { code })).data.response.error_code, 'INVALID_RECOVERY_CODE');
+    for (const code of old.slice(0, 3))
+      assert.equal((await c.post('/mf-recovery', { code })).data.response.error_code, 'INVALID_RECOVERY_CODE');
     assert.equal((await c.post('/mf-recovery', { code: fresh[0]! })).statusCode, 200);
   });
 
   test('users:reset-2fa clears the recovery codes too', async () => {
     const u = await enrolledUser(t, 'authenticator');
     const codes = await generateCodes(u.client);
-    const out = await commands['users:reset-2fa']!.run({ config: t.config, db: t.database.db, args: { email: u.email }, readStdin: async () => '' });
+    const out = await commands['users:reset-2fa']!.run({
+      config: t.config,
+      db: t.database.db,
+      args: { email: u.email },
+      readStdin: async () => '',
+    });
     assert.match(out, /reset two-factor/);
     const rows = await t.database.db.selectFrom('tf_recovery_codes').select('id').where('user_id', '=', u.id).execute();
     assert.equal(rows.length, 0);
@@ -193,19 +249,33 @@ describe(`rescue: e-mailed code, help desk and recovery codes (${DB_KIND})`, () 
     // A new second factor does not bring the old codes back.
     await enrolAuthenticator(t, c);
     const d = await pendingSignIn(t, u.email);
-    assert.deepEqual((await d.get('/tf-rescue')).data.response.recovery_options, { help: '/tf-rescue', email: '/tf-rescue' });
+    assert.deepEqual((await d.get('/tf-rescue')).data.response.recovery_options, {
+      help: '/tf-rescue',
+      email: '/tf-rescue',
+    });
     assert.equal((await d.post('/mf-recovery', { code: codes[0]! })).data.response.error_code, 'INVALID_RECOVERY_CODE');
   });
 
   test('signed-in callers get ANONYMOUS_USER_REQUIRED; other states TWO_FACTOR_PERMISSION_DENIED and are wiped', async () => {
     const u = await enrolledUser(t, 'authenticator');
-    for (const [method, url] of [['GET', '/tf-rescue'], ['POST', '/tf-rescue'], ['GET', '/mf-recovery'], ['POST', '/mf-recovery']] as const) {
-      const res = await u.client.request(method, url, method === 'POST' ? { help_setup: 'help', code: 'abcd-abcd-abcd' } : undefined, { 'x-csrf-token': '' });
+    for (const [method, url] of [
+      ['GET', '/tf-rescue'],
+      ['POST', '/tf-rescue'],
+      ['GET', '/mf-recovery'],
+      ['POST', '/mf-recovery'],
+    ] as const) {
+      const res = await u.client.request(
+        method,
+        url,
+        method === 'POST' ? { help_setup: 'help', code: 'abcd-abcd-abcd' } : undefined,
+        { 'x-csrf-token': '' },
+      );
       assert.equal(res.statusCode, 400, `${method} ${url}: ${res.body}`);
       assert.equal(res.data.response.error_code, 'ANONYMOUS_USER_REQUIRED', `${method} ${url}`);
     }
     const nobody = new Client(() => t.app);
-    for (const url of ['/tf-rescue', '/mf-recovery']) assert.equal((await nobody.get(url)).data.response.error_code, 'TWO_FACTOR_PERMISSION_DENIED');
+    for (const url of ['/tf-rescue', '/mf-recovery'])
+      assert.equal((await nobody.get(url)).data.response.error_code, 'TWO_FACTOR_PERMISSION_DENIED');
 
     await t.rebuild({ ...ENV, SECURITY_TWO_FACTOR_REQUIRED: 'true' });
     try {
@@ -213,8 +283,15 @@ describe(`rescue: e-mailed code, help desk and recovery codes (${DB_KIND})`, () 
       await createUser(t.database, email, 'password-1');
       const c = new Client(() => t.app);
       assert.equal((await c.login(email, 'password-1')).data.response.tf_state, 'setup_from_login');
-      assert.equal((await c.post('/tf-rescue', { help_setup: 'help' })).data.response.error_code, 'TWO_FACTOR_PERMISSION_DENIED');
-      assert.equal((await c.get('/tf-setup')).data.response.error_code, 'TWO_FACTOR_PERMISSION_DENIED', 'the setup_from_login state was wiped');
+      assert.equal(
+        (await c.post('/tf-rescue', { help_setup: 'help' })).data.response.error_code,
+        'TWO_FACTOR_PERMISSION_DENIED',
+      );
+      assert.equal(
+        (await c.get('/tf-setup')).data.response.error_code,
+        'TWO_FACTOR_PERMISSION_DENIED',
+        'the setup_from_login state was wiped',
+      );
     } finally {
       await t.rebuild();
     }
@@ -237,7 +314,12 @@ describe(`rescue: e-mailed code, help desk and recovery codes (${DB_KIND})`, () 
       assert.equal(res.data.response.error_code, 'REAUTHENTICATION_REQUIRED');
       assert.equal(res.data.response.reauth_required, true);
     }
-    const rows = await t.database.db.selectFrom('tf_recovery_codes').select('tf_recovery_codes.id').innerJoin('users', 'users.id', 'tf_recovery_codes.user_id').where('users.email', '=', email).execute();
+    const rows = await t.database.db
+      .selectFrom('tf_recovery_codes')
+      .select('tf_recovery_codes.id')
+      .innerJoin('users', 'users.id', 'tf_recovery_codes.user_id')
+      .where('users.email', '=', email)
+      .execute();
     assert.equal(rows.length, codes.length, 'the stale request replaced nothing');
     assert.equal((await c.post('/verify', { password: 'password-1' })).statusCode, 200);
     assert.equal((await c.get('/mf-recovery-codes')).data.response.recovery_codes_remaining, 5);
@@ -265,7 +347,10 @@ describe(`rescue: e-mailed code, help desk and recovery codes (${DB_KIND})`, () 
       assert.equal((await u.client.get('/mf-recovery-codes')).statusCode, 404);
       assert.equal((await u.client.post('/mf-recovery-codes')).statusCode, 404);
       const c = await pendingSignIn(t, u.email);
-      assert.deepEqual((await c.get('/tf-rescue')).data.response.recovery_options, { help: '/tf-rescue', email: '/tf-rescue' });
+      assert.deepEqual((await c.get('/tf-rescue')).data.response.recovery_options, {
+        help: '/tf-rescue',
+        email: '/tf-rescue',
+      });
       assert.equal((await c.post('/tf-rescue', { help_setup: 'recovery_code' })).statusCode, 400);
       assert.equal((await c.post('/mf-recovery', { code: 'abcd-abcd-abcd' })).statusCode, 404);
     } finally {

@@ -34,7 +34,10 @@ describe(`statements per request (${DB_KIND})`, () => {
     await t.close();
   });
 
-  async function counted<T extends { statusCode: number }>(expectedStatus: number, send: () => Promise<T>): Promise<number> {
+  async function counted<T extends { statusCode: number }>(
+    expectedStatus: number,
+    send: () => Promise<T>,
+  ): Promise<number> {
     const before = t.database.stats.queries;
     const res = await send();
     assert.equal(res.statusCode, expectedStatus);
@@ -59,10 +62,17 @@ describe(`statements per request (${DB_KIND})`, () => {
       logout: await counted(200, () => c.post('/logout')),
     };
     for (const [step, n] of Object.entries(spent)) {
-      assert.ok(n <= BUDGET[step as keyof typeof BUDGET], `${step}: ${n} statements, budget ${BUDGET[step as keyof typeof BUDGET]} (${JSON.stringify(spent)})`);
+      assert.ok(
+        n <= BUDGET[step as keyof typeof BUDGET],
+        `${step}: ${n} statements, budget ${BUDGET[step as keyof typeof BUDGET]} (${JSON.stringify(spent)})`,
+      );
     }
     // Nothing is left behind: the pending row and both sessions are gone.
-    const sessions = await t.database.db.selectFrom('sessions').select('id_hash').where('user_id', 'is', null).execute();
+    const sessions = await t.database.db
+      .selectFrom('sessions')
+      .select('id_hash')
+      .where('user_id', 'is', null)
+      .execute();
     assert.equal(sessions.length, 0, 'no anonymous (pending) session row is left');
   });
 

@@ -24,7 +24,12 @@ describe(`session rotation (${DB_KIND})`, () => {
   before(async () => {
     database = await createTestDatabase();
     app = Fastify();
-    await registerSessions(app, { config, db: database.db, clock: new FixedClock(new Date()), hmac: createKeyedHasher(config.SECRET_KEY) });
+    await registerSessions(app, {
+      config,
+      db: database.db,
+      clock: new FixedClock(new Date()),
+      hmac: createKeyedHasher(config.SECRET_KEY),
+    });
     app.post('/start', async (request) => {
       request.session.marker = 'before';
       return {};
@@ -53,7 +58,10 @@ describe(`session rotation (${DB_KIND})`, () => {
   });
 
   async function rows(): Promise<number> {
-    const r = await database.db.selectFrom('sessions').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+    const r = await database.db
+      .selectFrom('sessions')
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .executeTakeFirstOrThrow();
     return Number(r.n);
   }
 

@@ -32,7 +32,13 @@ describe(`two-factor setup and sign-in (${DB_KIND})`, () => {
     assert.equal(login.statusCode, 200);
     assert.deepEqual(
       { ...login.data.response, csrf_token: undefined },
-      { csrf_token: undefined, tf_required: true, tf_state: 'ready', tf_primary_method: 'authenticator', tf_method: 'authenticator' },
+      {
+        csrf_token: undefined,
+        tf_required: true,
+        tf_state: 'ready',
+        tf_primary_method: 'authenticator',
+        tf_method: 'authenticator',
+      },
     );
     assert.equal((await c.get('/me')).statusCode, 401, 'not signed in before the second factor');
     const info = await c.get('/tf-validate');
@@ -142,7 +148,14 @@ describe(`two-factor setup and sign-in (${DB_KIND})`, () => {
     const c = await signedIn(t, email, 'password-1');
     const key = await enrolAuthenticator(t, c);
     const before = await t.database.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
-    for (const body of [{ setup: 'pigeon' }, { setup: 'SMS ' }, { setup: 5 }, {}, { setup: 'sms', phone: 'call me' }, { setup: 'sms', phone: '+1 415' }]) {
+    for (const body of [
+      { setup: 'pigeon' },
+      { setup: 'SMS ' },
+      { setup: 5 },
+      {},
+      { setup: 'sms', phone: 'call me' },
+      { setup: 'sms', phone: '+1 415' },
+    ]) {
       const res = await c.post('/tf-setup', body);
       assert.equal(res.statusCode, 400, JSON.stringify(body));
     }
@@ -203,7 +216,11 @@ describe(`two-factor setup and sign-in (${DB_KIND})`, () => {
     assert.equal((await c.get('/tf-setup')).data.response.tf_available_methods[0], 'disable');
     await t.rebuild({ SECURITY_TWO_FACTOR_REQUIRED: 'true' });
     try {
-      assert.deepEqual((await c.get('/tf-setup')).data.response.tf_available_methods, ['email', 'authenticator', 'sms']);
+      assert.deepEqual((await c.get('/tf-setup')).data.response.tf_available_methods, [
+        'email',
+        'authenticator',
+        'sms',
+      ]);
       const refused = await c.post('/tf-setup', { setup: 'disable' });
       assert.equal(refused.statusCode, 400);
       assert.equal(refused.data.response.error_code, 'TWO_FACTOR_METHOD_NOT_AVAILABLE');
@@ -224,10 +241,17 @@ describe(`two-factor setup and sign-in (${DB_KIND})`, () => {
       const { email } = await user();
       const c = client();
       const login = await c.login(email, 'password-1');
-      assert.deepEqual({ ...login.data.response, csrf_token: 0 }, { csrf_token: 0, tf_required: true, tf_state: 'setup_from_login' });
+      assert.deepEqual(
+        { ...login.data.response, csrf_token: 0 },
+        { csrf_token: 0, tf_required: true, tf_state: 'setup_from_login' },
+      );
       const wrong = await c.post('/tf-validate', { code: '123456' });
       assert.equal(wrong.data.response.error_code, 'TWO_FACTOR_PERMISSION_DENIED');
-      assert.equal((await c.get('/tf-setup')).data.response.error_code, 'TWO_FACTOR_PERMISSION_DENIED', 'state was wiped');
+      assert.equal(
+        (await c.get('/tf-setup')).data.response.error_code,
+        'TWO_FACTOR_PERMISSION_DENIED',
+        'state was wiped',
+      );
 
       await c.login(email, 'password-1');
       const info = await c.get('/tf-setup');
@@ -276,6 +300,9 @@ describe(`two-factor setup and sign-in (${DB_KIND})`, () => {
     assert.equal((await c.post('/tf-validate', { code: { a: 1 } })).data.response.error_code, 'API_ERROR');
     assert.equal((await c.post('/tf-validate', { code: true })).data.response.error_code, 'API_ERROR');
     assert.equal((await c.post('/tf-validate', { code: 'x'.repeat(100) })).data.response.error_code, 'API_ERROR');
-    assert.equal((await c.post('/tf-validate', { code: 'abcdef' })).data.response.error_code, 'TWO_FACTOR_INVALID_TOKEN');
+    assert.equal(
+      (await c.post('/tf-validate', { code: 'abcdef' })).data.response.error_code,
+      'TWO_FACTOR_INVALID_TOKEN',
+    );
   });
 });

@@ -13,7 +13,11 @@ describe(`wire conventions and bad input (${DB_KIND})`, () => {
   });
   after(() => t.close());
 
-  function assertError(res: { statusCode: number; data: any; headers: Record<string, unknown> }, status: number, code: string) {
+  function assertError(
+    res: { statusCode: number; data: any; headers: Record<string, unknown> },
+    status: number,
+    code: string,
+  ) {
     assert.equal(res.statusCode, status, JSON.stringify(res.data));
     assert.equal(res.data.meta.code, status);
     assert.equal(res.data.response.error_code, code);
@@ -31,8 +35,16 @@ describe(`wire conventions and bad input (${DB_KIND})`, () => {
   });
 
   test('non-JSON content types are 415', async () => {
-    assertError(await client().post('/login', 'email=a', { 'content-type': 'application/x-www-form-urlencoded' }), 415, 'UNSUPPORTED_MEDIA_TYPE');
-    assertError(await client().post('/login', 'hello', { 'content-type': 'text/plain' }), 415, 'UNSUPPORTED_MEDIA_TYPE');
+    assertError(
+      await client().post('/login', 'email=a', { 'content-type': 'application/x-www-form-urlencoded' }),
+      415,
+      'UNSUPPORTED_MEDIA_TYPE',
+    );
+    assertError(
+      await client().post('/login', 'hello', { 'content-type': 'text/plain' }),
+      415,
+      'UNSUPPORTED_MEDIA_TYPE',
+    );
   });
 
   test('malformed JSON is 400, bodies over 64 KiB are 413', async () => {
@@ -54,7 +66,10 @@ describe(`wire conventions and bad input (${DB_KIND})`, () => {
     assert.ok(rem.data.response.field_errors.remember);
     const missing = await client().post('/login', {});
     assertError(missing, 400, 'REQUIRED');
-    assert.deepEqual(missing.data.response.field_errors, { email: ['This field is required.'], password: ['This field is required.'] });
+    assert.deepEqual(missing.data.response.field_errors, {
+      email: ['This field is required.'],
+      password: ['This field is required.'],
+    });
     assertError(await client().post('/login', [1, 2]), 400, 'API_ERROR');
     assertError(await client().post('/login', '"just a string"'), 400, 'API_ERROR');
     assertError(await client().post('/login', 'null'), 400, 'REQUIRED');
@@ -63,10 +78,22 @@ describe(`wire conventions and bad input (${DB_KIND})`, () => {
   test('absurd values are refused cleanly', async () => {
     assertError(await client().post('/login', { email: 'a'.repeat(400), password: 'password' }), 400, 'API_ERROR');
     assertError(await client().post('/login', { email: 'a@b.co', password: 'p'.repeat(5000) }), 400, 'API_ERROR');
-    assertError(await client().post('/register', { email: 'not-an-email', password: 'password-1' }), 400, 'INVALID_EMAIL_ADDRESS');
-    assertError(await client().post('/register', { email: uniqueEmail(), password: 'short' }), 400, 'PASSWORD_INVALID_LENGTH');
+    assertError(
+      await client().post('/register', { email: 'not-an-email', password: 'password-1' }),
+      400,
+      'INVALID_EMAIL_ADDRESS',
+    );
+    assertError(
+      await client().post('/register', { email: uniqueEmail(), password: 'short' }),
+      400,
+      'PASSWORD_INVALID_LENGTH',
+    );
     assertError(await client().post('/register', { email: 'a\u0000@b.co', password: 'password-1' }), 400, 'API_ERROR');
-    assertError(await client().post('/register', { email: 'a\u0007@b.co', password: 'password-1' }), 400, 'INVALID_EMAIL_ADDRESS');
+    assertError(
+      await client().post('/register', { email: 'a\u0007@b.co', password: 'password-1' }),
+      400,
+      'INVALID_EMAIL_ADDRESS',
+    );
   });
 
   test('an empty JSON body on /logout is fine', async () => {
@@ -82,7 +109,11 @@ describe(`wire conventions and bad input (${DB_KIND})`, () => {
     const token = c.csrf!;
     c.csrf = undefined;
     assertError(await c.post('/verify', { password: 'password-1' }), 400, 'CSRF_TOKEN_MISSING');
-    assertError(await c.post('/verify', { password: 'password-1' }, { 'x-csrf-token': 'forged' }), 400, 'CSRF_TOKEN_INVALID');
+    assertError(
+      await c.post('/verify', { password: 'password-1' }, { 'x-csrf-token': 'forged' }),
+      400,
+      'CSRF_TOKEN_INVALID',
+    );
     assertError(await c.post('/logout', {}), 400, 'CSRF_TOKEN_MISSING');
     assert.equal((await c.get('/me')).statusCode, 200, 'the refused logout did not sign out');
     assert.equal((await c.post('/verify', { password: 'password-1' }, { 'x-xsrf-token': token })).statusCode, 200);
@@ -97,13 +128,25 @@ describe(`wire conventions and bad input (${DB_KIND})`, () => {
     const b = client();
     await a.login(email, 'password-1');
     await b.login(email, 'password-1');
-    assertError(await a.post('/verify', { password: 'password-1' }, { 'x-csrf-token': b.csrf! }), 400, 'CSRF_TOKEN_INVALID');
+    assertError(
+      await a.post('/verify', { password: 'password-1' }, { 'x-csrf-token': b.csrf! }),
+      400,
+      'CSRF_TOKEN_INVALID',
+    );
   });
 
   test('a state change from a foreign Origin is 403; same origin and no Origin pass', async () => {
-    const foreign = await client().post('/login', { email: 'a@b.co', password: 'password' }, { origin: 'https://evil.example' });
+    const foreign = await client().post(
+      '/login',
+      { email: 'a@b.co', password: 'password' },
+      { origin: 'https://evil.example' },
+    );
     assertError(foreign, 403, 'ORIGIN_NOT_ALLOWED');
-    const same = await client().post('/login', { email: 'a@b.co', password: 'password' }, { origin: 'http://localhost:80', host: 'localhost:80' });
+    const same = await client().post(
+      '/login',
+      { email: 'a@b.co', password: 'password' },
+      { origin: 'http://localhost:80', host: 'localhost:80' },
+    );
     assert.equal(same.statusCode, 400);
     assert.equal(same.data.response.error_code, 'GENERIC_AUTHN_FAILED');
   });
@@ -119,7 +162,11 @@ describe(`wire conventions and bad input (${DB_KIND})`, () => {
       assert.equal(pre.statusCode, 204);
       assert.equal(pre.headers['access-control-allow-origin'], 'https://spa.example');
       assert.equal(pre.headers['access-control-allow-credentials'], 'true');
-      const res = await client().post('/login', { email: 'a@b.co', password: 'password' }, { origin: 'https://spa.example' });
+      const res = await client().post(
+        '/login',
+        { email: 'a@b.co', password: 'password' },
+        { origin: 'https://spa.example' },
+      );
       assert.equal(res.statusCode, 400);
       assert.equal(res.headers['access-control-allow-origin'], 'https://spa.example');
       assertError(await client().post('/login', {}, { origin: 'https://other.example' }), 403, 'ORIGIN_NOT_ALLOWED');

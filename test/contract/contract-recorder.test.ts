@@ -28,16 +28,30 @@ function buildTinyApp(): FastifyInstance {
   // An early reply from an onRequest hook is checked too.
   app.addHook('onRequest', async (request, reply) => {
     if (request.headers.origin === 'https://evil.example') {
-      await reply.code(403).header('cache-control', 'no-store').send({ meta: { code: 403 }, response: { errors: ['x'], field_errors: {}, error_code: 'ORIGIN_NOT_ALLOWED' } });
+      await reply
+        .code(403)
+        .header('cache-control', 'no-store')
+        .send({ meta: { code: 403 }, response: { errors: ['x'], field_errors: {}, error_code: 'ORIGIN_NOT_ALLOWED' } });
     }
   });
   void app.register(async (plugin) => {
-    plugin.get('/login', async () => ({ meta: { code: 200 }, response: { csrf_token: 'c', identity_attributes: ['email'] } }));
+    plugin.get('/login', async () => ({
+      meta: { code: 200 },
+      response: { csrf_token: 'c', identity_attributes: ['email'] },
+    }));
     // Drift: a field the document does not list.
-    plugin.get('/me', async () => ({ meta: { code: 200 }, response: { csrf_token: 'c', user: { email: 'a@b.c', id: 7 } } }));
+    plugin.get('/me', async () => ({
+      meta: { code: 200 },
+      response: { csrf_token: 'c', user: { email: 'a@b.c', id: 7 } },
+    }));
   });
   app.setNotFoundHandler((_request, reply) => {
-    void reply.code(404).send({ meta: { code: 404 }, response: { errors: ['Not found.'], field_errors: { '': ['Not found.'] }, error_code: 'NOT_FOUND' } });
+    void reply
+      .code(404)
+      .send({
+        meta: { code: 404 },
+        response: { errors: ['Not found.'], field_errors: { '': ['Not found.'] }, error_code: 'NOT_FOUND' },
+      });
   });
   return app;
 }

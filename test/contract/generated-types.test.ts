@@ -19,7 +19,11 @@ test('the committed API types match openapi.yaml', () => {
   const dir = mkdtempSync(join(tmpdir(), 'api-types-'));
   try {
     const out = join(dir, 'api.d.ts');
-    const run = spawnSync(process.execPath, [cli, 'openapi.yaml', '-o', out], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+    const run = spawnSync(process.execPath, [cli, 'openapi.yaml', '-o', out], {
+      cwd: root,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     assert.equal(run.status, 0, run.stderr);
     assert.equal(
       readFileSync(join(root, 'test/generated/api.d.ts'), 'utf8'),
@@ -37,5 +41,11 @@ test('a value typed with the generated types passes the contract check', () => {
     meta: { code: 200 },
     response: { csrf_token: 'c', tf_required: true, tf_state: 'ready', tf_primary_method: 'email', tf_method: 'email' },
   };
-  checkResponse({ method: 'POST', url: '/login', statusCode: 200, headers: { 'content-type': 'application/json', 'cache-control': 'no-store' }, body });
+  checkResponse({
+    method: 'POST',
+    url: '/login',
+    statusCode: 200,
+    headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
+    body,
+  });
 });

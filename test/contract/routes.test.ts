@@ -21,7 +21,10 @@ async function routesOf(env: Record<string, string>): Promise<RegisteredRoute[]>
   const routes: RegisteredRoute[] = [];
   const init = channel('fastify.initialization');
   const collect = (message: unknown) =>
-    (message as { fastify: FastifyInstance }).fastify.addHook('onRoute', (r) => void routes.push({ method: r.method, url: r.url }));
+    (message as { fastify: FastifyInstance }).fastify.addHook(
+      'onRoute',
+      (r) => void routes.push({ method: r.method, url: r.url }),
+    );
   init.subscribe(collect);
   let t: TestApp | undefined;
   try {
@@ -45,14 +48,21 @@ const ALL_FEATURES = {
 
 test('with every feature on, the registered routes are exactly the documented operations', async () => {
   const routes = await routesOf(ALL_FEATURES);
-  assert.ok(routes.some((r) => r.url === '/login'), 'the onRoute hook saw the routes');
+  assert.ok(
+    routes.some((r) => r.url === '/login'),
+    'the onRoute hook saw the routes',
+  );
   const { undocumented, unimplemented } = compareRoutes(routes);
   assert.deepEqual(undocumented, [], `routes missing from openapi.yaml: ${undocumented.join(', ')}`);
   assert.deepEqual(unimplemented, [], `documented in openapi.yaml but not registered: ${unimplemented.join(', ')}`);
 });
 
 test('with optional features off, their routes are gone (they answer 404, as documented) and nothing undocumented appears', async () => {
-  const routes = await routesOf({ SECURITY_REGISTERABLE: 'false', SECURITY_MULTI_FACTOR_RECOVERY_CODES: 'false', METRICS_ENABLED: 'false' });
+  const routes = await routesOf({
+    SECURITY_REGISTERABLE: 'false',
+    SECURITY_MULTI_FACTOR_RECOVERY_CODES: 'false',
+    METRICS_ENABLED: 'false',
+  });
   const { undocumented, unimplemented } = compareRoutes(routes);
   assert.deepEqual(undocumented, []);
   assert.ok(unimplemented.includes('POST /register'), 'SECURITY_REGISTERABLE=false removes POST /register');

@@ -29,7 +29,11 @@ describe(`every operation answers as documented (${DB_KIND})`, () => {
       .map((o) => ({ method: o.method, url: o.path.replace(/\{[^}]+\}/g, 'x') }));
   }
 
-  async function everyOperation(make: () => Promise<Client> | Client, body: unknown = {}, headers: Record<string, string> = {}) {
+  async function everyOperation(
+    make: () => Promise<Client> | Client,
+    body: unknown = {},
+    headers: Record<string, string> = {},
+  ) {
     for (const { method, url } of operations()) {
       const c = await make();
       const res = await c.request(method, url, STATE_CHANGING.has(method) ? body : undefined, headers);
@@ -40,13 +44,20 @@ describe(`every operation answers as documented (${DB_KIND})`, () => {
   test('anonymous callers', () => everyOperation(() => new Client(() => t.app)));
 
   test('anonymous callers with an auth-token flag', async () => {
-    for (const { method, url } of operations()) await new Client(() => t.app).request(method, `${url}?include_auth_token`, STATE_CHANGING.has(method) ? {} : undefined);
+    for (const { method, url } of operations())
+      await new Client(() => t.app).request(
+        method,
+        `${url}?include_auth_token`,
+        STATE_CHANGING.has(method) ? {} : undefined,
+      );
   });
 
   test('a foreign Origin', () => everyOperation(() => new Client(() => t.app), {}, { origin: 'https://evil.example' }));
 
   test('bodies that are not JSON, not valid, or too large', async () => {
-    await everyOperation(() => new Client(() => t.app), 'setup=email', { 'content-type': 'application/x-www-form-urlencoded' });
+    await everyOperation(() => new Client(() => t.app), 'setup=email', {
+      'content-type': 'application/x-www-form-urlencoded',
+    });
     await everyOperation(() => new Client(() => t.app), '{"code":');
     await everyOperation(() => new Client(() => t.app), JSON.stringify({ code: 'x'.repeat(70 * 1024) }));
   });
@@ -102,8 +113,10 @@ describe(`every operation answers as documented (${DB_KIND})`, () => {
   });
 
   test('HEAD of every GET, and methods no path has', async () => {
-    for (const { method, url } of operations()) if (method === 'GET') await new Client(() => t.app).request('HEAD', url);
-    for (const { url } of operations()) for (const m of ['PUT', 'PATCH']) await new Client(() => t.app).request(m, url, {});
+    for (const { method, url } of operations())
+      if (method === 'GET') await new Client(() => t.app).request('HEAD', url);
+    for (const { url } of operations())
+      for (const m of ['PUT', 'PATCH']) await new Client(() => t.app).request(m, url, {});
     await new Client(() => t.app).request('POST', '/nope', {}, { origin: 'https://evil.example' });
     await new Client(() => t.app).request('DELETE', '/me', undefined, { origin: 'https://evil.example' });
   });

@@ -35,11 +35,15 @@ describe(`a client typed from openapi.yaml (${DB_KIND})`, () => {
     assert.ok('user' in first && first.tf_required === false);
     assert.equal(first.user.email, email);
 
-    const setup = expectStatus(await c.call('post', '/tf-setup', { body: { setup: 'authenticator' } }), 200).body.response;
+    const setup = expectStatus(await c.call('post', '/tf-setup', { body: { setup: 'authenticator' } }), 200).body
+      .response;
     assert.ok('tf_authr_key' in setup, 'the authenticator branch of the answer');
     assert.equal(scanQrSvg(svgOfDataUri(setup.tf_authr_qrcode)), setup.tf_authr_uri);
     assert.equal(typeof setup.tf_state_token, 'string', 'a signed-in change gets a state token');
-    const confirmed = expectStatus(await c.call('post', '/tf-validate', { body: { code: oathtool(setup.tf_authr_key, t.clock.now()) } }), 200);
+    const confirmed = expectStatus(
+      await c.call('post', '/tf-validate', { body: { code: oathtool(setup.tf_authr_key, t.clock.now()) } }),
+      200,
+    );
     assert.equal(confirmed.body.response.user.email, email);
     expectStatus(await c.call('post', '/logout', {}), 200);
     t.clock.advance(STEP_MS);
@@ -52,7 +56,10 @@ describe(`a client typed from openapi.yaml (${DB_KIND})`, () => {
     const wrong = expectStatus(await c.call('post', '/tf-validate', { body: { code: '000000' } }), 400).body.response;
     assert.equal(wrong.error_code, 'TWO_FACTOR_INVALID_TOKEN');
     const code = oathtool(setup.tf_authr_key, t.clock.now());
-    const done = expectStatus(await c.call('post', '/tf-validate', { body: { code }, query: { include_auth_token: '' } }), 200).body.response;
+    const done = expectStatus(
+      await c.call('post', '/tf-validate', { body: { code }, query: { include_auth_token: '' } }),
+      200,
+    ).body.response;
     const token = done.user.authentication_token;
     assert.ok(token);
 
@@ -61,7 +68,10 @@ describe(`a client typed from openapi.yaml (${DB_KIND})`, () => {
     assert.equal(me.tf_primary_method, 'authenticator');
     assert.deepEqual(me.authn_methods, ['password', 'authenticator']);
     // Another backend service, with the token and no cookie.
-    const service = expectStatus(await new TypedClient(base).call('get', '/me', { headers: { 'authentication-token': token } }), 200).body.response;
+    const service = expectStatus(
+      await new TypedClient(base).call('get', '/me', { headers: { 'authentication-token': token } }),
+      200,
+    ).body.response;
     assert.equal(service.user.email, email);
   });
 });

@@ -53,17 +53,30 @@ export async function startApi(env: Record<string, string>): Promise<RunningApi>
 
 /** A blank page on yet another port of the same site: the origin an attacker's page would have. */
 export async function startForeignOrigin(): Promise<{ origin: string; close(): Promise<void> }> {
-  const server = createServer((_req, res) => res.writeHead(200, { 'Content-Type': 'text/html' }).end('<!doctype html><title>elsewhere</title>'));
+  const server = createServer((_req, res) =>
+    res.writeHead(200, { 'Content-Type': 'text/html' }).end('<!doctype html><title>elsewhere</title>'),
+  );
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  return { origin: `http://127.0.0.1:${port}`, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  return {
+    origin: `http://127.0.0.1:${port}`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
 }
 
 /** Debian's Chromium (LIBS.md): nothing is downloaded; no background traffic. */
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({
     executablePath: '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--disable-quic',
+    ],
   });
 }
 
@@ -74,7 +87,10 @@ export function scanPng(png: Buffer): string {
     const file = join(dir, 'qr.png');
     writeFileSync(file, png);
     // zbarimg prints D-Bus noise on stderr in containers; only stdout matters.
-    return execFileSync('zbarimg', ['--raw', '-q', file], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).replace(/\n$/, '');
+    return execFileSync('zbarimg', ['--raw', '-q', file], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).replace(/\n$/, '');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -93,7 +109,11 @@ export async function screenshot(page: Page, name: string): Promise<void> {
 /** `tsc -p test/e2e/app`, in a child process so it runs while the browser works. */
 export async function typecheckSpa(): Promise<{ ok: boolean; output: string }> {
   try {
-    await promisify(execFile)(process.execPath, ['node_modules/typescript/bin/tsc', '-p', join(APP_DIR, 'tsconfig.json')]);
+    await promisify(execFile)(process.execPath, [
+      'node_modules/typescript/bin/tsc',
+      '-p',
+      join(APP_DIR, 'tsconfig.json'),
+    ]);
     return { ok: true, output: '' };
   } catch (err) {
     const e = err as { stdout?: string; stderr?: string; message: string };
@@ -135,7 +155,9 @@ export async function waitForError(page: Page): Promise<{ code: string | undefin
  * (Chromium's default), so the jar alone would not notice a dropped attribute.
  */
 export async function setCookieAttributes(res: Response, name: string): Promise<string> {
-  const lines = (await res.headersArray()).filter((h) => h.name.toLowerCase() === 'set-cookie').flatMap((h) => h.value.split('\n'));
+  const lines = (await res.headersArray())
+    .filter((h) => h.name.toLowerCase() === 'set-cookie')
+    .flatMap((h) => h.value.split('\n'));
   const line = lines.find((l) => l.startsWith(`${name}=`));
   return line?.includes(';') ? line.slice(line.indexOf(';')) : '';
 }

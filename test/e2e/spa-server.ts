@@ -26,14 +26,23 @@ export function compileSpa(appDir = APP_DIR): Map<string, string> {
   const modules = new Map<string, string>();
   const srcDir = join(appDir, 'src');
   for (const file of readdirSync(srcDir).filter((f) => f.endsWith('.ts'))) {
-    const out = ts.transpileModule(readFileSync(join(srcDir, file), 'utf8'), { compilerOptions: options, fileName: file, reportDiagnostics: true });
-    if (out.diagnostics?.length) throw new Error(`${file}: ${ts.flattenDiagnosticMessageText(out.diagnostics[0]!.messageText, '\n')}`);
+    const out = ts.transpileModule(readFileSync(join(srcDir, file), 'utf8'), {
+      compilerOptions: options,
+      fileName: file,
+      reportDiagnostics: true,
+    });
+    if (out.diagnostics?.length)
+      throw new Error(`${file}: ${ts.flattenDiagnosticMessageText(out.diagnostics[0]!.messageText, '\n')}`);
     modules.set(file.replace(/\.ts$/, '.js'), out.outputText);
   }
   return modules;
 }
 
-const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.css': 'text/css; charset=utf-8', '.js': 'text/javascript; charset=utf-8' };
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+};
 
 export interface SpaServer {
   origin: string;
@@ -42,7 +51,9 @@ export interface SpaServer {
   close(): Promise<void>;
 }
 
-export async function startSpaServer(opts: { apiOrigin?: string; port?: number; host?: string } = {}): Promise<SpaServer> {
+export async function startSpaServer(
+  opts: { apiOrigin?: string; port?: number; host?: string } = {},
+): Promise<SpaServer> {
   const modules = compileSpa();
   const html = readFileSync(join(APP_DIR, 'index.html'), 'utf8');
   const css = readFileSync(join(APP_DIR, 'style.css'), 'utf8');
@@ -51,7 +62,8 @@ export async function startSpaServer(opts: { apiOrigin?: string; port?: number; 
   const server: Server = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://spa').pathname;
     let body: string | undefined;
-    if (path === '/' || path === '/index.html') body = html.replace('%API_ORIGIN%', state.apiOrigin.replace(/[^\w:/.[\]-]/g, ''));
+    if (path === '/' || path === '/index.html')
+      body = html.replace('%API_ORIGIN%', state.apiOrigin.replace(/[^\w:/.[\]-]/g, ''));
     else if (path === '/style.css') body = css;
     else if (path.startsWith('/src/')) body = modules.get(path.slice('/src/'.length));
     if (req.method !== 'GET' || body === undefined) {
@@ -86,6 +98,11 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     const i = process.argv.indexOf(`--${name}`);
     return i > 0 ? process.argv[i + 1] : undefined;
   };
-  const spa = await startSpaServer({ apiOrigin: arg('api') ?? 'http://127.0.0.1:3000', port: Number(arg('port') ?? 5173) });
-  console.log(`sample SPA on ${spa.origin}, calling ${spa.apiOrigin}; start the service with CORS_ORIGINS=${spa.origin}`);
+  const spa = await startSpaServer({
+    apiOrigin: arg('api') ?? 'http://127.0.0.1:3000',
+    port: Number(arg('port') ?? 5173),
+  });
+  console.log(
+    `sample SPA on ${spa.origin}, calling ${spa.apiOrigin}; start the service with CORS_ORIGINS=${spa.origin}`,
+  );
 }

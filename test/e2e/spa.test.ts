@@ -45,7 +45,13 @@ let context: BrowserContext;
 let page: Page;
 let typecheck: ReturnType<typeof typecheckSpa>;
 const email = uniqueEmail('spa');
-const journey = { failed: false, totpSecret: '', lastTotpAt: new Date(0), recoveryCodes: [] as string[], sessionSetCookie: '' };
+const journey = {
+  failed: false,
+  totpSecret: '',
+  lastTotpAt: new Date(0),
+  recoveryCodes: [] as string[],
+  sessionSetCookie: '',
+};
 const apiRequests: { method: string; path: string; csrf: boolean }[] = [];
 /** True while the test itself (not the SPA) sends requests from the SPA's page. */
 let probing = false;
@@ -89,7 +95,17 @@ async function signOut(): Promise<void> {
 }
 
 /** fetch() from inside a page; returns the status and error key, or the browser's refusal. */
-async function fetchIn(p: Page, url: string, init: { method?: string; credentials: 'include' | 'omit'; headers?: Record<string, string>; body?: string; mode?: 'cors' | 'no-cors' }) {
+async function fetchIn(
+  p: Page,
+  url: string,
+  init: {
+    method?: string;
+    credentials: 'include' | 'omit';
+    headers?: Record<string, string>;
+    body?: string;
+    mode?: 'cors' | 'no-cors';
+  },
+) {
   probing = true;
   try {
     return await p.evaluate(
@@ -97,7 +113,11 @@ async function fetchIn(p: Page, url: string, init: { method?: string; credential
         try {
           const res = await fetch(u, i);
           const data: any = res.type === 'opaque' ? null : await res.json().catch(() => null);
-          return { status: res.status, code: data?.response?.error_code as string | undefined, email: data?.response?.user?.email as string | undefined };
+          return {
+            status: res.status,
+            code: data?.response?.error_code as string | undefined,
+            email: data?.response?.user?.email as string | undefined,
+          };
         } catch (err) {
           return { refused: String(err) };
         }
@@ -117,7 +137,11 @@ describe('the sample SPA in Chromium, served from another origin', () => {
     // Started together, but each kept as soon as it is up: if one fails, after() still closes the others
     // (a browser left running would keep the test process alive).
     const started = await Promise.allSettled([
-      startApi({ SECURITY_REGISTERABLE: 'true', SECURITY_TWO_FACTOR_ALWAYS_VALIDATE: 'false', CORS_ORIGINS: spa.origin }).then((a) => (api = a)),
+      startApi({
+        SECURITY_REGISTERABLE: 'true',
+        SECURITY_TWO_FACTOR_ALWAYS_VALIDATE: 'false',
+        CORS_ORIGINS: spa.origin,
+      }).then((a) => (api = a)),
       launchChromium().then((b) => (browser = b)),
       startForeignOrigin().then((f) => (foreign = f)),
     ]);
@@ -159,7 +183,10 @@ describe('the sample SPA in Chromium, served from another origin', () => {
     // Cookies ignore ports: without HttpOnly the SPA's own document would see the API's session.
     const visible = await page.evaluate(() => (globalThis as any).document.cookie as string);
     const names = visible.split(/;\s*/).map((c) => c.split('=')[0]);
-    assert.ok(!names.includes('session'), `document.cookie must not show the session cookie (HttpOnly); it shows: ${names.join(', ')}`);
+    assert.ok(
+      !names.includes('session'),
+      `document.cookie must not show the session cookie (HttpOnly); it shows: ${names.join(', ')}`,
+    );
     assertCookieAttributes(journey.sessionSetCookie, 'the session cookie', 'Lax');
     const session = await cookie('session');
     assert.ok(session, 'the browser stored the session cookie (Secure is accepted on http://127.0.0.1)');
@@ -167,15 +194,32 @@ describe('the sample SPA in Chromium, served from another origin', () => {
     assert.equal(session.sameSite, 'Lax', 'session cookie: SameSite=Lax');
     assert.equal(session.secure, true, 'session cookie: Secure');
     // CORS with credentials: the listed origin reads the signed-in answer; without cookies it is anonymous.
-    assert.deepEqual(await fetchIn(page, `${api!.origin}/me`, { credentials: 'include' }), { status: 200, code: undefined, email });
-    assert.deepEqual(await fetchIn(page, `${api!.origin}/me`, { credentials: 'omit' }), { status: 401, code: 'UNAUTHENTICATED', email: undefined });
+    assert.deepEqual(await fetchIn(page, `${api!.origin}/me`, { credentials: 'include' }), {
+      status: 200,
+      code: undefined,
+      email,
+    });
+    assert.deepEqual(await fetchIn(page, `${api!.origin}/me`, { credentials: 'omit' }), {
+      status: 401,
+      code: 'UNAUTHENTICATED',
+      email: undefined,
+    });
   });
 
   step('a signed-in state change without the X-CSRF-Token header is refused', async () => {
     const verify = (headers: Record<string, string>) =>
-      fetchIn(page, `${api!.origin}/verify`, { method: 'POST', credentials: 'include', headers: { 'Content-Type': 'application/json', ...headers }, body: JSON.stringify({ password: PASSWORD }) });
+      fetchIn(page, `${api!.origin}/verify`, {
+        method: 'POST',
+        credentials: 'include',
+        headers: { 'Content-Type': 'application/json', ...headers },
+        body: JSON.stringify({ password: PASSWORD }),
+      });
     assert.deepEqual(await verify({}), { status: 400, code: 'CSRF_TOKEN_MISSING', email: undefined });
-    assert.deepEqual(await verify({ 'X-CSRF-Token': 'forged' }), { status: 400, code: 'CSRF_TOKEN_INVALID', email: undefined });
+    assert.deepEqual(await verify({ 'X-CSRF-Token': 'forged' }), {
+      status: 400,
+      code: 'CSRF_TOKEN_INVALID',
+      email: undefined,
+    });
   });
 
   step('a page on another port of the same site can neither read the session nor act with it', async () => {
@@ -184,9 +228,19 @@ describe('the sample SPA in Chromium, served from another origin', () => {
       await evil.goto(foreign!.origin);
       // SameSite=Lax sends the cookie here (same site), so CORS and the Origin check are what stop it.
       const read = await fetchIn(evil, `${api!.origin}/me`, { credentials: 'include' });
-      assert.match(String(read.refused), /TypeError: Failed to fetch/, 'CORS hides the signed-in answer from an unlisted origin');
+      assert.match(
+        String(read.refused),
+        /TypeError: Failed to fetch/,
+        'CORS hides the signed-in answer from an unlisted origin',
+      );
       const forged = evil.waitForResponse((r) => r.url() === `${api!.origin}/logout`);
-      await fetchIn(evil, `${api!.origin}/logout`, { method: 'POST', mode: 'no-cors', credentials: 'include', headers: { 'Content-Type': 'text/plain' }, body: '{}' });
+      await fetchIn(evil, `${api!.origin}/logout`, {
+        method: 'POST',
+        mode: 'no-cors',
+        credentials: 'include',
+        headers: { 'Content-Type': 'text/plain' },
+        body: '{}',
+      });
       // The answer is opaque to the page and Chromium keeps no body for it; 403 is only ever ORIGIN_NOT_ALLOWED.
       assert.equal((await forged).status(), 403, 'the Origin check refuses the forged sign-out');
     } finally {
@@ -196,7 +250,9 @@ describe('the sample SPA in Chromium, served from another origin', () => {
   });
 
   step('sets up an authenticator from the QR code on screen (zbarimg) and a code from oathtool', async () => {
-    const started = page.waitForResponse((r) => r.url() === `${api!.origin}/tf-setup` && r.request().method() === 'POST');
+    const started = page.waitForResponse(
+      (r) => r.url() === `${api!.origin}/tf-setup` && r.request().method() === 'POST',
+    );
     await page.click('#setup-authenticator');
     const setup = (await (await started).json()).response;
     await waitForUi(page, '#qr');
@@ -209,29 +265,39 @@ describe('the sample SPA in Chromium, served from another origin', () => {
     assert.equal(scanned, setup.tf_authr_uri, 'the QR image in the page encodes the otpauth URI');
     assert.match(scanned, /^otpauth:\/\/totp\/tfa-service:/);
     journey.totpSecret = new URL(scanned).searchParams.get('secret') ?? '';
-    assert.equal((await page.textContent('#manual-key'))?.replace(/-/g, ''), journey.totpSecret, 'the manual key is the same secret');
+    assert.equal(
+      (await page.textContent('#manual-key'))?.replace(/-/g, ''),
+      journey.totpSecret,
+      'the manual key is the same secret',
+    );
     await screenshot(page, '02-authenticator-setup');
     await page.fill('#setup-form [name=code]', nextTotp());
     await page.click('#setup-form button[type=submit]');
     await waitForUi(page, '#status', 'second factor: authenticator');
   });
 
-  step('signing in asks for the code; "Remember this device" stores an HttpOnly, SameSite=Strict tf_validity cookie', async () => {
-    await signOut();
-    await signIn(true);
-    await waitForUi(page, '#second-factor-hint', 'authenticator app');
-    await page.fill('#code-form [name=code]', nextTotp());
-    const validated = page.waitForResponse((r) => r.url() === `${api!.origin}/tf-validate`);
-    await page.click('#code-form button[type=submit]');
-    assertCookieAttributes(await setCookieAttributes(await validated, 'tf_validity'), 'tf_validity', 'Strict');
-    await waitForUi(page, '#status', `Signed in as ${email} (password + authenticator)`);
-    const device = await cookie('tf_validity');
-    assert.ok(device, 'the remembered-device cookie is set');
-    assert.equal(device.httpOnly, true, 'tf_validity: HttpOnly');
-    assert.equal(device.sameSite, 'Strict', 'tf_validity: SameSite=Strict');
-    assert.equal(device.secure, true, 'tf_validity: Secure');
-    assert.ok(device.expires * 1000 > Date.now() + 29 * 86_400_000, 'it lasts SECURITY_TWO_FACTOR_LOGIN_VALIDITY (30 days)');
-  });
+  step(
+    'signing in asks for the code; "Remember this device" stores an HttpOnly, SameSite=Strict tf_validity cookie',
+    async () => {
+      await signOut();
+      await signIn(true);
+      await waitForUi(page, '#second-factor-hint', 'authenticator app');
+      await page.fill('#code-form [name=code]', nextTotp());
+      const validated = page.waitForResponse((r) => r.url() === `${api!.origin}/tf-validate`);
+      await page.click('#code-form button[type=submit]');
+      assertCookieAttributes(await setCookieAttributes(await validated, 'tf_validity'), 'tf_validity', 'Strict');
+      await waitForUi(page, '#status', `Signed in as ${email} (password + authenticator)`);
+      const device = await cookie('tf_validity');
+      assert.ok(device, 'the remembered-device cookie is set');
+      assert.equal(device.httpOnly, true, 'tf_validity: HttpOnly');
+      assert.equal(device.sameSite, 'Strict', 'tf_validity: SameSite=Strict');
+      assert.equal(device.secure, true, 'tf_validity: Secure');
+      assert.ok(
+        device.expires * 1000 > Date.now() + 29 * 86_400_000,
+        'it lasts SECURITY_TWO_FACTOR_LOGIN_VALIDITY (30 days)',
+      );
+    },
+  );
 
   step('signing out and in again on the remembered device skips the code', async () => {
     await signOut();
@@ -272,7 +338,10 @@ describe('the sample SPA in Chromium, served from another origin', () => {
     await page.click('#rescue-button');
     await waitForUi(page, '#rescue-options button[data-option=recovery_code]');
     const choice = page.locator('#rescue-options button[data-option=recovery_code]');
-    assert.deepEqual(await page.locator('#rescue-options button').evaluateAll((bs) => bs.map((b) => b.dataset.option).sort()), ['email', 'help', 'recovery_code']);
+    assert.deepEqual(
+      await page.locator('#rescue-options button').evaluateAll((bs) => bs.map((b) => b.dataset.option).sort()),
+      ['email', 'help', 'recovery_code'],
+    );
     await choice.click();
     await waitForUi(page, '#recovery-form');
     await page.fill('#recovery-form [name=code]', 'ffff-ffff-ffff');
@@ -286,7 +355,9 @@ describe('the sample SPA in Chromium, served from another origin', () => {
   });
 
   step('changes the method to e-mail with the e-mailed code', async () => {
-    const started = page.waitForResponse((r) => r.url() === `${api!.origin}/tf-setup` && r.request().method() === 'POST');
+    const started = page.waitForResponse(
+      (r) => r.url() === `${api!.origin}/tf-setup` && r.request().method() === 'POST',
+    );
     await page.click('#setup-email');
     assert.equal((await started).status(), 200);
     await waitForUi(page, '#setup-hint', 'We sent a code to your e-mail address');

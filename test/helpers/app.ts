@@ -64,7 +64,11 @@ export interface TestAppOptions extends Pick<AppOptions, 'redis' | 'rateLimitKey
   senders?: 'recording' | 'configured';
 }
 
-export async function createTestApp(env: Record<string, string> = {}, shared?: Database, options: TestAppOptions = {}): Promise<TestApp> {
+export async function createTestApp(
+  env: Record<string, string> = {},
+  shared?: Database,
+  options: TestAppOptions = {},
+): Promise<TestApp> {
   const { senders: senderKind, ...extra } = options;
   const database = shared ?? (await createTestDatabase());
   const clock = new FixedClock(new Date());
@@ -82,7 +86,14 @@ export async function createTestApp(env: Record<string, string> = {}, shared?: D
     async rebuild(newEnv = env) {
       const broken = t.app ? await closeChecked(t.app, t.contract) : undefined;
       t.config = testConfig(newEnv);
-      t.app = await buildApp({ config: t.config, database, logger, clock, ...(senderKind === 'configured' ? {} : { senders }), ...extra });
+      t.app = await buildApp({
+        config: t.config,
+        database,
+        logger,
+        clock,
+        ...(senderKind === 'configured' ? {} : { senders }),
+        ...extra,
+      });
       t.contract = installContractCheck(t.app);
       await t.app.ready();
       if (broken) throw broken;
@@ -116,7 +127,11 @@ async function closeChecked(app: FastifyInstance, contract: ContractCheck): Prom
 }
 
 export async function createUser(database: Database, email: string, password: string): Promise<User> {
-  const user = await insertUser(database.db, { email, passwordHash: await hashPassword(password), fsUniquifier: newFsUniquifier() });
+  const user = await insertUser(database.db, {
+    email,
+    passwordHash: await hashPassword(password),
+    fsUniquifier: newFsUniquifier(),
+  });
   if (!user) throw new Error(`user ${email} exists`);
   return user;
 }

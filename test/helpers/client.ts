@@ -11,12 +11,22 @@ export class Client {
 
   constructor(private readonly app: () => FastifyInstance) {}
 
-  async request(method: string, url: string, body?: unknown, extraHeaders: Record<string, string> = {}): Promise<LightMyRequestResponse & { data: any }> {
+  async request(
+    method: string,
+    url: string,
+    body?: unknown,
+    extraHeaders: Record<string, string> = {},
+  ): Promise<LightMyRequestResponse & { data: any }> {
     const headers: Record<string, string> = { ...this.headers, ...extraHeaders };
     if (this.cookies.size) headers.cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
     if (this.csrf && method !== 'GET' && !('x-csrf-token' in headers)) headers['x-csrf-token'] = this.csrf;
     if (body !== undefined) headers['content-type'] ??= 'application/json';
-    const res = await this.app().inject({ method: method as 'GET', url, headers, payload: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) });
+    const res = await this.app().inject({
+      method: method as 'GET',
+      url,
+      headers,
+      payload: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
     for (const c of res.cookies as Array<{ name: string; value: string; expires?: Date; maxAge?: number }>) {
       const expired = c.value === '' || (c.expires && c.expires.getTime() <= Date.now()) || c.maxAge === 0;
       if (expired) this.cookies.delete(c.name);

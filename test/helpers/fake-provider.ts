@@ -112,7 +112,8 @@ export abstract class FakeProviderServer {
       req.socket.destroy();
       return;
     }
-    const payload = answer.body === undefined ? '' : typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body);
+    const payload =
+      answer.body === undefined ? '' : typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body);
     const headers: Record<string, string> = { ...answer.headers };
     if (payload !== '' && headers['content-type'] === undefined) headers['content-type'] = 'application/json';
     res.writeHead(answer.status, headers).end(payload);

@@ -74,14 +74,18 @@ function findResponse(method: HttpMethod, url: string, status: number, where: st
   const operation = path.methods.get(method) ?? (method === 'HEAD' ? path.methods.get('GET') : undefined);
   if (!operation) {
     if (status === 405 && unmatched.unsupportedMethod) return resolve('/x-unmatched-responses/unsupportedMethod');
-    throw new ContractViolation(`${where}: ${method} is not documented for ${path.template} (only a 405 may answer it)`);
+    throw new ContractViolation(
+      `${where}: ${method} is not documented for ${path.template} (only a 405 may answer it)`,
+    );
   }
   const responses = asObject(resolve(operation).object.responses, `${operation}/responses`);
   // `default` is honoured only if the document has one; it deliberately has none.
   const key = String(status) in responses ? String(status) : 'default' in responses ? 'default' : undefined;
   if (!key) {
     const documented = Object.keys(responses).join(', ');
-    throw new ContractViolation(`${where}: status ${status} is not documented for ${method} ${path.template} (documented: ${documented})`);
+    throw new ContractViolation(
+      `${where}: status ${status} is not documented for ${method} ${path.template} (documented: ${documented})`,
+    );
   }
   return resolve(`${operation}/responses/${key}`);
 }
@@ -107,13 +111,17 @@ function checkHeaders(response: ResolvedResponse, headers: ResponseSample['heade
 }
 
 function checkBody(response: ResolvedResponse, sample: ResponseSample): string[] {
-  const content = response.object.content === undefined ? undefined : asObject(response.object.content, response.pointer);
-  const isEmpty = sample.body === '' || sample.body === null || (Buffer.isBuffer(sample.body) && sample.body.length === 0);
+  const content =
+    response.object.content === undefined ? undefined : asObject(response.object.content, response.pointer);
+  const isEmpty =
+    sample.body === '' || sample.body === null || (Buffer.isBuffer(sample.body) && sample.body.length === 0);
   if (!content) return isEmpty ? [] : ['a body was sent but none is documented'];
   const contentType = headerValue(sample.headers, 'content-type');
   const mediaType = contentType?.split(';', 1)[0]?.trim().toLowerCase();
   if (!mediaType || !(mediaType in content)) {
-    return [`content-type ${JSON.stringify(contentType)} is not documented (documented: ${Object.keys(content).join(', ')})`];
+    return [
+      `content-type ${JSON.stringify(contentType)} is not documented (documented: ${Object.keys(content).join(', ')})`,
+    ];
   }
   if (!isJson(mediaType)) return [];
   let body: unknown = sample.body;
@@ -128,9 +136,13 @@ function checkBody(response: ResolvedResponse, sample: ResponseSample): string[]
   const problems: string[] = [];
   const meta = typeof body === 'object' && body !== null ? (body as JsonObject).meta : undefined;
   const code = typeof meta === 'object' && meta !== null ? (meta as JsonObject).code : undefined;
-  if (code !== undefined && code !== sample.statusCode) problems.push(`meta.code ${String(code)} differs from the HTTP status`);
+  if (code !== undefined && code !== sample.statusCode)
+    problems.push(`meta.code ${String(code)} differs from the HTTP status`);
   const validate = compile(`${response.pointer}/content/${escapePointer(mediaType)}/schema`);
-  if (!validate(body)) problems.push(`body does not match the schema:\n    ${formatErrors(validate.errors, '\n    ')}\n  body: ${truncate(JSON.stringify(body))}`);
+  if (!validate(body))
+    problems.push(
+      `body does not match the schema:\n    ${formatErrors(validate.errors, '\n    ')}\n  body: ${truncate(JSON.stringify(body))}`,
+    );
   return problems;
 }
 

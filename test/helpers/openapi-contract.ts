@@ -30,7 +30,10 @@ export interface RegisteredRoute {
  * with the document, both ways. HEAD and OPTIONS are ignored: Fastify adds HEAD
  * for every GET and @fastify/cors answers OPTIONS; neither is in the contract.
  */
-export function compareRoutes(registered: readonly RegisteredRoute[]): { undocumented: string[]; unimplemented: string[] } {
+export function compareRoutes(registered: readonly RegisteredRoute[]): {
+  undocumented: string[];
+  unimplemented: string[];
+} {
   const key = (method: string, url: string) => `${method.toUpperCase()} ${url}`;
   const implemented = new Set(
     registered.flatMap((r) => (Array.isArray(r.method) ? r.method : [r.method]).map((m) => key(m, r.url))),

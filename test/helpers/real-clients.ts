@@ -9,8 +9,13 @@ import { join } from 'node:path';
  * camera (after librsvg rasterizes the SVG, as a browser would).
  */
 export function oathtool(base32: string, when: Date): string {
-  const now = when.toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
-  return execFileSync('oathtool', ['--totp', '-b', '--now', now, base32.replace(/-/g, '')], { encoding: 'utf8' }).trim();
+  const now = when
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, ' UTC');
+  return execFileSync('oathtool', ['--totp', '-b', '--now', now, base32.replace(/-/g, '')], {
+    encoding: 'utf8',
+  }).trim();
 }
 
 const SVG_PREFIX = 'data:image/svg+xml;base64,';
@@ -26,7 +31,10 @@ export function scanQrSvg(svg: string): string {
     const png = join(dir, 'code.png');
     execFileSync('rsvg-convert', ['--width', '400', '--output', png], { input: svg });
     // zbarimg prints D-Bus noise on stderr in containers; only stdout matters.
-    return execFileSync('zbarimg', ['--raw', '-q', png], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).replace(/\n$/, '');
+    return execFileSync('zbarimg', ['--raw', '-q', png], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).replace(/\n$/, '');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -32,7 +32,15 @@ export async function startService(env: Record<string, string>): Promise<Service
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
     cwd: ROOT,
     // Only what the test chooses: the developer's own DATABASE_URL or PORT must not leak in.
-    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...TEST_SECRETS, ...env },
+    env: {
+      PATH: process.env.PATH ?? '',
+      NODE_ENV: 'test',
+      HOST: '127.0.0.1',
+      PORT: '0',
+      LOG_LEVEL: 'info',
+      ...TEST_SECRETS,
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: Array<Record<string, any>> = [];
@@ -63,9 +71,14 @@ export async function startService(env: Record<string, string>): Promise<Service
   );
 
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`service did not start in ${START_TIMEOUT_MS} ms:\n${dump(lines)}`)), START_TIMEOUT_MS);
+    const timer = setTimeout(
+      () => reject(new Error(`service did not start in ${START_TIMEOUT_MS} ms:\n${dump(lines)}`)),
+      START_TIMEOUT_MS,
+    );
     const poll = setInterval(() => {
-      const listening = lines.find((l) => typeof l.msg === 'string' && l.msg.startsWith('Server listening at http://127.0.0.1:'));
+      const listening = lines.find(
+        (l) => typeof l.msg === 'string' && l.msg.startsWith('Server listening at http://127.0.0.1:'),
+      );
       if (!listening) return;
       clearInterval(poll);
       clearTimeout(timer);

@@ -13,12 +13,22 @@ export class WireClient {
   cookies = new Map<string, string>();
   csrf: string | undefined;
 
-  async request(base: string, method: string, path: string, body?: unknown, extra: Record<string, string> = {}): Promise<WireAnswer> {
+  async request(
+    base: string,
+    method: string,
+    path: string,
+    body?: unknown,
+    extra: Record<string, string> = {},
+  ): Promise<WireAnswer> {
     const headers: Record<string, string> = { ...extra };
     if (this.cookies.size) headers.cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
     if (this.csrf && method !== 'GET' && !('x-csrf-token' in headers)) headers['x-csrf-token'] = this.csrf;
     if (body !== undefined) headers['content-type'] = 'application/json';
-    const res = await fetch(`${base}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const res = await fetch(`${base}${path}`, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
     for (const raw of res.headers.getSetCookie()) this.keep(raw);
     const text = await res.text();
     let data: any;
@@ -44,7 +54,9 @@ export class WireClient {
     const eq = pair.indexOf('=');
     const name = pair.slice(0, eq);
     const value = pair.slice(eq + 1);
-    const gone = value === '' || attrs.some((a) => /^max-age=0$/i.test(a) || (/^expires=/i.test(a) && Date.parse(a.slice(8)) <= Date.now()));
+    const gone =
+      value === '' ||
+      attrs.some((a) => /^max-age=0$/i.test(a) || (/^expires=/i.test(a) && Date.parse(a.slice(8)) <= Date.now()));
     if (gone) this.cookies.delete(name);
     else this.cookies.set(name, value);
   }

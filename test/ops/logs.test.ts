@@ -43,12 +43,21 @@ describe(`request ids and request logs (${DB_KIND})`, () => {
     assert.equal(completed[0]!.route, '/healthz');
     assert.equal(completed[0]!.res.statusCode, 200);
     assert.equal(typeof completed[0]!.responseTime, 'number');
-    assert.equal(mine.filter((l) => l.level >= 30 && l.msg !== 'request completed').length, 0, 'nothing else at info for a health check');
+    assert.equal(
+      mine.filter((l) => l.level >= 30 && l.msg !== 'request completed').length,
+      0,
+      'nothing else at info for a health check',
+    );
   });
 
   test('without an id each request gets a random UUID, also on errors', async () => {
     const a = await app.inject({ method: 'GET', url: '/healthz' });
-    const b = await app.inject({ method: 'POST', url: '/login', payload: 'x', headers: { 'content-type': 'text/plain' } });
+    const b = await app.inject({
+      method: 'POST',
+      url: '/login',
+      payload: 'x',
+      headers: { 'content-type': 'text/plain' },
+    });
     assert.equal(b.statusCode, 415);
     assert.match(String(a.headers['x-request-id']), UUID);
     assert.match(String(b.headers['x-request-id']), UUID);
@@ -63,7 +72,12 @@ describe(`request ids and request logs (${DB_KIND})`, () => {
       assert.ok(!lines.join('').includes(JSON.stringify(id).slice(1, -1)), `not logged: ${JSON.stringify(id)}`);
     }
     const longest = 'a'.repeat(128);
-    assert.equal((await app.inject({ method: 'GET', url: '/healthz', headers: { 'x-request-id': longest } })).headers['x-request-id'], longest);
+    assert.equal(
+      (await app.inject({ method: 'GET', url: '/healthz', headers: { 'x-request-id': longest } })).headers[
+        'x-request-id'
+      ],
+      longest,
+    );
   });
 
   test('a signed-in request with cookie, Authentication-Token and X-CSRF-Token logs none of them', async () => {
@@ -76,14 +90,30 @@ describe(`request ids and request logs (${DB_KIND})`, () => {
     const cookie = c.cookies.get('session')!;
     const csrf = c.csrf!;
     assert.ok(token && cookie && csrf);
-    const me = await c.get('/me', { 'authentication-token': token, 'x-csrf-token': csrf, 'x-request-id': 'redaction-check' });
+    const me = await c.get('/me', {
+      'authentication-token': token,
+      'x-csrf-token': csrf,
+      'x-request-id': 'redaction-check',
+    });
     assert.equal(me.statusCode, 200);
-    assert.equal((await c.post('/verify', { password: 'password-1' }, { 'authentication-token': token })).statusCode, 200);
+    assert.equal(
+      (await c.post('/verify', { password: 'password-1' }, { 'authentication-token': token })).statusCode,
+      200,
+    );
     assert.equal((await c.post('/logout')).statusCode, 200);
 
-    assert.ok(parsed().some((l) => l.reqId === 'redaction-check' && l.msg === 'request completed'), 'the request was logged');
+    assert.ok(
+      parsed().some((l) => l.reqId === 'redaction-check' && l.msg === 'request completed'),
+      'the request was logged',
+    );
     const text = lines.join('\n');
-    for (const [what, secret] of [['session cookie', cookie], ['cookie id part', cookie.split('.')[0]!], ['auth token', token], ['csrf token', csrf], ['password', 'password-1']] as const) {
+    for (const [what, secret] of [
+      ['session cookie', cookie],
+      ['cookie id part', cookie.split('.')[0]!],
+      ['auth token', token],
+      ['csrf token', csrf],
+      ['password', 'password-1'],
+    ] as const) {
       assert.ok(!text.includes(secret), `the logs hold the ${what}`);
     }
   });
@@ -91,11 +121,19 @@ describe(`request ids and request logs (${DB_KIND})`, () => {
   test('headers logged by hand are redacted too', () => {
     const out: string[] = [];
     const logger = createLogger('info', { write: (line: string) => void out.push(line) });
-    const headers = { cookie: 'session=s3cret-cookie', 'authentication-token': 't0ken-value', 'x-csrf-token': 'csrf-value', 'x-xsrf-token': 'xsrf-value', authorization: 'Bearer b3arer', 'user-agent': 'curl/8' };
+    const headers = {
+      cookie: 'session=s3cret-cookie',
+      'authentication-token': 't0ken-value',
+      'x-csrf-token': 'csrf-value',
+      'x-xsrf-token': 'xsrf-value',
+      authorization: 'Bearer b3arer',
+      'user-agent': 'curl/8',
+    };
     logger.info({ headers }, 'debugging');
     logger.info({ req: { method: 'GET', url: '/me?token=abc', id: '1', headers } }, 'debugging');
     const text = out.join('');
-    for (const secret of ['s3cret-cookie', 't0ken-value', 'csrf-value', 'xsrf-value', 'b3arer', 'token=abc']) assert.ok(!text.includes(secret), secret);
+    for (const secret of ['s3cret-cookie', 't0ken-value', 'csrf-value', 'xsrf-value', 'b3arer', 'token=abc'])
+      assert.ok(!text.includes(secret), secret);
     assert.ok(text.includes('curl/8'), 'harmless headers stay readable');
   });
 });

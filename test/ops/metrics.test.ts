@@ -41,10 +41,15 @@ describe(`GET /metrics (${DB_KIND})`, () => {
     assert.equal((await new Client(() => t.app).login(`nobody-${email}`, 'password-1')).statusCode, 400);
     assert.equal((await new Client(() => t.app).login(email, 'password-1')).statusCode, 200);
     const now = await scrape();
-    const delta = (outcome: string) => (sample(now, 'tfa_signins_total', { outcome }) ?? 0) - (sample(before, 'tfa_signins_total', { outcome }) ?? 0);
+    const delta = (outcome: string) =>
+      (sample(now, 'tfa_signins_total', { outcome }) ?? 0) - (sample(before, 'tfa_signins_total', { outcome }) ?? 0);
     assert.equal(delta('failure'), 2);
     assert.equal(delta('success'), 1);
-    assert.equal(sample(await scrape(other), 'tfa_signins_total', { outcome: 'success' }), undefined, 'the other app counted nothing');
+    assert.equal(
+      sample(await scrape(other), 'tfa_signins_total', { outcome: 'success' }),
+      undefined,
+      'the other app counted nothing',
+    );
   });
 
   test('requests are counted by route pattern, method and status; unknown paths share one series', async () => {
@@ -52,10 +57,18 @@ describe(`GET /metrics (${DB_KIND})`, () => {
     await t.app.inject({ method: 'GET', url: '/no-such-path/123' });
     await t.app.inject({ method: 'GET', url: '/no-such-path/456' });
     const text = await scrape();
-    assert.ok((sample(text, 'tfa_http_requests_total', { method: 'GET', route: '/healthz', status_code: '200' }) ?? 0) >= 1);
+    assert.ok(
+      (sample(text, 'tfa_http_requests_total', { method: 'GET', route: '/healthz', status_code: '200' }) ?? 0) >= 1,
+    );
     assert.equal(sample(text, 'tfa_http_requests_total', { method: 'GET', route: 'unmatched', status_code: '404' }), 2);
     assert.ok(!text.includes('no-such-path'), 'raw URLs never become label values');
-    assert.ok((sample(text, 'tfa_http_request_duration_seconds_count', { method: 'GET', route: 'unmatched', status_code: '404' }) ?? 0) === 2);
+    assert.ok(
+      (sample(text, 'tfa_http_request_duration_seconds_count', {
+        method: 'GET',
+        route: 'unmatched',
+        status_code: '404',
+      }) ?? 0) === 2,
+    );
   });
 
   test('tfa_db_queries_total follows the statements the database sent', async () => {
@@ -75,12 +88,23 @@ describe(`GET /metrics (${DB_KIND})`, () => {
     metrics.lockout();
     metrics.senderFailure('email');
     metrics.signIn('pending_second_factor');
-    const app = await buildApp({ config: t.config, database: t.database, logger: createLogger('silent'), clock: t.clock, senders: t.senders, metrics });
+    const app = await buildApp({
+      config: t.config,
+      database: t.database,
+      logger: createLogger('silent'),
+      clock: t.clock,
+      senders: t.senders,
+      metrics,
+    });
     try {
       const text = (await app.inject({ method: 'GET', url: '/metrics' })).body;
       assert.equal(sample(text, 'tfa_codes_sent_total', { method: 'sms', outcome: 'rate_limited' }), 1);
       assert.equal(sample(text, 'tfa_codes_validated_total', { method: 'authenticator', outcome: 'failure' }), 1);
-      assert.equal(sample(text, 'tfa_codes_validated_total', { method: 'other', outcome: 'success' }), 1, 'odd method names are folded');
+      assert.equal(
+        sample(text, 'tfa_codes_validated_total', { method: 'other', outcome: 'success' }),
+        1,
+        'odd method names are folded',
+      );
       assert.equal(sample(text, 'tfa_lockouts_total'), 1);
       assert.equal(sample(text, 'tfa_sender_failures_total', { channel: 'email' }), 1);
       assert.equal(sample(text, 'tfa_signins_total', { outcome: 'pending_second_factor' }), 1);
@@ -90,7 +114,13 @@ describe(`GET /metrics (${DB_KIND})`, () => {
   });
 
   test('METRICS_ENABLED=false: /metrics is 404', async () => {
-    const app = await buildApp({ config: testConfig({ METRICS_ENABLED: 'false' }), database: t.database, logger: createLogger('silent'), clock: t.clock, senders: t.senders });
+    const app = await buildApp({
+      config: testConfig({ METRICS_ENABLED: 'false' }),
+      database: t.database,
+      logger: createLogger('silent'),
+      clock: t.clock,
+      senders: t.senders,
+    });
     try {
       const res = await app.inject({ method: 'GET', url: '/metrics' });
       assert.equal(res.statusCode, 404);
@@ -102,7 +132,13 @@ describe(`GET /metrics (${DB_KIND})`, () => {
 
   test('METRICS_PORT: its own listener, opened with the app and closed with it; not on the API port', async () => {
     const port = await freePort();
-    const app = await buildApp({ config: testConfig({ METRICS_PORT: String(port) }), database: t.database, logger: createLogger('silent'), clock: t.clock, senders: t.senders });
+    const app = await buildApp({
+      config: testConfig({ METRICS_PORT: String(port) }),
+      database: t.database,
+      logger: createLogger('silent'),
+      clock: t.clock,
+      senders: t.senders,
+    });
     await app.ready();
     try {
       assert.equal((await app.inject({ method: 'GET', url: '/metrics' })).statusCode, 404);
@@ -110,7 +146,10 @@ describe(`GET /metrics (${DB_KIND})`, () => {
       const res = await fetch(`http://127.0.0.1:${port}/metrics`);
       assert.equal(res.status, 200);
       assert.match(res.headers.get('content-type') ?? '', /^text\/plain/);
-      assert.equal(sample(await res.text(), 'tfa_http_requests_total', { method: 'GET', route: '/healthz', status_code: '200' }), 1);
+      assert.equal(
+        sample(await res.text(), 'tfa_http_requests_total', { method: 'GET', route: '/healthz', status_code: '200' }),
+        1,
+      );
       assert.equal((await fetch(`http://127.0.0.1:${port}/metrics`, { method: 'POST' })).status, 405);
       assert.equal((await fetch(`http://127.0.0.1:${port}/`)).status, 404);
     } finally {

@@ -31,7 +31,11 @@ function slowClient(url: string, path: string, body: unknown, release: Promise<v
   const req = request(`${url}${path}`, {
     method: 'POST',
     agent: false,
-    headers: { 'content-type': 'application/json', 'content-length': payload.length, 'x-request-id': `slow${path.replace('/', '-')}` },
+    headers: {
+      'content-type': 'application/json',
+      'content-length': payload.length,
+      'x-request-id': `slow${path.replace('/', '-')}`,
+    },
   });
   const answer = new Promise<Answer>((resolve, reject) => {
     req.on('response', (res: IncomingMessage) => {
@@ -59,7 +63,9 @@ async function newConnection(url: string): Promise<string | number> {
       res.resume();
       resolve(res.statusCode ?? 0);
     });
-    req.on('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'ECONNREFUSED' ? 'refused' : `error ${err.code}`));
+    req.on('error', (err: NodeJS.ErrnoException) =>
+      resolve(err.code === 'ECONNREFUSED' ? 'refused' : `error ${err.code}`),
+    );
     req.end();
   });
 }
@@ -74,12 +80,22 @@ describe(`graceful shutdown of the service process (${DB_KIND})`, () => {
   after(() => database.drop());
 
   test('SIGTERM: in-flight requests are answered, new connections refused, exit 0', async () => {
-    const svc = await startService({ ...database.env, LOG_LEVEL: 'debug', SECURITY_REGISTERABLE: 'true', SHUTDOWN_TIMEOUT: '60' });
+    const svc = await startService({
+      ...database.env,
+      LOG_LEVEL: 'debug',
+      SECURITY_REGISTERABLE: 'true',
+      SHUTDOWN_TIMEOUT: '60',
+    });
     assert.equal(await newConnection(svc.url), 200, 'ready before the signal');
 
     let release!: () => void;
     const released = new Promise<void>((resolve) => (release = resolve));
-    const register = slowClient(svc.url, '/register', { email: 'drain@example.com', password: 'a long password' }, released);
+    const register = slowClient(
+      svc.url,
+      '/register',
+      { email: 'drain@example.com', password: 'a long password' },
+      released,
+    );
     const wrong = slowClient(svc.url, '/login', { email: 'nobody@example.com', password: 'wrong password' }, released);
     // The server is reading both requests (their bodies are half sent) when the signal comes.
     await svc.waitForLog(started('slow-register'));
@@ -96,19 +112,36 @@ describe(`graceful shutdown of the service process (${DB_KIND})`, () => {
     const [reg, bad] = await Promise.all([register, wrong]);
     assert.ok(reg.at > turnedAwayAt && bad.at > turnedAwayAt, 'answered after new connections were turned away');
     assert.equal(reg.status, 200, JSON.stringify(reg.body));
-    assert.equal(reg.body.response.user.email, 'drain@example.com', 'the in-flight registration was written and answered');
+    assert.equal(
+      reg.body.response.user.email,
+      'drain@example.com',
+      'the in-flight registration was written and answered',
+    );
     assert.equal(bad.status, 400);
     assert.equal(bad.body.response.error_code, 'GENERIC_AUTHN_FAILED');
 
     assert.equal(await svc.exited, 0);
     const msgs = svc.logs().map((l) => l.msg);
-    const tail = () => svc.logs().slice(-12).map((l) => JSON.stringify(l)).join('\n');
-    assert.ok(msgs.indexOf('stopped') > msgs.lastIndexOf('request completed'), `stopped after the last answer:\n${tail()}`);
+    const tail = () =>
+      svc
+        .logs()
+        .slice(-12)
+        .map((l) => JSON.stringify(l))
+        .join('\n');
+    assert.ok(
+      msgs.indexOf('stopped') > msgs.lastIndexOf('request completed'),
+      `stopped after the last answer:\n${tail()}`,
+    );
   });
 
   test('SHUTDOWN_TIMEOUT bounds the wait for a client that never finishes: exit 1', async () => {
     const svc = await startService({ ...database.env, LOG_LEVEL: 'debug', SHUTDOWN_TIMEOUT: '1' });
-    const stalled = slowClient(svc.url, '/login', { email: 'stall@example.com', password: 'never sent in full' }, new Promise(() => {}));
+    const stalled = slowClient(
+      svc.url,
+      '/login',
+      { email: 'stall@example.com', password: 'never sent in full' },
+      new Promise(() => {}),
+    );
     stalled.catch(() => {}); // the socket dies with the process
     await svc.waitForLog(started('slow-login'));
     svc.kill('SIGTERM');
@@ -127,7 +160,14 @@ describe(`readiness while draining (${DB_KIND})`, () => {
 
   test('/readyz turns 503 when the lifecycle is draining; /healthz stays 200', async () => {
     const lifecycle = { draining: false };
-    const app = await buildApp({ config: t.config, database: t.database, logger: createLogger('silent'), clock: t.clock, senders: t.senders, lifecycle });
+    const app = await buildApp({
+      config: t.config,
+      database: t.database,
+      logger: createLogger('silent'),
+      clock: t.clock,
+      senders: t.senders,
+      lifecycle,
+    });
     try {
       assert.equal((await app.inject({ method: 'GET', url: '/readyz' })).statusCode, 200);
       lifecycle.draining = true;

@@ -66,8 +66,12 @@ describe(`attempt cap, lockout and replay (${DB_KIND})`, () => {
   test('50 concurrent wrong guesses on one pending sign-in get at most 5 checks', async () => {
     const { email, key } = await enrolled();
     const c = await pending(t, email);
-    const results = await Promise.all(Array.from({ length: 50 }, () => c.post('/tf-validate', { code: wrongCode(key) })));
-    const checked = results.filter((r) => ['TWO_FACTOR_INVALID_TOKEN', 'TWO_FACTOR_TOO_MANY_ATTEMPTS'].includes(r.data.response.error_code));
+    const results = await Promise.all(
+      Array.from({ length: 50 }, () => c.post('/tf-validate', { code: wrongCode(key) })),
+    );
+    const checked = results.filter((r) =>
+      ['TWO_FACTOR_INVALID_TOKEN', 'TWO_FACTOR_TOO_MANY_ATTEMPTS'].includes(r.data.response.error_code),
+    );
     assert.ok(checked.length <= 5, `${checked.length} guesses were checked`);
     assert.ok(results.every((r) => r.statusCode === 400 || r.statusCode === 429));
     assert.equal(results.filter((r) => r.data.response.error_code === 'TWO_FACTOR_TOO_MANY_ATTEMPTS').length, 1);
@@ -77,7 +81,8 @@ describe(`attempt cap, lockout and replay (${DB_KIND})`, () => {
     const { email, key, id } = await enrolled();
     for (const app of [t, second]) {
       const c = await pending(app, email);
-      for (let i = 0; i < 4; i++) assert.equal((await c.post('/tf-validate', { code: wrongCode(key) })).statusCode, 400);
+      for (let i = 0; i < 4; i++)
+        assert.equal((await c.post('/tf-validate', { code: wrongCode(key) })).statusCode, 400);
     }
     const c = await pending(second, email);
     assert.equal((await c.post('/tf-validate', { code: wrongCode(key) })).statusCode, 400);
@@ -107,8 +112,16 @@ describe(`attempt cap, lockout and replay (${DB_KIND})`, () => {
     second.clock.set(t.clock.now());
     const h = await pending(second, email);
     assert.equal((await h.post('/tf-validate', { code: oathtool(key, t.clock.now()) })).statusCode, 200);
-    const row = await t.database.db.selectFrom('users').select(['tf_failures', 'tf_locked_until', 'tf_lockouts']).where('id', '=', id).executeTakeFirstOrThrow();
-    assert.deepEqual({ ...row }, { tf_failures: 0, tf_locked_until: null, tf_lockouts: 0 }, 'success resets the counter');
+    const row = await t.database.db
+      .selectFrom('users')
+      .select(['tf_failures', 'tf_locked_until', 'tf_lockouts'])
+      .where('id', '=', id)
+      .executeTakeFirstOrThrow();
+    assert.deepEqual(
+      { ...row },
+      { tf_failures: 0, tf_locked_until: null, tf_lockouts: 0 },
+      'success resets the counter',
+    );
   });
 
   test('a burst of 50 wrong guesses over 10 pending sign-ins never checks more than the lockout budget', async () => {
@@ -117,8 +130,12 @@ describe(`attempt cap, lockout and replay (${DB_KIND})`, () => {
     // account and address up front); the guesses are what fire at once.
     const clients: Client[] = [];
     for (let i = 0; i < 10; i++) clients.push(await pending(i % 2 ? second : t, email));
-    const results = await Promise.all(clients.flatMap((c) => Array.from({ length: 5 }, () => c.post('/tf-validate', { code: wrongCode(key) }))));
-    const checked = results.filter((r) => ['TWO_FACTOR_INVALID_TOKEN', 'TWO_FACTOR_TOO_MANY_ATTEMPTS'].includes(r.data.response.error_code));
+    const results = await Promise.all(
+      clients.flatMap((c) => Array.from({ length: 5 }, () => c.post('/tf-validate', { code: wrongCode(key) }))),
+    );
+    const checked = results.filter((r) =>
+      ['TWO_FACTOR_INVALID_TOKEN', 'TWO_FACTOR_TOO_MANY_ATTEMPTS'].includes(r.data.response.error_code),
+    );
     assert.ok(checked.length <= 10, `${checked.length} guesses were checked (threshold 10)`);
     assert.ok(results.some((r) => r.data.response.error_code === 'TWO_FACTOR_LOCKED'));
     assert.ok(results.every((r) => r.statusCode !== 200 && r.statusCode !== 500));
@@ -149,7 +166,11 @@ describe(`attempt cap, lockout and replay (${DB_KIND})`, () => {
     // The password throttle (SPEC §4.2) holds this address back for a while; let it pass.
     t.clock.advance(2 * 3600 * 1000);
     second.clock.set(t.clock.now());
-    const row = await t.database.db.selectFrom('users').select(['tf_failures', 'tf_locked_until']).where('id', '=', id).executeTakeFirstOrThrow();
+    const row = await t.database.db
+      .selectFrom('users')
+      .select(['tf_failures', 'tf_locked_until'])
+      .where('id', '=', id)
+      .executeTakeFirstOrThrow();
     assert.deepEqual({ ...row }, { tf_failures: 0, tf_locked_until: null });
     t.clock.advance(STEP_MS);
     const c = await pending(t, email);

@@ -51,7 +51,9 @@ describe(`exact counters and audit rows under bursts (${DB_KIND})`, () => {
     const { email, key, id } = await enrolled();
     const before = await auditCounts(id);
     const c = await pending(email);
-    const results = await Promise.all(Array.from({ length: 30 }, () => c.post('/tf-validate', { code: wrongCode(key) })));
+    const results = await Promise.all(
+      Array.from({ length: 30 }, () => c.post('/tf-validate', { code: wrongCode(key) })),
+    );
     const codes = results.map((r) => r.data.response.error_code as string);
     assert.equal(codes.filter((k) => k === 'TWO_FACTOR_INVALID_TOKEN').length, 4);
     assert.equal(codes.filter((k) => k === 'TWO_FACTOR_TOO_MANY_ATTEMPTS').length, 1);
@@ -59,23 +61,41 @@ describe(`exact counters and audit rows under bursts (${DB_KIND})`, () => {
     const after = await auditCounts(id);
     assert.equal((after['tf.failed'] ?? 0) - (before['tf.failed'] ?? 0), 5);
     assert.equal((after['tf.too_many_attempts'] ?? 0) - (before['tf.too_many_attempts'] ?? 0), 1);
-    const user = await t.database.db.selectFrom('users').select('tf_failures').where('id', '=', id).executeTakeFirstOrThrow();
+    const user = await t.database.db
+      .selectFrom('users')
+      .select('tf_failures')
+      .where('id', '=', id)
+      .executeTakeFirstOrThrow();
     assert.equal(user.tf_failures, 5, 'the user was charged once per checked guess');
-    assert.equal(await t.database.db.selectFrom('tf_pending').select('id').where('user_id', '=', id).executeTakeFirst(), undefined);
+    assert.equal(
+      await t.database.db.selectFrom('tf_pending').select('id').where('user_id', '=', id).executeTakeFirst(),
+      undefined,
+    );
   });
 
   test('a burst over three pending sign-ins locks once: one tf.lockout row, failures reset by the lock', async () => {
     const { email, key, id } = await enrolled();
     const clients = [await pending(email), await pending(email), await pending(email)];
-    const results = await Promise.all(clients.flatMap((c) => Array.from({ length: 5 }, () => c.post('/tf-validate', { code: wrongCode(key) }))));
+    const results = await Promise.all(
+      clients.flatMap((c) => Array.from({ length: 5 }, () => c.post('/tf-validate', { code: wrongCode(key) }))),
+    );
     const codes = results.map((r) => r.data.response.error_code as string);
     const counts = await auditCounts(id);
     assert.equal(counts['tf.lockout'], 1, codes.join(', '));
     // Every checked guess left one tf.failed row. A guess that reached the threshold is answered
     // with the lock; in a burst the lock may also land on a guess charged past it, unchecked.
-    const answeredWrong = codes.filter((k) => k === 'TWO_FACTOR_INVALID_TOKEN' || k === 'TWO_FACTOR_TOO_MANY_ATTEMPTS').length;
-    assert.ok(counts['tf.failed']! >= answeredWrong && counts['tf.failed']! <= 10, `${counts['tf.failed']} tf.failed rows; ${codes.join(', ')}`);
-    const user = await t.database.db.selectFrom('users').select(['tf_failures', 'tf_lockouts']).where('id', '=', id).executeTakeFirstOrThrow();
+    const answeredWrong = codes.filter(
+      (k) => k === 'TWO_FACTOR_INVALID_TOKEN' || k === 'TWO_FACTOR_TOO_MANY_ATTEMPTS',
+    ).length;
+    assert.ok(
+      counts['tf.failed']! >= answeredWrong && counts['tf.failed']! <= 10,
+      `${counts['tf.failed']} tf.failed rows; ${codes.join(', ')}`,
+    );
+    const user = await t.database.db
+      .selectFrom('users')
+      .select(['tf_failures', 'tf_lockouts'])
+      .where('id', '=', id)
+      .executeTakeFirstOrThrow();
     assert.deepEqual({ ...user }, { tf_failures: 0, tf_lockouts: 1 });
   });
 
@@ -92,6 +112,9 @@ describe(`exact counters and audit rows under bursts (${DB_KIND})`, () => {
     // The losers found the pending row consumed: charged (the fifth at the cap), refused, never signed in.
     const losers = results.filter((r) => r.statusCode !== 200).map((r) => r.data.response.error_code as string);
     const refusals = ['TWO_FACTOR_INVALID_TOKEN', 'TWO_FACTOR_TOO_MANY_ATTEMPTS', 'TWO_FACTOR_PERMISSION_DENIED'];
-    assert.ok(losers.every((k) => refusals.includes(k)), losers.join(', '));
+    assert.ok(
+      losers.every((k) => refusals.includes(k)),
+      losers.join(', '),
+    );
   });
 });

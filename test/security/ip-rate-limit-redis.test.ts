@@ -21,7 +21,12 @@ describe(`per-IP rate limit shared through Redis (${DB_KIND})`, { skip: REDIS_SK
   const prefix = uniqueRedisPrefix();
   let a: TestApp;
   let b: TestApp;
-  const env = { RATE_LIMIT_MAX: String(MAX), RATE_LIMIT_WINDOW: '60', TRUST_PROXY: 'true', REDIS_URL: REDIS_TEST_URL ?? '' };
+  const env = {
+    RATE_LIMIT_MAX: String(MAX),
+    RATE_LIMIT_WINDOW: '60',
+    TRUST_PROXY: 'true',
+    REDIS_URL: REDIS_TEST_URL ?? '',
+  };
   const clientOf = (t: TestApp, ip: string) => {
     const c = new Client(() => t.app);
     c.headers['x-forwarded-for'] = ip;
@@ -52,7 +57,11 @@ describe(`per-IP rate limit shared through Redis (${DB_KIND})`, { skip: REDIS_SK
       assert.match(String(res.headers['retry-after']), /^[1-9]\d*$/);
       assert.equal(res.headers['cache-control'], 'no-store');
     }
-    assert.equal((await clientOf(b, '192.0.2.11').post('/login', wrongLogin())).statusCode, 400, 'another address has its own budget');
+    assert.equal(
+      (await clientOf(b, '192.0.2.11').post('/login', wrongLogin())).statusCode,
+      400,
+      'another address has its own budget',
+    );
 
     const redis = new Redis(REDIS_TEST_URL!);
     try {
@@ -68,7 +77,9 @@ describe(`per-IP rate limit shared through Redis (${DB_KIND})`, { skip: REDIS_SK
 
   test('a concurrent burst of 50 over both instances gets at most MAX answers that are not 429', async () => {
     const ip = '192.0.2.20';
-    const answers = await Promise.all(Array.from({ length: 50 }, (_, i) => clientOf(i % 2 ? b : a, ip).post('/login', wrongLogin())));
+    const answers = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => clientOf(i % 2 ? b : a, ip).post('/login', wrongLogin())),
+    );
     const through = answers.filter((r) => r.statusCode !== 429);
     assert.equal(through.length, MAX);
     assert.ok(answers.filter((r) => r.statusCode === 429).every((r) => r.data.response.error_code === 'RATE_LIMITED'));

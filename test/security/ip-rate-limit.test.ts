@@ -46,7 +46,12 @@ describe(`per-IP rate limit, in process (${DB_KIND})`, () => {
     return c;
   };
   before(async () => {
-    t = await createTestApp({ RATE_LIMIT_MAX: String(MAX), RATE_LIMIT_WINDOW: String(WINDOW), TRUST_PROXY: 'true', SECURITY_REGISTERABLE: 'true' });
+    t = await createTestApp({
+      RATE_LIMIT_MAX: String(MAX),
+      RATE_LIMIT_WINDOW: String(WINDOW),
+      TRUST_PROXY: 'true',
+      SECURITY_REGISTERABLE: 'true',
+    });
   });
   after(() => t.close());
 
@@ -68,7 +73,10 @@ describe(`per-IP rate limit, in process (${DB_KIND})`, () => {
     assert.equal((await c.post('/register', { email: 'x' })).statusCode, 400);
     assert.equal((await c.post('/verify', { password: 'x' })).statusCode, 401);
     assert.equal((await c.post('/change', { password: 'x', new_password: 'y' })).statusCode, 401);
-    assert.equal((await c.post('/login', 'a=b', { 'content-type': 'application/x-www-form-urlencoded' })).statusCode, 415);
+    assert.equal(
+      (await c.post('/login', 'a=b', { 'content-type': 'application/x-www-form-urlencoded' })).statusCode,
+      415,
+    );
     for (const url of ['/login', '/register', '/verify', '/change']) assertRateLimited(await c.post(url, {}));
   });
 
@@ -110,13 +118,19 @@ describe(`per-IP rate limit, in process (${DB_KIND})`, () => {
   });
 
   test('with Redis unreachable, each instance still limits on its own (no fail-open, no outage)', async () => {
-    const down = await createTestApp({ RATE_LIMIT_MAX: String(MAX), TRUST_PROXY: 'true', REDIS_URL: 'redis://127.0.0.1:1' }, t.database);
+    const down = await createTestApp(
+      { RATE_LIMIT_MAX: String(MAX), TRUST_PROXY: 'true', REDIS_URL: 'redis://127.0.0.1:1' },
+      t.database,
+    );
     try {
       const c = new Client(() => down.app);
       c.headers['x-forwarded-for'] = freshIp();
       for (let i = 0; i < MAX; i++) assert.equal((await c.post('/login', {})).statusCode, 400);
       assertRateLimited(await c.post('/login', {}));
-      assert.ok(down.logs.some((l) => l.includes('counting in this process')), 'the fallback is logged');
+      assert.ok(
+        down.logs.some((l) => l.includes('counting in this process')),
+        'the fallback is logged',
+      );
     } finally {
       await down.close();
     }
@@ -125,10 +139,31 @@ describe(`per-IP rate limit, in process (${DB_KIND})`, () => {
 
 describe('which routes are limited', () => {
   test('POSTs of sign-in, 2FA, rescue, recovery, register and verify, whatever the parameter is called', () => {
-    for (const url of ['/login', '/register', '/verify', '/change', '/tf-setup', '/tf-setup/:token', '/tf-setup/:tf_state_token', '/tf-validate', '/tf-rescue', '/mf-recovery', '/mf-recovery-codes']) {
+    for (const url of [
+      '/login',
+      '/register',
+      '/verify',
+      '/change',
+      '/tf-setup',
+      '/tf-setup/:token',
+      '/tf-setup/:tf_state_token',
+      '/tf-validate',
+      '/tf-rescue',
+      '/mf-recovery',
+      '/mf-recovery-codes',
+    ]) {
       assert.equal(isRateLimited('POST', url), true, url);
     }
-    for (const [method, url] of [['GET', '/login'], ['GET', '/tf-setup'], ['POST', '/logout'], ['GET', '/healthz'], ['GET', '/metrics'], ['DELETE', '/tf-devices/:id'], ['POST', '/login/:x'], ['POST', '/tf-setup/:a/:b']] as const) {
+    for (const [method, url] of [
+      ['GET', '/login'],
+      ['GET', '/tf-setup'],
+      ['POST', '/logout'],
+      ['GET', '/healthz'],
+      ['GET', '/metrics'],
+      ['DELETE', '/tf-devices/:id'],
+      ['POST', '/login/:x'],
+      ['POST', '/tf-setup/:a/:b'],
+    ] as const) {
       assert.equal(isRateLimited(method, url), false, `${method} ${url}`);
     }
     assert.equal(isRateLimited('POST', undefined), false, 'an unknown path (404) has no route');
@@ -137,19 +172,28 @@ describe('which routes are limited', () => {
   test('a feature route registered after the limiter is covered as soon as it exists', async () => {
     const app = Fastify({ loggerInstance: createLogger('silent') as FastifyBaseLogger, trustProxy: true });
     registerErrorHandling(app);
-    await registerRateLimit(app, { config: testConfig({ RATE_LIMIT_MAX: '2' }), clock: new FixedClock(), log: app.log });
+    await registerRateLimit(app, {
+      config: testConfig({ RATE_LIMIT_MAX: '2' }),
+      clock: new FixedClock(),
+      log: app.log,
+    });
     app.post('/tf-setup/:tf_state_token', async () => ({ ok: true }));
     app.post('/mf-recovery', async () => ({ ok: true }));
     app.get('/tf-setup', async () => ({ ok: true }));
     await app.ready();
     try {
-      const post = (url: string) => app.inject({ method: 'POST', url, payload: {}, headers: { 'x-forwarded-for': '198.51.100.7' } });
+      const post = (url: string) =>
+        app.inject({ method: 'POST', url, payload: {}, headers: { 'x-forwarded-for': '198.51.100.7' } });
       assert.equal((await post('/tf-setup/abc')).statusCode, 200);
       assert.equal((await post('/mf-recovery')).statusCode, 200);
       const limited = await post('/tf-setup/def');
       assert.equal(limited.statusCode, 429);
       assert.equal(JSON.parse(limited.body).response.error_code, 'RATE_LIMITED');
-      assert.equal((await app.inject({ method: 'GET', url: '/tf-setup', headers: { 'x-forwarded-for': '198.51.100.7' } })).statusCode, 200);
+      assert.equal(
+        (await app.inject({ method: 'GET', url: '/tf-setup', headers: { 'x-forwarded-for': '198.51.100.7' } }))
+          .statusCode,
+        200,
+      );
     } finally {
       await app.close();
     }

@@ -16,11 +16,16 @@ import { enrolAuthenticator, STEP_MS } from '../helpers/two-factor.js';
 describe(`logs hold no secrets; audit rows are complete (${DB_KIND})`, () => {
   let t: TestApp;
   const secrets = new Set<string>();
-  const remember = (...values: Array<string | undefined>) => values.forEach((v) => v && v.length >= 6 && secrets.add(v));
+  const remember = (...values: Array<string | undefined>) =>
+    values.forEach((v) => v && v.length >= 6 && secrets.add(v));
 
   before(async () => {
     // The real `log` senders, so outbox lines are produced and must be the only ones with codes.
-    t = await createTestApp({ SECURITY_TWO_FACTOR_ALWAYS_VALIDATE: 'false', SECURITY_REGISTERABLE: 'true', LOG_LEVEL: 'trace' }, undefined, { senders: 'configured' });
+    t = await createTestApp(
+      { SECURITY_TWO_FACTOR_ALWAYS_VALIDATE: 'false', SECURITY_REGISTERABLE: 'true', LOG_LEVEL: 'trace' },
+      undefined,
+      { senders: 'configured' },
+    );
   });
   after(() => t.close());
 
@@ -56,7 +61,9 @@ describe(`logs hold no secrets; audit rows are complete (${DB_KIND})`, () => {
 
     await c.login(email, password, { remember: true });
     trackCookies(c);
-    await c.post('/tf-validate', { code: '000000' === oathtool(setup.data.response.tf_authr_b32key, t.clock.now()) ? '111111' : '000000' });
+    await c.post('/tf-validate', {
+      code: '000000' === oathtool(setup.data.response.tf_authr_b32key, t.clock.now()) ? '111111' : '000000',
+    });
     const code2 = oathtool(setup.data.response.tf_authr_b32key, t.clock.now());
     remember(code2);
     const ok = await c.post('/tf-validate?include_auth_token', { code: code2 });
@@ -97,9 +104,22 @@ describe(`logs hold no secrets; audit rows are complete (${DB_KIND})`, () => {
       await c.login(email, 'password-1');
       for (let i = 0; i < 5; i++) await c.post('/tf-validate', { code: wrong });
     }
-    const rows = await t.database.db.selectFrom('audit_events').selectAll().where('user_id', '=', user.id).orderBy('id').execute();
+    const rows = await t.database.db
+      .selectFrom('audit_events')
+      .selectAll()
+      .where('user_id', '=', user.id)
+      .orderBy('id')
+      .execute();
     const types = rows.map((r) => r.type);
-    for (const expected of ['signin.success', 'tf.passed', 'tf.setup_changed', 'signout', 'tf.failed', 'tf.too_many_attempts', 'tf.lockout']) {
+    for (const expected of [
+      'signin.success',
+      'tf.passed',
+      'tf.setup_changed',
+      'signout',
+      'tf.failed',
+      'tf.too_many_attempts',
+      'tf.lockout',
+    ]) {
       assert.ok(types.includes(expected), `${expected} in ${types.join(', ')}`);
     }
     for (const r of rows) {

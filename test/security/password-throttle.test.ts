@@ -26,7 +26,11 @@ describe(`password throttling per account and address (${DB_KIND})`, () => {
     return c;
   };
   const auditCount = async (type: string, reason?: string) => {
-    const rows = await t.database.db.selectFrom('audit_events').select(['type', 'details']).where('type', '=', type).execute();
+    const rows = await t.database.db
+      .selectFrom('audit_events')
+      .select(['type', 'details'])
+      .where('type', '=', type)
+      .execute();
     return rows.filter((r) => reason === undefined || (r.details as { reason?: string }).reason === reason).length;
   };
   before(async () => {
@@ -92,9 +96,19 @@ describe(`password throttling per account and address (${DB_KIND})`, () => {
     assert.equal(codes.filter((k) => k === 'RATE_LIMITED').length, 26);
     // Exactly 5 passwords were checked; the other 25 were refused before hashing.
     assert.equal((await auditCount('signin.failure', 'credentials')) - before, 5);
-    const throttled = await t.database.db.selectFrom('audit_events').select('details').where('type', '=', 'signin.failure').where('user_id', '=', user.id).execute();
+    const throttled = await t.database.db
+      .selectFrom('audit_events')
+      .select('details')
+      .where('type', '=', 'signin.failure')
+      .where('user_id', '=', user.id)
+      .execute();
     assert.equal(throttled.filter((r) => (r.details as { reason?: string }).reason === 'throttled').length, 25);
-    const rows = await t.database.db.selectFrom('password_throttle').selectAll().where('scope', '=', 'pair').where('failures', '=', 5).execute();
+    const rows = await t.database.db
+      .selectFrom('password_throttle')
+      .selectAll()
+      .where('scope', '=', 'pair')
+      .where('failures', '=', 5)
+      .execute();
     assert.ok(rows.length >= 1);
   });
 
@@ -116,7 +130,13 @@ describe(`password throttling per account and address (${DB_KIND})`, () => {
   test('e-mail case and spacing do not give a fresh budget', async () => {
     const email = uniqueEmail();
     const c = client(freshIp());
-    for (const variant of [email, email.toUpperCase(), ` ${email}`, email, email.replace(/^./, (ch) => ch.toUpperCase())]) {
+    for (const variant of [
+      email,
+      email.toUpperCase(),
+      ` ${email}`,
+      email,
+      email.replace(/^./, (ch) => ch.toUpperCase()),
+    ]) {
       await c.login(variant, 'guess');
     }
     assert.equal((await c.login(email, 'guess')).statusCode, 429);
@@ -127,7 +147,11 @@ describe(`password throttling per account and address (${DB_KIND})`, () => {
     const user = await createUser(t.database, email, PASSWORD);
     const c = client(freshIp());
     for (let i = 0; i < 12; i++) await c.login(email, `wrong ${i}`);
-    const row = await t.database.db.selectFrom('users').select(['tf_failures', 'tf_locked_until', 'tf_lockouts']).where('id', '=', user.id).executeTakeFirstOrThrow();
+    const row = await t.database.db
+      .selectFrom('users')
+      .select(['tf_failures', 'tf_locked_until', 'tf_lockouts'])
+      .where('id', '=', user.id)
+      .executeTakeFirstOrThrow();
     assert.deepEqual(row, { tf_failures: 0, tf_locked_until: null, tf_lockouts: 0 });
   });
 
@@ -140,7 +164,11 @@ describe(`password throttling per account and address (${DB_KIND})`, () => {
     assert.ok(answers.slice(0, 49).every((r) => r.statusCode === 400));
     assert.equal(answers[49]!.statusCode, 429);
     assert.equal(answers[49]!.headers['retry-after'], '60');
-    assert.equal((await client(ip).login(email, PASSWORD)).statusCode, 429, 'the sprayer learns nothing, even with a right password');
+    assert.equal(
+      (await client(ip).login(email, PASSWORD)).statusCode,
+      429,
+      'the sprayer learns nothing, even with a right password',
+    );
     assert.equal((await client(freshIp()).login(email, PASSWORD)).statusCode, 200, 'other addresses are unaffected');
     assert.ok((await auditCount('signin.throttled')) >= 1);
   });
@@ -179,7 +207,15 @@ describe(`password throttling per account and address (${DB_KIND})`, () => {
     for (let i = 0; i < 4; i++) await c.login(email, 'typo');
     t.clock.advance(15 * 60_000);
     for (let i = 0; i < 4; i++) assert.equal((await c.login(email, 'typo')).statusCode, 400, 'a fresh streak');
-    const count = async () => Number((await t.database.db.selectFrom('password_throttle').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow()).n);
+    const count = async () =>
+      Number(
+        (
+          await t.database.db
+            .selectFrom('password_throttle')
+            .select((eb) => eb.fn.countAll<string>().as('n'))
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
     assert.ok((await count()) > 0);
     await pruneThrottles(t.database.db, new Date(t.clock.now().getTime() + 2 * 3600_000));
     assert.equal(await count(), 0);

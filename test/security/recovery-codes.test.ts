@@ -65,12 +65,14 @@ describe(`recovery codes and help-desk abuse (${DB_KIND})`, () => {
     const { id, codes } = await withCodes();
     const rows = await t.database.db.selectFrom('tf_recovery_codes').selectAll().where('user_id', '=', id).execute();
     assert.equal(rows.length, codes.length);
-    const everything = JSON.stringify((await sql`select * from tf_recovery_codes`.execute(t.database.db)).rows)
-      + JSON.stringify((await sql`select * from audit_events`.execute(t.database.db)).rows)
-      + t.logs.join('\n');
+    const everything =
+      JSON.stringify((await sql`select * from tf_recovery_codes`.execute(t.database.db)).rows) +
+      JSON.stringify((await sql`select * from audit_events`.execute(t.database.db)).rows) +
+      t.logs.join('\n');
     for (const code of codes) {
       const canonical = code.replace(/-/g, '');
-      for (const form of [code, canonical, code.toUpperCase(), canonical.toUpperCase()]) assert.ok(!everything.includes(form), `${form} is stored or logged`);
+      for (const form of [code, canonical, code.toUpperCase(), canonical.toUpperCase()])
+        assert.ok(!everything.includes(form), `${form} is stored or logged`);
     }
     for (const row of rows) {
       assert.match(row.code_hash, /^[A-Za-z0-9_-]{43}$/, 'an HMAC-SHA256, base64url');
@@ -83,9 +85,19 @@ describe(`recovery codes and help-desk abuse (${DB_KIND})`, () => {
     const { email, id, codes } = await withCodes();
     const clients = await pendingSignIns(email, 5);
     const results = await Promise.all(clients.map((c) => c.post('/mf-recovery', { code: codes[0]! })));
-    assert.deepEqual(results.map((r) => r.statusCode).sort(), [200, 400, 400, 400, 400], results.map((r) => r.body).join('\n'));
-    for (const r of results.filter((x) => x.statusCode === 400)) assert.equal(r.data.response.error_code, 'INVALID_RECOVERY_CODE');
-    const used = await t.database.db.selectFrom('tf_recovery_codes').select('used_at').where('user_id', '=', id).where('used_at', 'is not', null).execute();
+    assert.deepEqual(
+      results.map((r) => r.statusCode).sort(),
+      [200, 400, 400, 400, 400],
+      results.map((r) => r.body).join('\n'),
+    );
+    for (const r of results.filter((x) => x.statusCode === 400))
+      assert.equal(r.data.response.error_code, 'INVALID_RECOVERY_CODE');
+    const used = await t.database.db
+      .selectFrom('tf_recovery_codes')
+      .select('used_at')
+      .where('user_id', '=', id)
+      .where('used_at', 'is not', null)
+      .execute();
     assert.equal(used.length, 1);
   });
 
@@ -95,7 +107,10 @@ describe(`recovery codes and help-desk abuse (${DB_KIND})`, () => {
     const results = await Promise.all(Array.from({ length: 5 }, () => c.post('/mf-recovery', { code: codes[1]! })));
     assert.equal(results.filter((r) => r.statusCode === 200).length, 1, results.map((r) => r.body).join('\n'));
     // Five requests are the whole budget of one pending sign-in, so the loser charged fifth may see the cap (429).
-    assert.ok(results.every((r) => [200, 400, 429].includes(r.statusCode)), results.map((r) => r.body).join('\n'));
+    assert.ok(
+      results.every((r) => [200, 400, 429].includes(r.statusCode)),
+      results.map((r) => r.body).join('\n'),
+    );
   });
 
   test('wrong recovery codes share the pending attempt cap with /tf-validate', async () => {
@@ -113,14 +128,19 @@ describe(`recovery codes and help-desk abuse (${DB_KIND})`, () => {
     assert.equal(right.data.response.error_code, 'TWO_FACTOR_PERMISSION_DENIED');
     assert.equal((await c.get('/me')).statusCode, 401);
     const d = await pendingSignIn(t, email);
-    assert.equal((await d.post('/mf-recovery', { code: codes[0]! })).statusCode, 200, 'a refused attempt did not burn the code');
+    assert.equal(
+      (await d.post('/mf-recovery', { code: codes[0]! })).statusCode,
+      200,
+      'a refused attempt did not burn the code',
+    );
   });
 
   test('lockout: 10 wrong recovery codes across sessions and instances lock even a right one, without burning it', async () => {
     const { email, id, codes } = await withCodes();
     for (const app of [t, second]) {
       const c = await pendingSignIn(app, email);
-      for (let i = 0; i < 4; i++) assert.equal((await c.post('/mf-recovery', { code: wrongCode(codes) })).statusCode, 400);
+      for (let i = 0; i < 4; i++)
+        assert.equal((await c.post('/mf-recovery', { code: wrongCode(codes) })).statusCode, 400);
     }
     const c = await pendingSignIn(second, email);
     assert.equal((await c.post('/mf-recovery', { code: wrongCode(codes) })).statusCode, 400);
@@ -136,18 +156,33 @@ describe(`recovery codes and help-desk abuse (${DB_KIND})`, () => {
     t.clock.advance(15 * 60 * 1000 + 1000);
     const e = await pendingSignIn(t, email);
     assert.equal((await e.post('/mf-recovery', { code: codes[2]! })).statusCode, 200);
-    const row = await t.database.db.selectFrom('users').select(['tf_failures', 'tf_locked_until', 'tf_lockouts']).where('id', '=', id).executeTakeFirstOrThrow();
-    assert.deepEqual({ ...row }, { tf_failures: 0, tf_locked_until: null, tf_lockouts: 0 }, 'success resets the counter');
+    const row = await t.database.db
+      .selectFrom('users')
+      .select(['tf_failures', 'tf_locked_until', 'tf_lockouts'])
+      .where('id', '=', id)
+      .executeTakeFirstOrThrow();
+    assert.deepEqual(
+      { ...row },
+      { tf_failures: 0, tf_locked_until: null, tf_lockouts: 0 },
+      'success resets the counter',
+    );
   });
 
   test('a burst of 50 wrong codes over 10 pending sign-ins never checks more than the lockout budget', async () => {
     const { email, codes } = await withCodes();
     const clients = await pendingSignIns(email, 10);
-    const results = await Promise.all(clients.flatMap((c) => Array.from({ length: 5 }, () => c.post('/mf-recovery', { code: wrongCode(codes) }))));
-    const checked = results.filter((r) => ['INVALID_RECOVERY_CODE', 'TWO_FACTOR_TOO_MANY_ATTEMPTS'].includes(r.data.response.error_code));
+    const results = await Promise.all(
+      clients.flatMap((c) => Array.from({ length: 5 }, () => c.post('/mf-recovery', { code: wrongCode(codes) }))),
+    );
+    const checked = results.filter((r) =>
+      ['INVALID_RECOVERY_CODE', 'TWO_FACTOR_TOO_MANY_ATTEMPTS'].includes(r.data.response.error_code),
+    );
     assert.ok(checked.length <= 10, `${checked.length} guesses were checked (threshold 10)`);
     assert.ok(results.some((r) => r.data.response.error_code === 'TWO_FACTOR_LOCKED'));
-    assert.ok(results.every((r) => r.statusCode === 400 || r.statusCode === 429), results.map((r) => r.statusCode).join());
+    assert.ok(
+      results.every((r) => r.statusCode === 400 || r.statusCode === 429),
+      results.map((r) => r.statusCode).join(),
+    );
   });
 
   test("one user's code never signs in another user", async () => {
@@ -162,8 +197,15 @@ describe(`recovery codes and help-desk abuse (${DB_KIND})`, () => {
   test('generations at once leave exactly one set of codes, the set one of them showed', async () => {
     const u = await enrolledUser(t, 'authenticator');
     const results = await Promise.all(Array.from({ length: 6 }, () => u.client.post('/mf-recovery-codes')));
-    assert.ok(results.every((r) => r.statusCode === 200), results.map((r) => r.body).join('\n'));
-    const rows = await t.database.db.selectFrom('tf_recovery_codes').select('code_hash').where('user_id', '=', u.id).execute();
+    assert.ok(
+      results.every((r) => r.statusCode === 200),
+      results.map((r) => r.body).join('\n'),
+    );
+    const rows = await t.database.db
+      .selectFrom('tf_recovery_codes')
+      .select('code_hash')
+      .where('user_id', '=', u.id)
+      .execute();
     assert.equal(rows.length, 5, 'never two sets at once');
     const stored = rows.map((r) => r.code_hash).sort();
     const sets = results.map((r) => r.data.response.recovery_codes as string[]);
@@ -179,14 +221,32 @@ describe(`recovery codes and help-desk abuse (${DB_KIND})`, () => {
   test('a burst of help requests from many pending sign-ins of one user mails the help desk once', async () => {
     const u = await enrolledUser(t, 'authenticator');
     second.clock.set(t.clock.now());
-    const before = t.senders.emails.filter((m) => m.to === HELP_DESK).length + second.senders.emails.filter((m) => m.to === HELP_DESK).length;
+    const before =
+      t.senders.emails.filter((m) => m.to === HELP_DESK).length +
+      second.senders.emails.filter((m) => m.to === HELP_DESK).length;
     const clients = await pendingSignIns(u.email, 5);
-    const results = await Promise.all(clients.flatMap((c) => Array.from({ length: 4 }, () => c.post('/tf-rescue', { help_setup: 'help' }))));
-    const notices = [...t.senders.emails, ...second.senders.emails].filter((m) => m.to === HELP_DESK && m.text.includes(u.email));
+    const results = await Promise.all(
+      clients.flatMap((c) => Array.from({ length: 4 }, () => c.post('/tf-rescue', { help_setup: 'help' }))),
+    );
+    const notices = [...t.senders.emails, ...second.senders.emails].filter(
+      (m) => m.to === HELP_DESK && m.text.includes(u.email),
+    );
     assert.equal(notices.length, 1);
-    assert.equal(t.senders.emails.filter((m) => m.to === HELP_DESK).length + second.senders.emails.filter((m) => m.to === HELP_DESK).length, before + 1);
+    assert.equal(
+      t.senders.emails.filter((m) => m.to === HELP_DESK).length +
+        second.senders.emails.filter((m) => m.to === HELP_DESK).length,
+      before + 1,
+    );
     assert.equal(results.filter((r) => r.statusCode === 200).length, 1);
-    assert.ok(results.every((r) => r.statusCode === 200 || (r.statusCode === 429 && r.data.response.error_code === 'RATE_LIMITED' && Number(r.headers['retry-after']) > 0)));
+    assert.ok(
+      results.every(
+        (r) =>
+          r.statusCode === 200 ||
+          (r.statusCode === 429 &&
+            r.data.response.error_code === 'RATE_LIMITED' &&
+            Number(r.headers['retry-after']) > 0),
+      ),
+    );
   });
 
   test("one user's help requests never use up another user's", async () => {

@@ -62,7 +62,11 @@ describe(`secrets at rest (${DB_KIND})`, () => {
     assert.ok(!all.includes(device), 'device token');
     assert.ok(!new RegExp(`\\b${code}\\b`).test(all), 'one-time code');
     assert.ok(!all.includes('password-1'), 'password');
-    const row = await t.database.db.selectFrom('users').select('tf_totp_secret').where('email_normalized', '=', email.toLowerCase()).executeTakeFirstOrThrow();
+    const row = await t.database.db
+      .selectFrom('users')
+      .select('tf_totp_secret')
+      .where('email_normalized', '=', email.toLowerCase())
+      .executeTakeFirstOrThrow();
     assert.match(row.tf_totp_secret!, /^v1\.1\./, 'AES-GCM box with key tag 1');
   });
 
@@ -74,8 +78,16 @@ describe(`secrets at rest (${DB_KIND})`, () => {
     for (const email of [a, b]) {
       await enrolAuthenticator(t, await signedIn(t, email, 'password-1'));
     }
-    const boxA = await t.database.db.selectFrom('users').select('tf_totp_secret').where('email_normalized', '=', a.toLowerCase()).executeTakeFirstOrThrow();
-    await t.database.db.updateTable('users').set({ tf_totp_secret: boxA.tf_totp_secret }).where('email_normalized', '=', b.toLowerCase()).execute();
+    const boxA = await t.database.db
+      .selectFrom('users')
+      .select('tf_totp_secret')
+      .where('email_normalized', '=', a.toLowerCase())
+      .executeTakeFirstOrThrow();
+    await t.database.db
+      .updateTable('users')
+      .set({ tf_totp_secret: boxA.tf_totp_secret })
+      .where('email_normalized', '=', b.toLowerCase())
+      .execute();
     t.clock.advance(30_000);
     const c = new Client(() => t.app);
     await c.login(b, 'password-1');

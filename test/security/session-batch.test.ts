@@ -29,7 +29,9 @@ describe(`batched session lookups (${DB_KIND})`, () => {
 
   test('a burst of GET /me from many sessions (three at once on each) answers each with its own user, in few statements', async () => {
     const before = t.database.stats.queries;
-    const burst = users.flatMap((u) => [u, u, u]).map(async (u) => ({ email: u.email, res: await u.client.get('/me') }));
+    const burst = users
+      .flatMap((u) => [u, u, u])
+      .map(async (u) => ({ email: u.email, res: await u.client.get('/me') }));
     const answers = await Promise.all(burst);
     const statements = t.database.stats.queries - before;
     for (const { email, res } of answers) {
@@ -47,22 +49,35 @@ describe(`batched session lookups (${DB_KIND})`, () => {
 
     const thief = new Client(() => t.app);
     thief.cookies.set('session', stolenCookie);
-    const [stolen, inactive, ...others] = await Promise.all([thief.get('/me'), deactivated!.client.get('/me'), ...rest.map((u) => u.client.get('/me'))]);
+    const [stolen, inactive, ...others] = await Promise.all([
+      thief.get('/me'),
+      deactivated!.client.get('/me'),
+      ...rest.map((u) => u.client.get('/me')),
+    ]);
     assert.equal(stolen.statusCode, 401, 'the signed-out session is gone');
     assert.equal(inactive.statusCode, 401, 'the deactivated user is out');
     others.forEach((res, i) => assert.equal(res.data.response.user.email, rest[i]!.email));
   });
 
   test('two lookups of one session in the same batch get their own objects', async () => {
-    const store = new KyselySessionStore(t.database.db, { hashId: (id) => `test-${id}`, clock: t.clock, lifetimeSeconds: 3600, cookieName: 'session' });
+    const store = new KyselySessionStore(t.database.db, {
+      hashId: (id) => `test-${id}`,
+      clock: t.clock,
+      lifetimeSeconds: 3600,
+      cookieName: 'session',
+    });
     const call = <T>(fn: (cb: (err?: unknown, v?: T) => void) => void) =>
       new Promise<T | undefined>((resolve, reject) => fn((err, v) => (err ? reject(err) : resolve(v))));
     await call((cb) => store.set('twin', { cookie: {}, authnMethods: ['password'] } as never, cb));
     const before = t.database.stats.queries;
-    const [a, b, none] = await Promise.all([call((cb) => store.get('twin', cb)), call((cb) => store.get('twin', cb)), call((cb) => store.get('nobody', cb))]);
+    const [a, b, none] = await Promise.all([
+      call((cb) => store.get('twin', cb)),
+      call((cb) => store.get('twin', cb)),
+      call((cb) => store.get('nobody', cb)),
+    ]);
     assert.equal(t.database.stats.queries - before, 1, 'one statement for the three lookups');
     assert.equal(none, null);
     (a as { authnMethods: string[] }).authnMethods.push('tf');
-    assert.deepEqual((b as { authnMethods: string[] }).authnMethods, ['password'], 'the twin saw its sibling\'s change');
+    assert.deepEqual((b as { authnMethods: string[] }).authnMethods, ['password'], "the twin saw its sibling's change");
   });
 });

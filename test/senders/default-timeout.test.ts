@@ -25,7 +25,13 @@ after(() => fake.stop());
 test('a hanging provider gives DeliveryError after 2 × 5 s with the default timeout', { timeout: 20_000 }, async () => {
   assert.equal(DEFAULT_TIMEOUT_MS, 5_000);
   const senders = createSenders(
-    { emailService: 'sendgrid', smsService: 'log', emailSender: 'security@acme.test', sendgridApiKey: API_KEY, sendgridApiUrl: fake.url },
+    {
+      emailService: 'sendgrid',
+      smsService: 'log',
+      emailSender: 'security@acme.test',
+      sendgridApiKey: API_KEY,
+      sendgridApiUrl: fake.url,
+    },
     { logger: captureLogger().logger, clock: new FixedClock() },
   );
   fake.hangNext(2);

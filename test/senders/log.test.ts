@@ -32,7 +32,12 @@ describe('log senders', () => {
     assert.equal(lines.length, 1);
     assert.equal(lines[0]?.msg, OUTBOX_LOG_MESSAGE);
     assert.equal(lines[0]?.level, 30);
-    assert.deepEqual(lines[0]?.outbox, { channel: 'email', to: 'alice@example.com', subject: 'Your code', text: 'Code: 123456' });
+    assert.deepEqual(lines[0]?.outbox, {
+      channel: 'email',
+      to: 'alice@example.com',
+      subject: 'Your code',
+      text: 'Code: 123456',
+    });
 
     const file = await readFile(outboxFile, 'utf8');
     assert.equal(
@@ -83,7 +88,10 @@ describe('log senders', () => {
       const entry = JSON.parse(line) as { channel: string; text: string };
       return Number(entry.text.split(' ')[0]);
     });
-    assert.deepEqual(seen.sort((a, b) => a - b), Array.from({ length: 100 }, (_, i) => i));
+    assert.deepEqual(
+      seen.sort((a, b) => a - b),
+      Array.from({ length: 100 }, (_, i) => i),
+    );
   });
 
   test('an outbox file that cannot be written gives DeliveryError', async () => {

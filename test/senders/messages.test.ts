@@ -33,7 +33,10 @@ describe('code e-mails', () => {
     });
 
     test(`${name}: the app name is HTML-escaped and kept on one line`, () => {
-      const mail = build('alice@example.com', { ...input, appName: 'Acme <script>alert("x")</script> & Co\r\nBcc: evil' });
+      const mail = build('alice@example.com', {
+        ...input,
+        appName: 'Acme <script>alert("x")</script> & Co\r\nBcc: evil',
+      });
       assert.ok(!mail.html.includes('<script>'));
       assert.match(mail.html, /Acme &lt;script&gt;alert\(&quot;x&quot;\)&lt;\/script&gt; &amp; Co Bcc: evil/);
       assert.ok(!/[\r\n]/.test(mail.subject));
@@ -93,5 +96,8 @@ describe('help-desk notice', () => {
 });
 
 test('escapeHtml escapes the five HTML-significant characters', () => {
-  assert.equal(escapeHtml(`<a href="x" title='y'>&</a>`), '&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;&amp;&lt;/a&gt;');
+  assert.equal(
+    escapeHtml(`<a href="x" title='y'>&</a>`),
+    '&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;&amp;&lt;/a&gt;',
+  );
 });

@@ -23,7 +23,11 @@ import { FakeTwilio } from '../helpers/fake-twilio.js';
 import { captureLogger } from '../helpers/log-capture.js';
 
 const API_KEY = 'SG.registry-test.KeySecretValue';
-const TWILIO = { ACCOUNT_SID: 'AC0123456789abcdef0123456789abcdef', AUTH_TOKEN: 'TokenSecretValue', PHONE_NUMBER: '+15005550001' };
+const TWILIO = {
+  ACCOUNT_SID: 'AC0123456789abcdef0123456789abcdef',
+  AUTH_TOKEN: 'TokenSecretValue',
+  PHONE_NUMBER: '+15005550001',
+};
 const base: SendersConfig = { emailService: 'log', smsService: 'log', emailSender: 'security@acme.test' };
 const deps = () => ({ logger: captureLogger().logger, clock: new FixedClock(new Date('2030-01-01T00:00:00Z')) });
 
@@ -44,31 +48,43 @@ describe('createSenders', () => {
   });
 
   test('an unknown service name fails with the known names', () => {
+    assert.throws(() => createSenders({ ...base, emailService: 'mailgun' }, deps()), {
+      message: 'Invalid delivery configuration: EMAIL_SERVICE "mailgun" is not a known service (known: log, sendgrid)',
+    });
     assert.throws(
-      () => createSenders({ ...base, emailService: 'mailgun' }, deps()),
-      { message: 'Invalid delivery configuration: EMAIL_SERVICE "mailgun" is not a known service (known: log, sendgrid)' },
+      () => createSenders({ ...base, smsService: 'vonage' }, deps()),
+      /SECURITY_SMS_SERVICE "vonage" is not a known service/,
     );
-    assert.throws(() => createSenders({ ...base, smsService: 'vonage' }, deps()), /SECURITY_SMS_SERVICE "vonage" is not a known service/);
   });
 
   test('missing credentials for the chosen provider fail at creation', () => {
-    assert.throws(() => createSenders({ ...base, emailService: 'sendgrid' }, deps()), /SENDGRID_API_KEY is required when EMAIL_SERVICE=sendgrid/);
-    assert.throws(() => createSenders({ ...base, smsService: 'twilio' }, deps()), /SECURITY_SMS_SERVICE_CONFIG with ACCOUNT_SID, AUTH_TOKEN and PHONE_NUMBER is required/);
+    assert.throws(
+      () => createSenders({ ...base, emailService: 'sendgrid' }, deps()),
+      /SENDGRID_API_KEY is required when EMAIL_SERVICE=sendgrid/,
+    );
+    assert.throws(
+      () => createSenders({ ...base, smsService: 'twilio' }, deps()),
+      /SECURITY_SMS_SERVICE_CONFIG with ACCOUNT_SID, AUTH_TOKEN and PHONE_NUMBER is required/,
+    );
   });
 
   test('a custom provider can be registered and chosen by name', async () => {
     const sentMail: EmailMessage[] = [];
     const sentSms: SmsMessage[] = [];
     registerEmailSender('Recording', () => ({ send: async (m) => void sentMail.push(m) }));
-    registerSmsSender('recording', () => ({ send: async (m) => void sentSms.push(m) }), (cfg) =>
-      cfg.outboxFile === 'forbidden' ? ['recording refuses this outbox'] : [],
+    registerSmsSender(
+      'recording',
+      () => ({ send: async (m) => void sentSms.push(m) }),
+      (cfg) => (cfg.outboxFile === 'forbidden' ? ['recording refuses this outbox'] : []),
     );
     const senders = createSenders({ ...base, emailService: 'recording', smsService: 'RECORDING' }, deps());
     await senders.email.send({ to: 'a@example.com', subject: 's', text: 't', html: 'h' });
     await senders.sms.send({ to: '+15005550006', text: 't' });
     assert.equal(sentMail.length, 1);
     assert.equal(sentSms.length, 1);
-    assert.deepEqual(validateSendersConfig({ ...base, smsService: 'recording', outboxFile: 'forbidden' }), ['recording refuses this outbox']);
+    assert.deepEqual(validateSendersConfig({ ...base, smsService: 'recording', outboxFile: 'forbidden' }), [
+      'recording refuses this outbox',
+    ]);
   });
 });
 
@@ -148,8 +164,14 @@ describe('createSenders end to end against the fake providers', () => {
     );
     await senders.email.send({ to: 'bob@example.com', subject: 'Code', text: 'Code 111222', html: '<p>111222</p>' });
     await senders.sms.send({ to: '+15005550006', text: '333444 is your code' });
-    assert.deepEqual(sendgrid.mails().map((m) => [m.to, m.from, m.text]), [[['bob@example.com'], 'security@acme.test', 'Code 111222']]);
-    assert.deepEqual(twilio.messages().map((m) => [m.to, m.from, m.body]), [['+15005550006', '+15005550001', '333444 is your code']]);
+    assert.deepEqual(
+      sendgrid.mails().map((m) => [m.to, m.from, m.text]),
+      [[['bob@example.com'], 'security@acme.test', 'Code 111222']],
+    );
+    assert.deepEqual(
+      twilio.messages().map((m) => [m.to, m.from, m.body]),
+      [['+15005550006', '+15005550001', '333444 is your code']],
+    );
     assert.equal(log.raw.length, 0);
   });
 

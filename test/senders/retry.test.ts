@@ -43,7 +43,9 @@ test('an attempt that rejects after its deadline causes no unhandled rejection',
   process.on('unhandledRejection', onUnhandled);
   try {
     const late = (signal: AbortSignal) =>
-      new Promise<void>((_resolve, reject) => signal.addEventListener('abort', () => setTimeout(() => reject(new Error('late')), 10)));
+      new Promise<void>((_resolve, reject) =>
+        signal.addEventListener('abort', () => setTimeout(() => reject(new Error('late')), 10)),
+      );
     await assert.rejects(deliverWithRetry(late, options()), DeliveryError);
     await new Promise((resolve) => setTimeout(resolve, 50));
     assert.deepEqual(unhandled, []);
@@ -58,7 +60,10 @@ test('a programming error is not retried', async () => {
     calls += 1;
     throw new TypeError('cannot read properties of undefined');
   };
-  await assert.rejects(deliverWithRetry(broken, options()), { name: 'DeliveryError', message: 'email delivery via test failed after 1 attempt (error)' });
+  await assert.rejects(deliverWithRetry(broken, options()), {
+    name: 'DeliveryError',
+    message: 'email delivery via test failed after 1 attempt (error)',
+  });
   assert.equal(calls, 1);
 });
 
@@ -75,11 +80,27 @@ test('a network error is retried once', async () => {
 test('408, 429 and 5xx are transient; other 4xx are not', () => {
   assert.deepEqual(
     [400, 401, 403, 404, 408, 413, 422, 429, 500, 502, 503, 504].map((s) => [s, isTransientStatus(s)]),
-    [[400, false], [401, false], [403, false], [404, false], [408, true], [413, false], [422, false], [429, true], [500, true], [502, true], [503, true], [504, true]],
+    [
+      [400, false],
+      [401, false],
+      [403, false],
+      [404, false],
+      [408, true],
+      [413, false],
+      [422, false],
+      [429, true],
+      [500, true],
+      [502, true],
+      [503, true],
+      [504, true],
+    ],
   );
 });
 
 test('scrub removes secrets and code-like digit runs and bounds the length', () => {
-  assert.equal(scrub('key SG.abc.def in 123456 and +15005550006, port 8080', ['SG.abc.def']), 'key [redacted] in [digits] and +[digits], port 8080');
+  assert.equal(
+    scrub('key SG.abc.def in 123456 and +15005550006, port 8080', ['SG.abc.def']),
+    'key [redacted] in [digits] and +[digits], port 8080',
+  );
   assert.equal(scrub('x'.repeat(1_000), []).length, 300);
 });

@@ -65,7 +65,13 @@ describe('SendgridEmailSender', () => {
     assert.equal(request?.headers.authorization, `Bearer ${API_KEY}`);
     assert.match(String(request?.headers['content-type']), /^application\/json/);
     assert.deepEqual(fake.mails(), [
-      { to: ['alice@example.com'], from: 'security@acme.test', subject: message.subject, text: message.text, html: message.html },
+      {
+        to: ['alice@example.com'],
+        from: 'security@acme.test',
+        subject: message.subject,
+        text: message.text,
+        html: message.html,
+      },
     ]);
     const body = request?.body as { tracking_settings?: unknown };
     assert.deepEqual(body.tracking_settings, {
@@ -99,7 +105,12 @@ describe('SendgridEmailSender', () => {
 
   test('a provider that keeps failing gives DeliveryError after exactly 2 attempts', async () => {
     fake.failNext(5, 503, { errors: [{ message: `upstream echoed ${API_KEY} and ${CODE}` }] });
-    const error = await sender().send(message).then(() => undefined, (err: unknown) => err);
+    const error = await sender()
+      .send(message)
+      .then(
+        () => undefined,
+        (err: unknown) => err,
+      );
     assert.ok(error instanceof DeliveryError);
     assert.equal(error.message, 'email delivery via sendgrid failed after 2 attempts (HTTP 503)');
     assert.equal(error.cause, undefined, 'no provider error (with its request config) travels up');
@@ -111,7 +122,9 @@ describe('SendgridEmailSender', () => {
   });
 
   test('a 400 is not retried', async () => {
-    fake.failNext(1, 400, { errors: [{ message: 'Does not contain a valid address.', field: 'personalizations.0.to' }] });
+    fake.failNext(1, 400, {
+      errors: [{ message: 'Does not contain a valid address.', field: 'personalizations.0.to' }],
+    });
     await assert.rejects(sender().send(message), DeliveryError);
     assert.equal(fake.requests.length, 1);
     const failed = log.lines().find((l) => l.msg === 'delivery failed');
@@ -120,7 +133,12 @@ describe('SendgridEmailSender', () => {
 
   test('a wrong API key (401 from the provider) is not retried and is not logged', async () => {
     const wrongKey = 'SG.wrong-key.ZZtopSecret';
-    const error = await sender({ apiKey: wrongKey }).send(message).then(() => undefined, (err: unknown) => err);
+    const error = await sender({ apiKey: wrongKey })
+      .send(message)
+      .then(
+        () => undefined,
+        (err: unknown) => err,
+      );
     assert.ok(error instanceof DeliveryError);
     assert.equal(fake.requests.length, 1);
     assert.ok(!log.text().includes('ZZtopSecret'));
@@ -130,7 +148,12 @@ describe('SendgridEmailSender', () => {
   test('a hanging provider is abandoned at the deadline of each attempt', async () => {
     fake.hangNext(2);
     const started = Date.now();
-    const error = await sender({ timeoutMs: 300 }).send(message).then(() => undefined, (err: unknown) => err);
+    const error = await sender({ timeoutMs: 300 })
+      .send(message)
+      .then(
+        () => undefined,
+        (err: unknown) => err,
+      );
     const elapsed = Date.now() - started;
     assert.ok(error instanceof DeliveryError);
     assert.match(error.message, /after 2 attempts \(timeout\)/);
@@ -139,7 +162,10 @@ describe('SendgridEmailSender', () => {
     assert.ok(elapsed >= 600 && elapsed < 6_000, `took ${elapsed} ms`);
     // The client really closed both connections rather than leaving them open.
     await new Promise((resolve) => setTimeout(resolve, 50));
-    assert.deepEqual(fake.requests.map((r) => r.aborted), [true, true]);
+    assert.deepEqual(
+      fake.requests.map((r) => r.aborted),
+      [true, true],
+    );
     assertNoSecretsLogged(error);
   });
 
@@ -147,7 +173,12 @@ describe('SendgridEmailSender', () => {
     const gone = await FakeSendgrid.start({ apiKey: API_KEY });
     const url = gone.url;
     await gone.stop();
-    const error = await sender({ apiUrl: url }).send(message).then(() => undefined, (err: unknown) => err);
+    const error = await sender({ apiUrl: url })
+      .send(message)
+      .then(
+        () => undefined,
+        (err: unknown) => err,
+      );
     assert.ok(error instanceof DeliveryError);
     assert.match(error.message, /after 2 attempts \(network error\)/);
     const attempts = log.lines().filter((l) => l.providerCode === 'ECONNREFUSED');
@@ -157,6 +188,12 @@ describe('SendgridEmailSender', () => {
   test('concurrent sends do not share request state', async () => {
     const recipients = ['a@example.com', 'b@example.com', 'c@example.com', 'd@example.com'];
     await Promise.all(recipients.map((to) => sender().send({ ...message, to })));
-    assert.deepEqual(fake.mails().flatMap((m) => m.to).sort(), recipients);
+    assert.deepEqual(
+      fake
+        .mails()
+        .flatMap((m) => m.to)
+        .sort(),
+      recipients,
+    );
   });
 });

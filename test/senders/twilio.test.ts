@@ -70,7 +70,9 @@ describe('TwilioSmsSender', () => {
   test('a Messaging Service SID as PHONE_NUMBER is sent as MessagingServiceSid', async () => {
     const service = 'MG0123456789abcdef0123456789abcdef';
     await sender({ from: service }).send(message);
-    assert.deepEqual(fake.messages(), [{ to: '+15005550006', from: undefined, messagingServiceSid: service, body: message.text }]);
+    assert.deepEqual(fake.messages(), [
+      { to: '+15005550006', from: undefined, messagingServiceSid: service, body: message.text },
+    ]);
   });
 
   test('an API URL with a path prefix keeps the prefix', async () => {
@@ -88,7 +90,7 @@ describe('TwilioSmsSender', () => {
     assertNoSecretsLogged();
   });
 
-  test('a 429 is retried once (twilio\'s own auto-retry stays off)', async () => {
+  test("a 429 is retried once (twilio's own auto-retry stays off)", async () => {
     fake.failNext(1, 429, { code: 20429, message: 'Too Many Requests', status: 429 });
     await sender().send(message);
     assert.equal(fake.requests.length, 2);
@@ -96,7 +98,12 @@ describe('TwilioSmsSender', () => {
 
   test('a provider that keeps failing gives DeliveryError after exactly 2 attempts', async () => {
     fake.failNext(5, 503, { code: 20503, message: `echo ${AUTH_TOKEN} ${CODE}`, status: 503 });
-    const error = await sender().send(message).then(() => undefined, (err: unknown) => err);
+    const error = await sender()
+      .send(message)
+      .then(
+        () => undefined,
+        (err: unknown) => err,
+      );
     assert.ok(error instanceof DeliveryError);
     assert.equal(error.message, 'sms delivery via twilio failed after 2 attempts (HTTP 503)');
     assert.equal(fake.requests.length, 2);
@@ -104,7 +111,12 @@ describe('TwilioSmsSender', () => {
   });
 
   test('an invalid number (400, code 21211) is not retried', async () => {
-    const error = await sender().send({ ...message, to: '5550006' }).then(() => undefined, (err: unknown) => err);
+    const error = await sender()
+      .send({ ...message, to: '5550006' })
+      .then(
+        () => undefined,
+        (err: unknown) => err,
+      );
     assert.ok(error instanceof DeliveryError);
     assert.equal(fake.requests.length, 1);
     const failed = log.lines().find((l) => l.msg === 'delivery failed');
@@ -114,7 +126,12 @@ describe('TwilioSmsSender', () => {
   });
 
   test('wrong credentials (401) are not retried and the token is not logged', async () => {
-    const error = await sender({ authToken: 'wrong-token-XYZsecret' }).send(message).then(() => undefined, (err: unknown) => err);
+    const error = await sender({ authToken: 'wrong-token-XYZsecret' })
+      .send(message)
+      .then(
+        () => undefined,
+        (err: unknown) => err,
+      );
     assert.ok(error instanceof DeliveryError);
     assert.equal(fake.requests.length, 1);
     assert.ok(!log.text().includes('XYZsecret'));
@@ -124,7 +141,12 @@ describe('TwilioSmsSender', () => {
   test('a hanging provider is abandoned at the deadline of each attempt', async () => {
     fake.hangNext(2);
     const started = Date.now();
-    const error = await sender({ timeoutMs: 300 }).send(message).then(() => undefined, (err: unknown) => err);
+    const error = await sender({ timeoutMs: 300 })
+      .send(message)
+      .then(
+        () => undefined,
+        (err: unknown) => err,
+      );
     const elapsed = Date.now() - started;
     assert.ok(error instanceof DeliveryError);
     assert.match(error.message, /after 2 attempts \(timeout\)/);
@@ -133,7 +155,10 @@ describe('TwilioSmsSender', () => {
     assert.ok(elapsed >= 600 && elapsed < 6_000, `took ${elapsed} ms`);
     // twilio's own socket timeout (same value) closes the connection; nothing is left open.
     await new Promise((resolve) => setTimeout(resolve, 100));
-    assert.deepEqual(fake.requests.map((r) => r.aborted), [true, true]);
+    assert.deepEqual(
+      fake.requests.map((r) => r.aborted),
+      [true, true],
+    );
     assertNoSecretsLogged(error);
   });
 

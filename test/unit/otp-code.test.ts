@@ -35,9 +35,34 @@ test('normalizeCodeInput: JSON numbers are zero-padded', () => {
 
 test('normalizeCodeInput: everything else is null', () => {
   const bad: unknown[] = [
-    '', '12345', '1234567', 'abcdef', '12345a', '123-456', '12.345', '+12345', '１２３４５６', '١٢٣٤٥٦',
-    1_000_000, 1234567, -1, -123456, 1.5, 12345.6, Number.NaN, Number.POSITIVE_INFINITY,
-    true, false, null, undefined, {}, [], ['123456'], { code: '123456' }, 123456n, `${'1'.repeat(6)}${' '.repeat(100)}`,
+    '',
+    '12345',
+    '1234567',
+    'abcdef',
+    '12345a',
+    '123-456',
+    '12.345',
+    '+12345',
+    '１２３４５６',
+    '١٢٣٤٥٦',
+    1_000_000,
+    1234567,
+    -1,
+    -123456,
+    1.5,
+    12345.6,
+    Number.NaN,
+    Number.POSITIVE_INFINITY,
+    true,
+    false,
+    null,
+    undefined,
+    {},
+    [],
+    ['123456'],
+    { code: '123456' },
+    123456n,
+    `${'1'.repeat(6)}${' '.repeat(100)}`,
   ];
   for (const value of bad) assert.equal(normalizeCodeInput(value), null, String(value));
 });

@@ -26,7 +26,10 @@ test('a burst of verifications runs at most one hash per core at a time, and eac
   const answers = await Promise.all(guesses.map((g) => verifyPassword(stored, g)));
   done = true;
   await watch;
-  assert.deepEqual(answers, guesses.map((g) => g === 'right password'));
+  assert.deepEqual(
+    answers,
+    guesses.map((g) => g === 'right password'),
+  );
   assert.equal(peak, slots, `peak ${peak} running hashes, ${slots} slots`);
   assert.ok(sawQueue, 'the rest of the burst waited');
   assert.deepEqual(passwordHashLoad(), { running: 0, waiting: 0, slots });

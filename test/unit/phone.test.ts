@@ -20,16 +20,37 @@ test('valid US, UK and German numbers in common notations become E.164', () => {
 });
 
 test('numbers without a country code are refused, not guessed', () => {
-  for (const input of ['650 253 0000', '(650) 253-0000', '020 7946 0958', '0151 23456789', '0049 151 23456789', '16502530000']) {
+  for (const input of [
+    '650 253 0000',
+    '(650) 253-0000',
+    '020 7946 0958',
+    '0151 23456789',
+    '0049 151 23456789',
+    '16502530000',
+  ]) {
     assert.equal(normalizePhone(input), null, input);
   }
 });
 
 test('invalid, lettered and over-long input is refused', () => {
   const bad = [
-    '', '+', '+1', '+1 650', '+1 000 000 0000', '+44 20 7946', '+49 12', '+999 1234 5678',
-    '+1 800 FLOWERS', '+1 650 253 0000 ext. 12', '+1 650 253 0000;ext=12', 'tel:+16502530000', 'phone',
-    '+1 650 253 0000 0000 0000 0000 00', `+1${'0'.repeat(40)}`, '+1 650 253 0000\n+44 20 7946 0958', '++16502530000',
+    '',
+    '+',
+    '+1',
+    '+1 650',
+    '+1 000 000 0000',
+    '+44 20 7946',
+    '+49 12',
+    '+999 1234 5678',
+    '+1 800 FLOWERS',
+    '+1 650 253 0000 ext. 12',
+    '+1 650 253 0000;ext=12',
+    'tel:+16502530000',
+    'phone',
+    '+1 650 253 0000 0000 0000 0000 00',
+    `+1${'0'.repeat(40)}`,
+    '+1 650 253 0000\n+44 20 7946 0958',
+    '++16502530000',
   ];
   for (const input of bad) assert.equal(normalizePhone(input), null, JSON.stringify(input));
 });

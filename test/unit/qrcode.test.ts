@@ -7,7 +7,6 @@ import { scanQrSvg, svgOfDataUri } from '../helpers/real-clients.js';
 import { qrSvgDataUri } from '../../src/two-factor/qrcode.js';
 import { generateTotpSecret, otpauthUri } from '../../src/two-factor/totp.js';
 
-
 const svgOf = svgOfDataUri;
 const scan = scanQrSvg;
 
@@ -21,7 +20,11 @@ test('zbarimg decodes exactly the otpauth URI from the rasterized SVG', async ()
   const uris = [
     otpauthUri({ issuer: 'tfa-service', username: 'alice@example.com', secret: generateTotpSecret() }),
     otpauthUri({ issuer: 'Acme & Co', username: 'zoë+2fa@example.com', secret: generateTotpSecret() }),
-    otpauthUri({ issuer: 'A rather long issuer name, Inc.', username: `${'x'.repeat(200)}@example.com`, secret: generateTotpSecret() }),
+    otpauthUri({
+      issuer: 'A rather long issuer name, Inc.',
+      username: `${'x'.repeat(200)}@example.com`,
+      secret: generateTotpSecret(),
+    }),
   ];
   for (const uri of uris) assert.equal(scan(svgOf(await qrSvgDataUri(uri))), uri);
 });

@@ -1,6 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatRecoveryCode, generateRecoveryCodes, normalizeRecoveryCode } from '../../src/two-factor/recovery-code.js';
+import {
+  formatRecoveryCode,
+  generateRecoveryCodes,
+  normalizeRecoveryCode,
+} from '../../src/two-factor/recovery-code.js';
 
 test('generateRecoveryCodes: n distinct lower-case xxxx-xxxx-xxxx codes', () => {
   const codes = generateRecoveryCodes(5);
@@ -21,7 +25,15 @@ test('generateRecoveryCodes refuses silly counts', () => {
 });
 
 test('normalizeRecoveryCode ignores case, spaces and dashes', () => {
-  const cases = ['abcd-ef01-2345', 'ABCD-EF01-2345', 'abcdef012345', 'abcd ef01 2345', ' AbCd-Ef01 - 2345 ', 'ab-cd-ef-01-23-45', 'abcd--ef01--2345\n'];
+  const cases = [
+    'abcd-ef01-2345',
+    'ABCD-EF01-2345',
+    'abcdef012345',
+    'abcd ef01 2345',
+    ' AbCd-Ef01 - 2345 ',
+    'ab-cd-ef-01-23-45',
+    'abcd--ef01--2345\n',
+  ];
   for (const input of cases) assert.equal(normalizeRecoveryCode(input), 'abcdef012345', JSON.stringify(input));
 });
 
@@ -34,7 +46,16 @@ test('a generated code normalizes and formats back to itself', () => {
 });
 
 test('normalizeRecoveryCode refuses anything that is not 12 hex digits', () => {
-  const bad = ['', 'abcd-ef01-234', 'abcd-ef01-23456', 'abcd-ef01-234g', 'abcd_ef01_2345', 'abcd.ef01.2345', 'ａｂｃｄ-ef01-2345', `abcdef012345${' '.repeat(60)}`];
+  const bad = [
+    '',
+    'abcd-ef01-234',
+    'abcd-ef01-23456',
+    'abcd-ef01-234g',
+    'abcd_ef01_2345',
+    'abcd.ef01.2345',
+    'ａｂｃｄ-ef01-2345',
+    `abcdef012345${' '.repeat(60)}`,
+  ];
   for (const input of bad) assert.equal(normalizeRecoveryCode(input), null, JSON.stringify(input));
   for (const input of [123456789012, null, undefined, {}, ['abcdef012345']] as unknown[]) {
     assert.equal(normalizeRecoveryCode(input as string), null, String(input));

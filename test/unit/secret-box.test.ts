@@ -41,7 +41,15 @@ test('any flipped character in IV or ciphertext is detected', () => {
 test('truncated, extended or malformed boxes are refused with SecretBoxError', () => {
   const box = createSecretBox({ '1': K1 });
   const sealed = box.encrypt(SECRET, '42');
-  for (const bad of ['', 'v1', sealed.slice(0, -4), sealed + 'AAAA', sealed + '.x', sealed.replace('v1.', 'v2.'), 'v1.1.!!!.???']) {
+  for (const bad of [
+    '',
+    'v1',
+    sealed.slice(0, -4),
+    sealed + 'AAAA',
+    sealed + '.x',
+    sealed.replace('v1.', 'v2.'),
+    'v1.1.!!!.???',
+  ]) {
     assert.throws(() => box.decrypt(bad, '42'), SecretBoxError, JSON.stringify(bad));
   }
 });
@@ -78,11 +86,14 @@ test('highest tag is chosen numerically, not by string order or insertion order'
 test('a box sealed with a tag that is no longer configured gives a clear error', () => {
   const sealed = createSecretBox({ '1': K1, '2': K2 }).encrypt(SECRET, '42');
   const withoutTwo = createSecretBox({ '1': K1 });
-  assert.throws(() => withoutTwo.decrypt(sealed, '42'), (err: unknown) => {
-    assert.ok(err instanceof SecretBoxError);
-    assert.match(err.message, /key tag "2"/);
-    return true;
-  });
+  assert.throws(
+    () => withoutTwo.decrypt(sealed, '42'),
+    (err: unknown) => {
+      assert.ok(err instanceof SecretBoxError);
+      assert.match(err.message, /key tag "2"/);
+      return true;
+    },
+  );
 });
 
 test('same tag but a different secret does not open the box', () => {

@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { chargeAttempt, delayFor, IP_POLICY, PAIR_POLICY, type ThrottlePolicy, type ThrottleState } from '../../src/auth/throttle-policy.js';
+import {
+  chargeAttempt,
+  delayFor,
+  IP_POLICY,
+  PAIR_POLICY,
+  type ThrottlePolicy,
+  type ThrottleState,
+} from '../../src/auth/throttle-policy.js';
 
 const policy: ThrottlePolicy = { threshold: 3, firstDelay: 10, maxDelay: 100, forgetAfter: 60 };
 const at = (s: number) => new Date(Date.UTC(2026, 0, 1) + s * 1000);
@@ -9,7 +16,10 @@ const fresh = (now: Date): ThrottleState => ({ failures: 0, blockedUntil: null, 
 test('the defaults: 5 per pair, 50 per address, 1 minute doubling to 1 hour, forgotten after 15 minutes', () => {
   assert.deepEqual(PAIR_POLICY, { threshold: 5, firstDelay: 60, maxDelay: 3600, forgetAfter: 900 });
   assert.equal(IP_POLICY.threshold, 50);
-  assert.deepEqual([4, 5, 6, 7, 11, 12, 1000].map((n) => delayFor(PAIR_POLICY, n)), [null, 60, 120, 240, 3600, 3600, 3600]);
+  assert.deepEqual(
+    [4, 5, 6, 7, 11, 12, 1000].map((n) => delayFor(PAIR_POLICY, n)),
+    [null, 60, 120, 240, 3600, 3600, 3600],
+  );
 });
 
 test('the attempt that reaches the threshold starts the delay; during it every attempt is refused', () => {

@@ -2,7 +2,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { oathtool } from '../helpers/real-clients.js';
 import {
-  formatAuthrKey, generateTotpSecret, otpauthUri, totpCode, totpTimeStep, verifyTotp,
+  formatAuthrKey,
+  generateTotpSecret,
+  otpauthUri,
+  totpCode,
+  totpTimeStep,
+  verifyTotp,
 } from '../../src/two-factor/totp.js';
 
 // "12345678901234567890" (ASCII), the RFC 6238 Appendix B SHA-1 seed, in base32.
@@ -11,21 +16,32 @@ const at = (seconds: number): Date => new Date(seconds * 1000);
 
 test('RFC 6238 Appendix B SHA-1 vectors (last six of the eight digits)', async () => {
   const vectors: [number, string][] = [
-    [59, '94287082'], [1111111109, '07081804'], [1111111111, '14050471'],
-    [1234567890, '89005924'], [2000000000, '69279037'], [20000000000, '65353130'],
+    [59, '94287082'],
+    [1111111109, '07081804'],
+    [1111111111, '14050471'],
+    [1234567890, '89005924'],
+    [2000000000, '69279037'],
+    [20000000000, '65353130'],
   ];
   for (const [seconds, eight] of vectors) {
     assert.equal(await totpCode(RFC_SECRET, at(seconds)), eight.slice(2), `T=${seconds}`);
   }
 });
 
-
 test('codes agree with oathtool (an independent implementation) for fixed and random secrets', async () => {
   const secrets = [RFC_SECRET, generateTotpSecret(), generateTotpSecret()];
-  const times = [at(0), at(59), new Date('2026-01-01T00:00:00Z'), new Date('2026-01-01T00:00:29Z'),
-    new Date('2026-01-01T00:00:30Z'), new Date('2031-07-15T12:34:56Z'), new Date()];
+  const times = [
+    at(0),
+    at(59),
+    new Date('2026-01-01T00:00:00Z'),
+    new Date('2026-01-01T00:00:29Z'),
+    new Date('2026-01-01T00:00:30Z'),
+    new Date('2031-07-15T12:34:56Z'),
+    new Date(),
+  ];
   for (const secret of secrets) {
-    for (const when of times) assert.equal(await totpCode(secret, when), oathtool(secret, when), `${secret} ${when.toISOString()}`);
+    for (const when of times)
+      assert.equal(await totpCode(secret, when), oathtool(secret, when), `${secret} ${when.toISOString()}`);
   }
 });
 
@@ -49,7 +65,11 @@ test('window: codes from ±120 s are accepted, ±150 s refused (default SECURITY
     const codeAt = (offset: number) => totpCode(RFC_SECRET, new Date(now.getTime() + offset * 1000));
     for (const offset of [-120, -90, -30, 0, 30, 90, 120]) {
       const r = await verifyTotp({ secret: RFC_SECRET, code: await codeAt(offset), now });
-      assert.deepEqual(r, { ok: true, timeStep: totpTimeStep(new Date(now.getTime() + offset * 1000)) }, `offset ${offset}`);
+      assert.deepEqual(
+        r,
+        { ok: true, timeStep: totpTimeStep(new Date(now.getTime() + offset * 1000)) },
+        `offset ${offset}`,
+      );
     }
     for (const offset of [-150, 150, -600]) {
       const r = await verifyTotp({ secret: RFC_SECRET, code: await codeAt(offset), now });
@@ -76,12 +96,18 @@ test('replay: a step at or before afterTimeStep is refused, a later one accepted
   const step = first.ok ? first.timeStep : -1;
   assert.deepEqual(await verifyTotp({ secret: RFC_SECRET, code, now, afterTimeStep: step }), { ok: false });
   // Still refused later, while the old code is inside the window.
-  assert.deepEqual(await verifyTotp({ secret: RFC_SECRET, code, now: new Date(now.getTime() + 60_000), afterTimeStep: step }), { ok: false });
+  assert.deepEqual(
+    await verifyTotp({ secret: RFC_SECRET, code, now: new Date(now.getTime() + 60_000), afterTimeStep: step }),
+    { ok: false },
+  );
   // A code from before the last accepted step is refused too.
   const earlier = await totpCode(RFC_SECRET, new Date(now.getTime() - 30_000));
   assert.deepEqual(await verifyTotp({ secret: RFC_SECRET, code: earlier, now, afterTimeStep: step }), { ok: false });
   const next = await totpCode(RFC_SECRET, new Date(now.getTime() + 30_000));
-  assert.deepEqual(await verifyTotp({ secret: RFC_SECRET, code: next, now, afterTimeStep: step }), { ok: true, timeStep: step + 1 });
+  assert.deepEqual(await verifyTotp({ secret: RFC_SECRET, code: next, now, afterTimeStep: step }), {
+    ok: true,
+    timeStep: step + 1,
+  });
 });
 
 test('replay: afterTimeStep beyond the whole window refuses without throwing', async () => {
@@ -89,7 +115,11 @@ test('replay: afterTimeStep beyond the whole window refuses without throwing', a
   const code = await totpCode(RFC_SECRET, now);
   const step = totpTimeStep(now);
   for (const after of [step + 4, step + 5, step + 1000]) {
-    assert.deepEqual(await verifyTotp({ secret: RFC_SECRET, code, now, afterTimeStep: after }), { ok: false }, String(after));
+    assert.deepEqual(
+      await verifyTotp({ secret: RFC_SECRET, code, now, afterTimeStep: after }),
+      { ok: false },
+      String(after),
+    );
   }
   await assert.rejects(verifyTotp({ secret: RFC_SECRET, code, now, afterTimeStep: -1 }), RangeError);
   await assert.rejects(verifyTotp({ secret: RFC_SECRET, code, now, afterTimeStep: 1.5 }), RangeError);
@@ -98,7 +128,8 @@ test('replay: afterTimeStep beyond the whole window refuses without throwing', a
 test('garbage input is refused without throwing', async () => {
   const now = at(59); // the code here is 287082, so none of these is right by accident
   const garbage = ['abc', '1234567', '', ' 123456', '12345', '123-456', '28708２', '2870821', 'x'.repeat(10_000)];
-  for (const code of garbage) assert.deepEqual(await verifyTotp({ secret: RFC_SECRET, code, now }), { ok: false }, code);
+  for (const code of garbage)
+    assert.deepEqual(await verifyTotp({ secret: RFC_SECRET, code, now }), { ok: false }, code);
   for (const code of [287082, null, undefined, {}] as unknown[]) {
     assert.deepEqual(await verifyTotp({ secret: RFC_SECRET, code: code as string, now }), { ok: false }, String(code));
   }
@@ -119,7 +150,10 @@ test('formatAuthrKey groups base32 by four', () => {
 
 test('otpauthUri: label and query are percent-encoded, and it parses back to the inputs', () => {
   const uri = otpauthUri({ issuer: 'Acme & Co', username: 'jo+2fa@example.com', secret: RFC_SECRET });
-  assert.equal(uri, `otpauth://totp/Acme%20%26%20Co:jo%2B2fa%40example.com?secret=${RFC_SECRET}&issuer=Acme%20%26%20Co`);
+  assert.equal(
+    uri,
+    `otpauth://totp/Acme%20%26%20Co:jo%2B2fa%40example.com?secret=${RFC_SECRET}&issuer=Acme%20%26%20Co`,
+  );
   const parsed = new URL(uri);
   assert.equal(parsed.protocol, 'otpauth:');
   assert.equal(parsed.searchParams.get('issuer'), 'Acme & Co');

@@ -52,7 +52,12 @@ export class Api {
     if (method !== 'GET' && this.csrf) headers['X-CSRF-Token'] = this.csrf;
     let res: Response;
     try {
-      res = await fetch(this.base + path, { method, headers, credentials: 'include', body: body === undefined ? undefined : JSON.stringify(body) });
+      res = await fetch(this.base + path, {
+        method,
+        headers,
+        credentials: 'include',
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
     } catch (err) {
       // A CORS refusal looks like this too: the browser hides the answer from the page.
       throw new ApiError(0, [`Network error: ${(err as Error).message}`], undefined);

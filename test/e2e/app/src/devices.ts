@@ -25,7 +25,10 @@ function row(api: Api, d: Device): HTMLTableRowElement {
   revoke.type = 'button';
   revoke.textContent = 'Revoke';
   // Revoking needs a fresh sign-in (SPEC §4.6) and, like every change, the CSRF token.
-  revoke.addEventListener('click', () => void run(async () => fill(api, await api.delete<Devices>(`/tf-devices/${encodeURIComponent(d.id)}`))));
+  revoke.addEventListener(
+    'click',
+    () => void run(async () => fill(api, await api.delete<Devices>(`/tf-devices/${encodeURIComponent(d.id)}`))),
+  );
   const name = `${browserName(d.user_agent)}${d.current ? ' (this device)' : ''}`;
   const actions = document.createElement('td');
   actions.append(revoke);

@@ -1,4 +1,13 @@
-import { Api, type LoginInfo, type LoginResult, type Me, type RecoveryCodes, type Rescue, type SetupResult, type UserResult } from './api.js';
+import {
+  Api,
+  type LoginInfo,
+  type LoginResult,
+  type Me,
+  type RecoveryCodes,
+  type Rescue,
+  type SetupResult,
+  type UserResult,
+} from './api.js';
 import { renderDevices } from './devices.js';
 import { el, field, onClick, onSubmit, run, setText, show } from './dom.js';
 
@@ -43,9 +52,15 @@ async function signedIn(): Promise<void> {
 async function afterFirstFactor(result: LoginResult): Promise<void> {
   if (!result.tf_required) return signedIn();
   hidePanels();
-  if (result.tf_state === 'setup_from_login') throw new Error('This account must set up a second factor first; this sample does not cover that.');
+  if (result.tf_state === 'setup_from_login')
+    throw new Error('This account must set up a second factor first; this sample does not cover that.');
   setText('status', 'Password accepted; second factor needed');
-  setText('second-factor-hint', result.tf_method === 'authenticator' ? 'Enter the code your authenticator app shows.' : `We sent a code by ${result.tf_method}.`);
+  setText(
+    'second-factor-hint',
+    result.tf_method === 'authenticator'
+      ? 'Enter the code your authenticator app shows.'
+      : `We sent a code by ${result.tf_method}.`,
+  );
   field(el<HTMLFormElement>('code-form'), 'code').value = '';
   view('second-factor');
 }
@@ -54,7 +69,9 @@ function credentials(form: HTMLFormElement): { email: string; password: string }
   return { email: field(form, 'email').value, password: field(form, 'password').value };
 }
 
-onSubmit('register-form', async (form) => afterFirstFactor(await api.post<LoginResult>('/register', credentials(form))));
+onSubmit('register-form', async (form) =>
+  afterFirstFactor(await api.post<LoginResult>('/register', credentials(form))),
+);
 
 onSubmit('login-form', async (form) => {
   const remember = field(form, 'remember').checked;
@@ -88,7 +105,10 @@ async function chooseRescue(option: string): Promise<void> {
     show('recovery-form');
     setText('rescue-message', 'Type one of your recovery codes.');
   } else {
-    setText('rescue-message', option === 'email' ? 'We e-mailed you a code: enter it above.' : 'The help desk has been told.');
+    setText(
+      'rescue-message',
+      option === 'email' ? 'We e-mailed you a code: enter it above.' : 'The help desk has been told.',
+    );
   }
 }
 
@@ -107,7 +127,10 @@ async function beginSetup(setup: 'authenticator' | 'email'): Promise<void> {
   }
   show('authenticator', authenticator);
   setText('setup-title', authenticator ? 'Set up an authenticator app' : 'Use e-mail codes');
-  setText('setup-hint', authenticator ? 'Scan the code, then type the code the app shows.' : 'We sent a code to your e-mail address.');
+  setText(
+    'setup-hint',
+    authenticator ? 'Scan the code, then type the code the app shows.' : 'We sent a code to your e-mail address.',
+  );
   field(el<HTMLFormElement>('setup-form'), 'code').value = '';
   show('setup');
 }
