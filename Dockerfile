@@ -26,9 +26,11 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 # No tsx, TypeScript or redoc here (devDependencies): size in README, Operations.
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
-# The command line is `node dist/src/cli.js` (package.json "cli:prod").
 COPY --from=build /app/dist ./dist
 COPY openapi.yaml ./
+# The command line runs compiled too: `node dist/src/cli.js` ("cli:prod"), and
+# `npm run cli -- <command>` as outside the image, pointed here at the same file.
+RUN npm pkg set scripts.cli="node dist/src/cli.js"
 # PGlite's folder, when no DATABASE_URL is given.
 RUN mkdir -p /app/data && chown node:node /app/data
 USER node

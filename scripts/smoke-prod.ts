@@ -35,14 +35,22 @@ export const DEV_ONLY = [
   'axios',
 ];
 
-/** The runtime stage's CMD (argv) and ENV, as the image runs them. */
+/**
+ * The runtime stage's CMD (argv) and ENV, as the image runs them, and its
+ * `npm pkg set` steps (what `npm run cli` is in the image).
+ */
 export function productionCommand(dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8')): {
   argv: string[];
   env: Record<string, string>;
+  packageSteps: string[];
 } {
   const runtime = parseDockerfile(dockerfile).at(-1);
   if (!runtime) throw new Error('Dockerfile has no stage');
-  return { argv: execForm(all(runtime, 'CMD').at(-1) ?? '[]'), env: envOf(runtime) };
+  return {
+    argv: execForm(all(runtime, 'CMD').at(-1) ?? '[]'),
+    env: envOf(runtime),
+    packageSteps: all(runtime, 'RUN').filter((r) => r.startsWith('npm pkg set ')),
+  };
 }
 
 function log(message: string): void {
@@ -77,8 +85,8 @@ async function freePort(): Promise<number> {
   });
 }
 
-/** The runtime stage: `COPY package*.json`, `npm ci --omit=dev`, `COPY dist`, `COPY openapi.yaml`. */
-function stageRuntime(dir: string): void {
+/** The runtime stage: `COPY package*.json`, `npm ci --omit=dev`, `COPY dist`, `COPY openapi.yaml`, `npm pkg set`. */
+function stageRuntime(dir: string, packageSteps: string[]): void {
   check(existsSync(join(ROOT, 'dist/src/server.js')), 'dist/ is missing: run `npm run build` first');
   for (const file of ['package.json', 'package-lock.json', 'openapi.yaml']) cpSync(join(ROOT, file), join(dir, file));
   run('npm', ['ci', '--omit=dev', '--no-audit', '--no-fund'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -86,6 +94,7 @@ function stageRuntime(dir: string): void {
   check(installed.length === 0, `npm ci --omit=dev installed development packages: ${installed.join(', ')}`);
   log(`npm ci --omit=dev: node_modules is ${(diskUsage(join(dir, 'node_modules')) / 2 ** 20).toFixed(0)} MiB`);
   cpSync(join(ROOT, 'dist'), join(dir, 'dist'), { recursive: true });
+  for (const step of packageSteps) run('sh', ['-c', step], { cwd: dir });
 }
 
 async function waitReady(base: string, exited: () => boolean): Promise<void> {
@@ -128,13 +137,13 @@ async function signIn(base: string, email: string, password: string): Promise<st
 async function main(): Promise<void> {
   const databaseUrl = process.env.DATABASE_URL;
   check(databaseUrl, 'DATABASE_URL must name a Postgres database for the smoke');
-  const { argv, env: imageEnv } = productionCommand();
+  const { argv, env: imageEnv, packageSteps } = productionCommand();
   check(imageEnv.NODE_ENV === 'production', 'the Dockerfile runs with NODE_ENV=production');
   const dir = mkdtempSync(join(tmpdir(), 'tfa-smoke-prod-'));
   let child: ReturnType<typeof spawn> | undefined;
   const output: string[] = [];
   try {
-    stageRuntime(dir);
+    stageRuntime(dir, packageSteps);
     // Secrets generated for this run; SECRET_KEY from a file, as a mounted Docker/Kubernetes secret.
     const keyFile = join(dir, 'secret_key');
     writeFileSync(keyFile, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
@@ -172,12 +181,13 @@ async function main(): Promise<void> {
 
     const email = `smoke-${randomBytes(4).toString('hex')}@example.com`;
     const password = randomBytes(12).toString('base64');
-    const created = run('node', ['dist/src/cli.js', 'users:create', '--email', email, '--password-stdin'], {
-      cwd: dir,
-      env,
-      input: `${password}\n`,
-    });
-    log(`node dist/src/cli.js users:create: ${created.stdout.trim()}`);
+    // As an operator types it in the container: the image's "cli" script is the compiled CLI.
+    const cli = ['run', '--silent', 'cli', '--', 'users:create', '--email', email, '--password-stdin'];
+    const created = run('npm', cli, { cwd: dir, env, input: `${password}\n` });
+    const script = (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { scripts: Record<string, string> })
+      .scripts.cli;
+    check(script === 'node dist/src/cli.js', `npm run cli in the image runs ${script}`);
+    log(`npm run cli -- users:create (${script}): ${created.stdout.trim()}`);
     const signedIn = await signIn(base, email, password);
     check(signedIn === email, `GET /me answered for ${signedIn}, not ${email}`);
     log(`POST /login then GET /me answered 200 for ${signedIn}`);

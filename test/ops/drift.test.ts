@@ -136,6 +136,10 @@ test('one start command: Dockerfile CMD is package.json "start:prod", built by "
 
 test('the image runs compiled JavaScript only: service, CLI, migrations and /docs from dist/, no devDependencies', () => {
   assert.equal(pkg.scripts['cli:prod'], 'node dist/src/cli.js', "the container's command line (README, Operations)");
+  assert.ok(
+    all(runtime, 'RUN').includes(`npm pkg set scripts.cli="${pkg.scripts['cli:prod']}"`),
+    'in the image, npm run cli is the compiled command line',
+  );
   for (const script of ['start:prod', 'cli:prod']) {
     const words = pkg.scripts[script]!.split(' ');
     assert.equal(words[0], 'node', `${script} runs node itself`);
@@ -187,7 +191,8 @@ test("CI runs the production build with the Dockerfile's CMD and ENV (scripts/sm
   const build = ci.indexOf('\nPATH="$NODE24_PATH" npm run build\n');
   const smoke = ci.indexOf('  node --import tsx scripts/smoke-prod.ts\n');
   assert.ok(build > 0 && smoke > build, '.ci/run builds, then runs the smoke');
-  const { argv, env } = productionCommand(read('Dockerfile'));
+  const { argv, env, packageSteps } = productionCommand(read('Dockerfile'));
+  assert.equal(packageSteps.length, 1, "the smoke applies the image's npm pkg set (its npm run cli)");
   assert.equal(argv.join(' '), execForm(all(runtime, 'CMD').at(-1) ?? '[]').join(' '));
   assert.equal(argv.join(' '), pkg.scripts['start:prod'], 'the smoke starts what npm run start:prod starts');
   assert.deepEqual(env, envOf(runtime), "with the image's environment");
