@@ -21,19 +21,7 @@ import { all, envOf, execForm, parseDockerfile } from '../test/helpers/dockerfil
 
 const ROOT = new URL('../', import.meta.url).pathname;
 /** Packages that must not be installed by `npm ci --omit=dev` (README, Operations). */
-export const DEV_ONLY = [
-  'tsx',
-  'esbuild',
-  '@esbuild',
-  'typescript',
-  'redoc',
-  'react',
-  'react-dom',
-  // The senders call the providers with fetch; the SDKs only check that in tests (sdk-parity.test.ts).
-  'twilio',
-  '@sendgrid',
-  'axios',
-];
+export const DEV_ONLY = ['tsx', 'esbuild', '@esbuild', 'typescript', 'redoc', 'react', 'react-dom'];
 
 /**
  * The runtime stage's CMD (argv) and ENV, as the image runs them, and its

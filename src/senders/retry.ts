@@ -43,7 +43,7 @@ export class AttemptTimeout extends Error {
   }
 }
 
-// Errors of the socket or DNS layer (Node's and undici's codes): the provider may be fine a moment later.
+// Errors of the socket or DNS layer (Node and axios codes): the provider may be fine a moment later.
 const TRANSIENT_NETWORK_CODES = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
@@ -57,11 +57,6 @@ const TRANSIENT_NETWORK_CODES = new Set([
   'ENETDOWN',
   'ERR_NETWORK',
   'ERR_SOCKET_CONNECTION_TIMEOUT',
-  // undici (Node's fetch): the peer closed the socket, or a connect/headers/body timeout.
-  'UND_ERR_SOCKET',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'UND_ERR_HEADERS_TIMEOUT',
-  'UND_ERR_BODY_TIMEOUT',
 ]);
 
 interface Classified {

@@ -1,11 +1,11 @@
 /**
- * E-mail through SendGrid's v3 Mail Send API (SPEC §7): one JSON POST to
- * /v3/mail/send with Bearer auth, the request @sendgrid/mail sends, made with
- * fetch (http.ts says why).
+ * E-mail through SendGrid's v3 Mail Send API with @sendgrid/mail (SPEC §7).
  */
+import { Client } from '@sendgrid/client';
+import { MailService } from '@sendgrid/mail';
 import type { BaseLogger } from 'pino';
-import { describeHttpError, endpoint, post } from './http.js';
 import { DEFAULT_RETRY_DELAY_MS, DEFAULT_TIMEOUT_MS, deliverWithRetry } from './retry.js';
+import type { ProviderFailure } from './retry.js';
 import type { EmailMessage, EmailSender } from './types.js';
 
 export interface SendgridSenderOptions {
@@ -20,29 +20,32 @@ export interface SendgridSenderOptions {
   logger: BaseLogger;
 }
 
-const SENDGRID_API_URL = 'https://api.sendgrid.com/';
+type RequestDefaults = Parameters<Client['setDefaultRequest']>[0];
 
-/** SendGrid's error body: {"errors": [{"message": "…", "field": "…", "help": …}]}. */
-function explain(body: unknown): { reason?: string } {
-  const errors = (body as { errors?: unknown } | undefined)?.errors;
-  if (!Array.isArray(errors)) return {};
+interface SendgridResponseError {
+  code: number;
+  response?: { body?: { errors?: Array<{ message?: unknown; field?: unknown }> } };
+}
+
+/** @sendgrid/helpers' ResponseError: `code` is the HTTP status, the body lists SendGrid's errors. */
+function describe(err: unknown): ProviderFailure | undefined {
+  if (!(err instanceof Error) || err.name === 'AxiosError') return undefined;
+  const candidate = err as unknown as Partial<SendgridResponseError>;
+  if (typeof candidate.code !== 'number' || !('response' in err)) return undefined;
+  const errors = candidate.response?.body?.errors ?? [];
   const details = errors
-    .map((e: { field?: unknown; message?: unknown }) =>
-      [e?.field, e?.message].filter((part) => typeof part === 'string').join(': '),
-    )
+    .map((e) => [e.field, e.message].filter((part) => typeof part === 'string').join(': '))
     .filter((line) => line !== '');
-  return details.length ? { reason: details.join('; ') } : {};
+  return { httpStatus: candidate.code, reason: details.join('; ') || err.message };
 }
 
 export class SendgridEmailSender implements EmailSender {
   private readonly timeoutMs: number;
   private readonly retryDelayMs: number;
-  private readonly url: URL;
 
   constructor(private readonly options: SendgridSenderOptions) {
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.retryDelayMs = options.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS;
-    this.url = endpoint(options.apiUrl ?? SENDGRID_API_URL, '/v3/mail/send');
   }
 
   async send(message: EmailMessage): Promise<void> {
@@ -52,36 +55,33 @@ export class SendgridEmailSender implements EmailSender {
       logger: this.options.logger,
       timeoutMs: this.timeoutMs,
       retryDelayMs: this.retryDelayMs,
-      describe: describeHttpError,
+      describe,
       secrets: [this.options.apiKey, message.text, message.html],
     });
   }
 
-  /** The abort signal fires at the attempt's deadline and closes the connection. */
+  /**
+   * A fresh Client per attempt: the abort signal can only travel through the
+   * client's request defaults, and those must not be shared by concurrent sends.
+   * (Cheap: the Client holds no connection; axios uses Node's shared agent.)
+   */
   private async attempt(message: EmailMessage, signal: AbortSignal): Promise<void> {
-    const body = {
-      personalizations: [{ to: [{ email: message.to }] }],
-      from: { email: this.options.from },
+    const client = new Client();
+    client.setApiKey(this.options.apiKey);
+    // setApiKey() resets baseUrl to the default region, so the override must come after it.
+    if (this.options.apiUrl !== undefined) client.setDefaultRequest('baseUrl', this.options.apiUrl);
+    // Every defaultRequest key is handed to axios (client.js createRequest); the typings only list a few.
+    client.setDefaultRequest({ timeout: this.timeoutMs, signal } as unknown as RequestDefaults);
+    const mail = new MailService();
+    mail.setClient(client);
+    await mail.send({
+      to: message.to,
+      from: this.options.from,
       subject: message.subject,
-      content: [
-        { type: 'text/plain', value: message.text },
-        { type: 'text/html', value: message.html },
-      ],
+      text: message.text,
+      html: message.html,
       // A security message must not have its links rewritten or a tracking pixel added.
-      tracking_settings: { click_tracking: { enable: false, enable_text: false }, open_tracking: { enable: false } },
-    };
-    await post(
-      this.url,
-      {
-        headers: {
-          authorization: `Bearer ${this.options.apiKey}`,
-          'content-type': 'application/json',
-          accept: 'application/json',
-        },
-        body: JSON.stringify(body),
-        signal,
-      },
-      explain,
-    );
+      trackingSettings: { clickTracking: { enable: false, enableText: false }, openTracking: { enable: false } },
+    });
   }
 }

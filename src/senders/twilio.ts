@@ -1,11 +1,12 @@
 /**
- * SMS through Twilio's Messages API (SPEC §7): one form-encoded POST to
- * /2010-04-01/Accounts/{AccountSid}/Messages.json with Basic auth, the request
- * the twilio package sends, made with fetch (http.ts says why).
+ * SMS through Twilio's Messages API with the twilio package (SPEC §7).
  */
+import twilio from 'twilio';
+import type RequestClient from 'twilio/lib/base/RequestClient.js';
+import type * as TwilioResponse from 'twilio/lib/http/response.js';
 import type { BaseLogger } from 'pino';
-import { describeHttpError, endpoint, post } from './http.js';
 import { DEFAULT_RETRY_DELAY_MS, DEFAULT_TIMEOUT_MS, deliverWithRetry } from './retry.js';
+import type { ProviderFailure } from './retry.js';
 import type { SmsMessage, SmsSender } from './types.js';
 
 export interface TwilioSenderOptions {
@@ -24,61 +25,83 @@ export interface TwilioSenderOptions {
 
 const TWILIO_API_URL = 'https://api.twilio.com';
 
-/** Twilio's error body: {"code": 21211, "message": "…", "more_info": "…", "status": 400}. */
-function explain(body: unknown): { reason?: string; code?: string | number } {
-  const { code, message } = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
+/**
+ * Sends every request to the configured base URL. The twilio client builds
+ * absolute api.twilio.com URIs (and would let TWILIO_REGION/TWILIO_EDGE from
+ * the environment change the host), so the host is fixed here, in one place.
+ */
+class BaseUrlRequestClient extends twilio.RequestClient {
+  constructor(
+    private readonly base: URL,
+    timeoutMs: number,
+  ) {
+    // `timeout` also becomes the socket timeout, so a silent provider's socket is closed, not leaked.
+    super({ timeout: timeoutMs, autoRetry: false });
+  }
+
+  override request<TData>(opts: RequestClient.RequestOptions<TData>): Promise<TwilioResponse.default<TData>> {
+    const original = new URL(opts.uri);
+    const prefix = this.base.pathname.replace(/\/$/, '');
+    const target = new URL(`${prefix}${original.pathname}${original.search}`, this.base);
+    return super.request({ ...opts, uri: target.href });
+  }
+}
+
+interface TwilioHttpError {
+  status: number;
+  code?: unknown;
+  message: string;
+}
+
+/** twilio's RestException / TwilioServiceException carry the HTTP status and Twilio's error code. */
+function describe(err: unknown): ProviderFailure | undefined {
+  if (!(err instanceof Error)) return undefined;
+  const candidate = err as Partial<TwilioHttpError>;
+  if (typeof candidate.status !== 'number') return undefined;
+  const code = candidate.code;
   return {
-    ...(typeof message === 'string' ? { reason: message } : {}),
-    ...(typeof code === 'number' || typeof code === 'string' ? { code } : {}),
+    httpStatus: candidate.status,
+    ...(typeof code === 'number' || typeof code === 'string' ? { providerCode: code } : {}),
+    reason: err.message,
   };
 }
 
 export class TwilioSmsSender implements SmsSender {
+  private readonly client: ReturnType<typeof twilio>;
   private readonly timeoutMs: number;
   private readonly retryDelayMs: number;
-  private readonly url: URL;
-  private readonly authorization: string;
 
   constructor(private readonly options: TwilioSenderOptions) {
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.retryDelayMs = options.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS;
-    // The host is fixed here, from configuration only (the SDK also read TWILIO_REGION/TWILIO_EDGE).
-    this.url = endpoint(
-      options.apiUrl ?? TWILIO_API_URL,
-      `/2010-04-01/Accounts/${encodeURIComponent(options.accountSid)}/Messages.json`,
-    );
-    this.authorization = `Basic ${Buffer.from(`${options.accountSid}:${options.authToken}`).toString('base64')}`;
+    const httpClient = new BaseUrlRequestClient(new URL(options.apiUrl ?? TWILIO_API_URL), this.timeoutMs);
+    // env: {} keeps the client from taking credentials or a log level from the environment (config is passed in).
+    this.client = twilio(options.accountSid, options.authToken, { httpClient, env: {}, autoRetry: false });
+    // The client loads the Messages API modules lazily (~150 ms, measured); do it now, at start-up,
+    // rather than inside the first send's deadline.
+    void this.client.messages;
   }
 
   async send(message: SmsMessage): Promise<void> {
-    await deliverWithRetry((signal) => this.attempt(message, signal), {
+    await deliverWithRetry(() => this.attempt(message), {
       provider: 'twilio',
       channel: 'sms',
       logger: this.options.logger,
       timeoutMs: this.timeoutMs,
       retryDelayMs: this.retryDelayMs,
-      describe: describeHttpError,
-      secrets: [this.options.authToken, this.authorization, message.text],
+      describe,
+      secrets: [this.options.authToken, message.text],
     });
   }
 
-  /** The abort signal fires at the attempt's deadline and closes the connection. */
-  private async attempt(message: SmsMessage, signal: AbortSignal): Promise<void> {
-    const form = new URLSearchParams({ To: message.to, Body: message.text });
-    if (this.options.from.startsWith('MG')) form.set('MessagingServiceSid', this.options.from);
-    else form.set('From', this.options.from);
-    await post(
-      this.url,
-      {
-        headers: {
-          authorization: this.authorization,
-          'content-type': 'application/x-www-form-urlencoded',
-          accept: 'application/json',
-        },
-        body: form.toString(),
-        signal,
-      },
-      explain,
-    );
+  /**
+   * The twilio client takes no abort signal; its own timeout (above) closes a
+   * silent connection and deliverWithRetry's deadline bounds the attempt.
+   */
+  private async attempt(message: SmsMessage): Promise<void> {
+    const sender = this.options.from.startsWith('MG')
+      ? { messagingServiceSid: this.options.from }
+      : { from: this.options.from };
+    await this.client.messages.create({ to: message.to, body: message.text, ...sender });
   }
 }

@@ -8,7 +8,7 @@ import { FakeTwilio } from '../helpers/fake-twilio.js';
 import { signedIn } from '../helpers/two-factor.js';
 
 /**
- * Codes through the real SendGrid and Twilio senders, pointed at local
+ * Codes through the real @sendgrid/mail and twilio clients, pointed at local
  * servers that speak the providers' APIs (SPEC §7), and the flood limits of
  * SPEC §4.2. No test reaches the internet; no provider client is mocked.
  */

@@ -1,6 +1,6 @@
 /**
  * The SendGrid sender against a real local HTTP server speaking SendGrid's
- * Mail Send API: the sender's real HTTP requests, nothing is mocked.
+ * Mail Send API: the real @sendgrid/mail client runs, nothing is mocked.
  * Threats covered: a provider outage must not hang a sign-in (deadline per
  * attempt, one retry), a permanent error must not be hammered, and neither the
  * API key nor the code may leak into logs or the error the caller sees.

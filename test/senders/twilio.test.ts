@@ -1,6 +1,6 @@
 /**
  * The Twilio sender against a real local HTTP server speaking Twilio's
- * Messages API: the sender's real HTTP requests, only the host is redirected.
+ * Messages API: the real twilio client runs, only its host is redirected.
  * Threats covered: an SMS outage must not hang a sign-in, a permanent error
  * (bad number, bad credentials) must not be retried, and neither the auth
  * token nor the code may reach the log or the caller's error.
@@ -90,7 +90,7 @@ describe('TwilioSmsSender', () => {
     assertNoSecretsLogged();
   });
 
-  test('a 429 is retried once, and only once', async () => {
+  test("a 429 is retried once (twilio's own auto-retry stays off)", async () => {
     fake.failNext(1, 429, { code: 20429, message: 'Too Many Requests', status: 429 });
     await sender().send(message);
     assert.equal(fake.requests.length, 2);
@@ -153,7 +153,7 @@ describe('TwilioSmsSender', () => {
     assert.equal(fake.requests.length, 2);
     // Upper bounds only prove the sender gave up; they are loose because CI machines are shared.
     assert.ok(elapsed >= 600 && elapsed < 6_000, `took ${elapsed} ms`);
-    // The deadline aborts the request and closes its connection; nothing is left open.
+    // twilio's own socket timeout (same value) closes the connection; nothing is left open.
     await new Promise((resolve) => setTimeout(resolve, 100));
     assert.deepEqual(
       fake.requests.map((r) => r.aborted),
