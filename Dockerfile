@@ -1,34 +1,37 @@
 # syntax=docker/dockerfile:1
 # tfa-service: `docker build -t tfa-service .` then `docker compose up` (see README, Operations).
 # The drift test (test/ops/drift.test.ts) checks this file against package.json,
-# docker-compose.yml, .env.example and the config schema: no Docker engine runs in CI.
+# docker-compose.yml, .env.example and the config schema, and CI runs the same
+# build and CMD (scripts/smoke-prod.ts): no Docker engine runs in CI.
 
 # --- build: every dependency, TypeScript compiled to dist/ ---------------------
-FROM node:20-bookworm-slim AS build
+# Node 24 (LTS) in both stages; CI runs the test suite on Node 24 too (.ci/run).
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY migrations ./migrations
+# dist/src (service and CLI), dist/migrations, and the /docs page in dist/src/docs/site.
 RUN npm run build
 
-# --- runtime: production dependencies only, non-root -------------------------
-FROM node:20-bookworm-slim
+# --- runtime: production dependencies and compiled JavaScript only, non-root --
+FROM node:24-bookworm-slim
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=3000 \
     DATA_DIR=/app/data
 WORKDIR /app
 COPY package.json package-lock.json ./
+# No tsx, TypeScript or redoc here (devDependencies): size in README, Operations.
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
-# dist/ runs the service. src/ and migrations/ are there for `npm run cli`
-# (tsx, a production dependency), the same command as outside the container (SPEC §9).
 COPY --from=build /app/dist ./dist
-COPY tsconfig.json openapi.yaml ./
-COPY src ./src
-COPY migrations ./migrations
-# PGlite's folder and generated development secrets, when no DATABASE_URL is given.
+COPY openapi.yaml ./
+# The command line runs compiled too: `node dist/src/cli.js` ("cli:prod"), and
+# `npm run cli -- <command>` as outside the image, pointed here at the same file.
+RUN npm pkg set scripts.cli="node dist/src/cli.js"
+# PGlite's folder, when no DATABASE_URL is given.
 RUN mkdir -p /app/data && chown node:node /app/data
 USER node
 EXPOSE 3000

@@ -16,7 +16,7 @@ export default tseslint.config(
         {
           object: 'process',
           property: 'env',
-          message: 'Read the environment only in src/server.ts, src/cli.ts and bench/.',
+          message: 'Read the environment only in src/server.ts, src/cli.ts, bench/ and scripts/.',
         },
       ],
     },
@@ -32,6 +32,7 @@ export default tseslint.config(
       'src/server.ts',
       'src/cli.ts',
       'bench/**',
+      'scripts/**',
       'test/helpers/**',
       'test/e2e/**',
       'test/contract/openapi-lint.test.ts',

@@ -2,6 +2,7 @@
  * `npm run cli -- <command>`: operator commands with the service's own
  * environment (SPEC §9). An entry point like server.ts: it may read process.env.
  */
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError, devSecrets, loadConfig, type Config } from './config.js';
 import { openDatabase, type Database } from './db/database.js';
@@ -29,7 +30,7 @@ async function main(): Promise<number> {
   }
   let config: Config;
   try {
-    config = loadConfig(process.env, { devSecrets });
+    config = loadConfig(process.env, { devSecrets, readFile: (p) => readFileSync(p, 'utf8') });
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(err.message);

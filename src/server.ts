@@ -2,6 +2,7 @@
  * The entry point: the only module (with cli.ts) that reads process.env,
  * listens, and handles signals.
  */
+import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.js';
 import { ConfigError, devSecrets, loadConfig } from './config.js';
@@ -14,7 +15,12 @@ async function main(): Promise<void> {
   const warnings: string[] = [];
   let config;
   try {
-    config = loadConfig(process.env, { devSecrets, warn: (m) => warnings.push(m) });
+    // Secret files (SECRET_KEY_FILE, …) are read here, at the edge; config stays data.
+    config = loadConfig(process.env, {
+      devSecrets,
+      warn: (m) => warnings.push(m),
+      readFile: (p) => readFileSync(p, 'utf8'),
+    });
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(err.message);

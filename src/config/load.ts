@@ -1,4 +1,5 @@
 import { ConfigProblem } from './parse.js';
+import { readSecretFiles, type ReadFile } from './secret-files.js';
 import { schema, type Config, type RawConfig } from './schema.js';
 import { validateSendersConfig } from '../senders/registry.js';
 import { sendersConfig } from '../senders/from-config.js';
@@ -22,15 +23,17 @@ export interface LoadOptions {
    */
   devSecrets?: (dataDir: string) => GeneratedSecrets;
   warn?: (message: string) => void;
+  /** Reads the file named by a `<NAME>_FILE` variable (secret-files.ts); the entry points pass fs. */
+  readFile?: ReadFile;
 }
 
 /** Validates the environment once; reports every problem, not just the first. */
-export function loadConfig(env: Record<string, string | undefined>, options: LoadOptions = {}): Config {
-  const problems: string[] = [];
+export function loadConfig(given: Record<string, string | undefined>, options: LoadOptions = {}): Config {
+  const { env, fromFile, problems } = readSecretFiles(given, options.readFile);
   const raw: Record<string, unknown> = {};
   for (const [name, field] of Object.entries(schema)) {
     try {
-      raw[name] = field.parse(env[name], name);
+      raw[name] = field.parse(env[name], fromFile.has(name) ? `${name} (from ${name}_FILE)` : name);
     } catch (err) {
       if (err instanceof ConfigProblem) problems.push(err.message);
       else throw err;
@@ -38,14 +41,14 @@ export function loadConfig(env: Record<string, string | undefined>, options: Loa
   }
   if (problems.length) throw new ConfigError(problems);
   const cfg = raw as unknown as RawConfig;
-  problems.push(...crossChecks(cfg, env));
+  problems.push(...crossChecks(cfg));
 
   let { SECRET_KEY, SECURITY_TOTP_SECRETS } = cfg;
-  if (!SECRET_KEY || !SECURITY_TOTP_SECRETS) {
-    if (cfg.NODE_ENV === 'production') {
-      if (!SECRET_KEY) problems.push('SECRET_KEY is required when NODE_ENV=production');
-      if (!SECURITY_TOTP_SECRETS) problems.push('SECURITY_TOTP_SECRETS is required when NODE_ENV=production');
-    } else if (options.devSecrets) {
+  if (cfg.NODE_ENV === 'production') {
+    const refusal = productionRefusal(cfg, env);
+    if (refusal) problems.push(refusal);
+  } else if (!SECRET_KEY || !SECURITY_TOTP_SECRETS) {
+    if (options.devSecrets) {
       const generated = options.devSecrets(cfg.DATA_DIR);
       SECRET_KEY ??= generated.SECRET_KEY;
       SECURITY_TOTP_SECRETS ??= generated.SECURITY_TOTP_SECRETS;
@@ -64,7 +67,24 @@ export function loadConfig(env: Record<string, string | undefined>, options: Loa
   });
 }
 
-function crossChecks(cfg: RawConfig, env: Record<string, string | undefined>): string[] {
+/**
+ * Production never generates secrets and never sends codes to the log by
+ * default: what is missing is named on one line, so that `docker compose up`
+ * without a configuration stops with a message that says what to set.
+ */
+function productionRefusal(cfg: RawConfig, env: Record<string, string | undefined>): string | null {
+  const secrets = (['SECRET_KEY', 'SECURITY_TOTP_SECRETS'] as const).filter((name) => !cfg[name]);
+  // The log sender writes codes to the log: in production it must be a deliberate choice.
+  const senders = (['EMAIL_SERVICE', 'SECURITY_SMS_SERVICE'] as const).filter((name) => !env[name]);
+  if (secrets.length === 0 && senders.length === 0) return null;
+  const advice = [
+    secrets.length && `set ${secrets.map((n) => `${n} (or ${n}_FILE)`).join(' and ')}`,
+    senders.length && `choose ${senders.join(' and ')} (sendgrid / twilio, or log on purpose)`,
+  ].filter(Boolean);
+  return `NODE_ENV=production refuses to start without ${[...secrets, ...senders].join(', ')}: ${advice.join('; ')} (README, Operations)`;
+}
+
+function crossChecks(cfg: RawConfig): string[] {
   const problems: string[] = [];
   if (cfg.SECRET_KEY !== undefined && cfg.SECRET_KEY.length < 32) {
     problems.push('SECRET_KEY must be at least 32 characters (e.g. `openssl rand -base64 32`)');
@@ -74,13 +94,6 @@ function crossChecks(cfg: RawConfig, env: Record<string, string | undefined>): s
   }
   if (cfg.SECURITY_TWO_FACTOR_ENABLED_METHODS.length === 0) {
     problems.push('SECURITY_TWO_FACTOR_ENABLED_METHODS must name at least one method');
-  }
-  if (cfg.NODE_ENV === 'production') {
-    // The log sender writes codes to the log: in production it must be a deliberate choice.
-    if (!env.EMAIL_SERVICE)
-      problems.push('EMAIL_SERVICE must be set explicitly when NODE_ENV=production (sendgrid, or log on purpose)');
-    if (!env.SECURITY_SMS_SERVICE)
-      problems.push('SECURITY_SMS_SERVICE must be set explicitly when NODE_ENV=production (twilio, or log on purpose)');
   }
   // Providers check their own settings (a registered custom provider included).
   problems.push(...validateSendersConfig(sendersConfig(cfg as Config)));

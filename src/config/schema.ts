@@ -51,6 +51,9 @@ export const schema = {
   DATABASE_URL: url(),
   SECRET_KEY: str(),
   SECURITY_TOTP_SECRETS: json<Record<string, string>>(checkKeyMap),
+  // <NAME>_FILE: a file holding <NAME>, as Docker and Kubernetes mount secrets (secret-files.ts).
+  SECRET_KEY_FILE: str(),
+  SECURITY_TOTP_SECRETS_FILE: str(),
   TRUST_PROXY: trustProxy,
   LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
   REDIS_URL: url(),
@@ -86,11 +89,13 @@ export const schema = {
   SECURITY_EMAIL_SENDER: str('no-reply@localhost'),
   EMAIL_SERVICE: str('log'),
   SENDGRID_API_KEY: str(),
+  SENDGRID_API_KEY_FILE: str(),
   SENDGRID_API_URL: url(),
   SECURITY_SMS_SERVICE: str('log'),
   SECURITY_SMS_SERVICE_CONFIG: json<{ ACCOUNT_SID: string; AUTH_TOKEN: string; PHONE_NUMBER: string }>(
     checkTwilioConfig,
   ),
+  SECURITY_SMS_SERVICE_CONFIG_FILE: str(),
   TWILIO_API_URL: url(),
   OUTBOX_FILE: str(),
   METRICS_ENABLED: bool(true),

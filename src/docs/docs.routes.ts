@@ -1,8 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
+import { BUILT_DIR, BUNDLE_FILE, PAGE_FILE, siteFromRedoc, type DocsSite } from './page.js';
 
 /**
  * The contract, served by the service it describes (SPEC §3): the committed
@@ -42,43 +42,29 @@ const DOCS_CSP = [
   "frame-ancestors 'none'",
 ].join('; ');
 
-// System fonts instead of Redoc's Roboto/Montserrat, which it expects a page to fetch from Google.
-const THEME = JSON.stringify({
-  typography: {
-    fontFamily: 'system-ui, -apple-system, "Segoe UI", sans-serif',
-    headings: { fontFamily: 'system-ui, -apple-system, "Segoe UI", sans-serif' },
-    code: { fontFamily: 'ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace' },
-  },
-});
-
-// Relative URLs, so the page also works behind a proxy that adds a path prefix.
-// The <redoc> tag before the script: the bundle renders it as soon as it runs (no inline script).
-const PAGE = `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>tfa-service API</title>
-<style>body { margin: 0; }</style>
-</head>
-<body>
-<redoc spec-url="openapi.yaml" theme='${THEME}'></redoc>
-<script src="docs/redoc.standalone.js"></script>
-</body>
-</html>
-`;
+/**
+ * The files `npm run build` wrote next to this module (production), else the
+ * same page made from the redoc devDependency (running from source).
+ */
+function loadSite(): DocsSite {
+  const built = new URL(`./${BUILT_DIR}/`, import.meta.url);
+  if (existsSync(new URL(PAGE_FILE, built)) && existsSync(new URL(BUNDLE_FILE, built))) {
+    return { page: readFileSync(new URL(PAGE_FILE, built)), bundle: readFileSync(new URL(BUNDLE_FILE, built)) };
+  }
+  return siteFromRedoc();
+}
 
 export async function docsRoutes(app: FastifyInstance): Promise<void> {
   // Read once at start: both files are part of the release, not of the request.
   const document = readFileSync(findDocument());
-  const bundle = readFileSync(createRequire(import.meta.url).resolve('redoc/bundles/redoc.standalone.js'));
+  const { page, bundle } = loadSite();
 
   app.get('/openapi.yaml', { config: { envelope: false } }, async (_request, reply) =>
     reply.type('application/yaml; charset=utf-8').send(document),
   );
 
   app.get('/docs', { config: { envelope: false } }, async (_request, reply) =>
-    reply.type('text/html; charset=utf-8').header('Content-Security-Policy', DOCS_CSP).send(PAGE),
+    reply.type('text/html; charset=utf-8').header('Content-Security-Policy', DOCS_CSP).send(page),
   );
 
   app.get('/docs/redoc.standalone.js', { config: { envelope: false } }, async (_request, reply) =>

@@ -111,6 +111,24 @@ export function runCli(env: Record<string, string>, args: string[], stdin = ''):
   return run.stdout;
 }
 
+/**
+ * The service with exactly `env` (and PATH), run to its exit: for starts that
+ * must be refused. No test defaults are added (no NODE_ENV, no secrets).
+ */
+export function runServiceToExit(env: Record<string, string>): {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+} {
+  return spawnSync(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', ...env },
+    encoding: 'utf8',
+    // Bounds a start that was not refused (it would listen and never exit).
+    timeout: 120_000,
+  });
+}
+
 function dump(lines: Array<Record<string, any>>): string {
   return lines.map((l) => JSON.stringify(l)).join('\n');
 }

