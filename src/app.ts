@@ -25,6 +25,7 @@ import { registerAuthContext } from './http/auth-context.js';
 import { csrfToken, registerCsrf } from './http/csrf.js';
 import { envelope, isEnvelope } from './http/envelope.js';
 import { registerErrorHandling } from './http/errors-plugin.js';
+import { clientErrorHandler, frameworkErrors } from './http/framework-errors.js';
 import { BODY_LIMIT, registerJsonBody } from './http/json-body.js';
 import { registerRateLimit } from './http/rate-limit.js';
 import { genReqId, registerRequestId, RequestLog } from './http/request-log.js';
@@ -75,6 +76,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     genReqId,
     logController: new RequestLog(),
     return503OnClosing: true,
+    // Answers Fastify would write itself (router and HTTP parser errors) are the envelope too.
+    frameworkErrors,
+    clientErrorHandler,
     // tf_state_token travels in the path (SPEC §3) and is ~140 characters; Fastify's default is 100.
     routerOptions: { maxParamLength: 256 },
   });

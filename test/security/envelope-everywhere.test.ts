@@ -1,0 +1,148 @@
+/**
+ * Threat: answers outside the envelope. Fastify's own refusals (a path
+ * parameter over its length limit, an undecodable URL, a request Node cannot
+ * parse) and failures after the handler (the session written in onSend) came
+ * back as Fastify's raw JSON: with the Postgres message in it, without
+ * Cache-Control: no-store (a proxy may cache and replay it) and without the
+ * X-Request-Id a user quotes to support. Clients that parse only the envelope
+ * break exactly when something went wrong. Every answer, whatever fails, is
+ * the envelope with both headers.
+ */
+import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { sql } from 'kysely';
+import { createTestApp, createUser, uniqueEmail, type Res, type TestApp } from '../helpers/app.js';
+import { DB_KIND } from '../helpers/db.js';
+
+function assertEnvelope(
+  status: number,
+  errorCode: string,
+  res: { statusCode: number; headers: Res['headers']; body: string },
+  what: string,
+): void {
+  assert.equal(res.statusCode, status, `${what}: ${res.statusCode} ${res.body}`);
+  const body = JSON.parse(res.body);
+  assert.deepEqual(Object.keys(body).sort(), ['meta', 'response'], `${what}: ${res.body}`);
+  assert.equal(body.meta.code, status, what);
+  assert.equal(body.response.error_code, errorCode, what);
+  assert.ok(Array.isArray(body.response.errors), what);
+  assert.equal(res.headers['cache-control'], 'no-store', `${what}: Cache-Control`);
+  assert.match(String(res.headers['x-request-id']), /^[0-9a-f-]{36}$/, `${what}: X-Request-Id`);
+  assert.match(String(res.headers['content-type']), /^application\/json/, what);
+}
+
+/** A raw HTTP exchange on a real socket, for what inject() cannot send. */
+function rawRequest(
+  port: number,
+  request: string,
+): Promise<{ statusCode: number; headers: Res['headers']; body: string }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    let data = '';
+    socket.on('data', (chunk) => (data += chunk.toString('latin1')));
+    socket.on('error', reject);
+    socket.on('close', () => {
+      const [head = '', body = ''] = data.split('\r\n\r\n');
+      const [status, ...lines] = head.split('\r\n');
+      const headers: Record<string, string> = {};
+      for (const line of lines) {
+        const at = line.indexOf(':');
+        headers[line.slice(0, at).toLowerCase()] = line.slice(at + 1).trim();
+      }
+      resolve({ statusCode: Number(status?.split(' ')[1]), headers, body });
+    });
+    socket.end(request);
+  });
+}
+
+describe(`every answer is the envelope with no-store and X-Request-Id (${DB_KIND})`, () => {
+  let t: TestApp;
+  before(async () => {
+    t = await createTestApp();
+  });
+  after(() => t.close());
+
+  const post = (url: string, payload: string, contentType = 'application/json') =>
+    t.app.inject({ method: 'POST', url, payload, headers: { 'content-type': contentType } });
+
+  test("Fastify's own refusals", async () => {
+    const cases: Array<[string, Promise<Res>, number, string]> = [
+      ['a path parameter over 256 characters', post(`/tf-setup/${'a'.repeat(300)}`, '{}'), 414, 'URI_TOO_LONG'],
+      ['an undecodable URL', post('/tf-setup/%E0%A4%A', '{}'), 404, 'NOT_FOUND'],
+      ['an unknown path', t.app.inject({ method: 'GET', url: '/no/such/path' }), 404, 'NOT_FOUND'],
+      ['a known path, wrong method', t.app.inject({ method: 'PUT', url: '/login' }), 405, 'METHOD_NOT_ALLOWED'],
+      ['text/plain', post('/login', 'email=a', 'text/plain'), 415, 'UNSUPPORTED_MEDIA_TYPE'],
+      ['no content type', t.app.inject({ method: 'POST', url: '/login', payload: 'x' }), 415, 'UNSUPPORTED_MEDIA_TYPE'],
+      ['a body over 64 KiB', post('/login', JSON.stringify({ email: 'x'.repeat(70_000) })), 413, 'PAYLOAD_TOO_LARGE'],
+      ['invalid JSON', post('/login', '{"email":'), 400, 'MALFORMED_JSON'],
+      ['a __proto__ key', post('/login', '{"__proto__":{"x":1}}'), 400, 'MALFORMED_JSON'],
+    ];
+    for (const [what, pending, status, code] of cases) assertEnvelope(status, code, await pending, what);
+  });
+
+  test('requests Node cannot parse, on a real socket', async () => {
+    await t.app.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      const { port } = t.app.server.address() as { port: number };
+      assertEnvelope(400, 'API_ERROR', await rawRequest(port, 'NOT HTTP AT ALL\r\n\r\n'), 'a garbage request line');
+      assertEnvelope(
+        431,
+        'HEADERS_TOO_LARGE',
+        await rawRequest(port, `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`),
+        'headers over 16 KiB',
+      );
+    } finally {
+      await t.app.close();
+      await t.rebuild();
+    }
+  });
+
+  describe('a failure after the handler: the session write in onSend', () => {
+    let email: string;
+    const password = 'onsend-failure-password-1';
+    before(async () => {
+      email = uniqueEmail('onsend');
+      await createUser(t.database, email, password);
+    });
+    async function failingSessionWrites(errcode: string, work: () => Promise<void>): Promise<void> {
+      await sql
+        .raw(
+          `CREATE FUNCTION test_refuse_session() RETURNS trigger LANGUAGE plpgsql AS $$
+           BEGIN RAISE EXCEPTION 'secret-internal-detail %', NEW.id_hash USING ERRCODE = '${errcode}'; END $$`,
+        )
+        .execute(t.database.db);
+      await sql`CREATE TRIGGER test_refuse_session BEFORE INSERT OR UPDATE ON sessions FOR EACH ROW EXECUTE FUNCTION test_refuse_session()`.execute(
+        t.database.db,
+      );
+      try {
+        await work();
+      } finally {
+        await sql`DROP TRIGGER test_refuse_session ON sessions`.execute(t.database.db);
+        await sql`DROP FUNCTION test_refuse_session()`.execute(t.database.db);
+      }
+    }
+    const login = () => t.app.inject({ method: 'POST', url: '/login', payload: { email, password } });
+
+    test('an unexpected database error: 500 INTERNAL_ERROR, no Postgres message, no cookie', async () => {
+      await failingSessionWrites('XX000', async () => {
+        const res = await login();
+        assertEnvelope(500, 'INTERNAL_ERROR', res, 'POST /login whose session write fails');
+        assert.ok(!res.body.includes('secret-internal-detail'), res.body);
+        assert.equal(res.headers['set-cookie'], undefined, 'no cookie for a session that was not written');
+        // An internal error is not part of the contract: provoked on purpose.
+        assert.match(t.contract.violations.map((v) => v.message).join(), /POST \/login → 500/);
+        t.contract.clear();
+      });
+      assert.equal((await login()).statusCode, 200, 'and sign-in works once writes do');
+    });
+
+    test('the database refusing (SQLSTATE 55000) while writing the session: 503 SERVICE_UNAVAILABLE', async () => {
+      await failingSessionWrites('55000', async () => {
+        const res = await login();
+        assertEnvelope(503, 'SERVICE_UNAVAILABLE', res, 'POST /login whose session write is refused');
+        assert.ok(!res.body.includes('secret-internal-detail'), res.body);
+      });
+    });
+  });
+});
