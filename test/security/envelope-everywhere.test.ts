@@ -12,7 +12,10 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
-import { createTestApp, createUser, uniqueEmail, type Res, type TestApp } from '../helpers/app.js';
+import { buildApp } from '../../src/app.js';
+import { createLogger } from '../../src/logger.js';
+import { createTestApp, createUser, testConfig, uniqueEmail, type Res, type TestApp } from '../helpers/app.js';
+import { suiteLogged } from '../helpers/suite-log.js';
 import { DB_KIND } from '../helpers/db.js';
 
 function assertEnvelope(
@@ -144,5 +147,59 @@ describe(`every answer is the envelope with no-store and X-Request-Id (${DB_KIND
         assert.ok(!res.body.includes('secret-internal-detail'), res.body);
       });
     });
+  });
+
+  test('a request arriving on a keep-alive connection while the app shuts down: 503 in the envelope', async () => {
+    const app = await buildApp({
+      config: testConfig(),
+      database: t.database,
+      logger: createLogger(
+        'info',
+        suiteLogged(() => {}),
+      ),
+      clock: t.clock,
+      senders: t.senders,
+    });
+    let arrived!: () => void;
+    const firstArrived = new Promise<void>((resolve) => (arrived = resolve));
+    let closingStarted!: () => void;
+    const closing = new Promise<void>((resolve) => (closingStarted = resolve));
+    app.addHook('onRequest', async () => arrived());
+    app.addHook('preClose', async () => closingStarted());
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = app.server.address() as { port: number };
+    const body = JSON.stringify({ email: 'nobody@example.com', password: 'a wrong password' });
+    const socket = connect(port, '127.0.0.1');
+    let data = '';
+    socket.on('data', (chunk) => (data += chunk.toString('latin1')));
+    const ended = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+    // The first request is being read (half its body sent) when the shutdown begins…
+    socket.write(
+      `POST /login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 10)}`,
+    );
+    await firstArrived;
+    const closed = app.close();
+    await closing;
+    // …then it completes, and a second request follows on the same connection.
+    socket.write(`${body.slice(10)}GET /me HTTP/1.1\r\nHost: x\r\n\r\n`);
+    await ended;
+    await closed;
+    const answers = data.split(/(?=HTTP\/1\.1 )/);
+    assert.equal(answers.length, 2, data);
+    assert.match(answers[0]!, /^HTTP\/1\.1 400 /, 'the request in flight is answered');
+    const [head = '', second = ''] = answers[1]!.split('\r\n\r\n');
+    const headers = Object.fromEntries(
+      head
+        .split('\r\n')
+        .slice(1)
+        .map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]),
+    );
+    assertEnvelope(
+      503,
+      'SERVICE_UNAVAILABLE',
+      { statusCode: Number(head.split(' ')[1]), headers, body: second },
+      'GET /me during the drain',
+    );
+    assert.equal(headers.connection, 'close');
   });
 });
