@@ -57,16 +57,30 @@ test('the suite wrote its logs and its secrets (else this scan would prove nothi
   assert.ok(readJsonLines(join(DIR!, 'secrets')).length >= 20, 'fewer than 20 secrets recorded');
 });
 
-test('no log line of the whole suite holds a secret, a hash or a SQL parameter', { skip: !DIR }, () => {
-  const secrets = readJsonLines(join(DIR!, 'secrets')).map(
-    (l) => JSON.parse(l.line) as { kind: string; value: string },
-  );
-  // One regular expression per batch of values: tokens are matched whole, not inside longer words.
-  const byValue = new Map(secrets.map((s) => [s.value, s.kind]));
-  const values = [...byValue.keys()].sort((a, b) => b.length - a.length).map(escape);
+/**
+ * A value that is one lower-case word ("password") is also a word of the log's
+ * own vocabulary (`"methods":["password"]`): it cannot be told apart, so only
+ * values with a digit, a capital, a space or a symbol are looked for. Every
+ * generated secret (codes, tokens, cookies, keys) has one.
+ */
+const DISTINCTIVE = /[^a-z]/;
+
+/** One regular expression per batch of values: each is matched whole, not inside a longer word. */
+function matchers(values: string[]): RegExp[] {
+  const sorted = [...new Set(values)].sort((a, b) => b.length - a.length).map(escape);
   const batches: RegExp[] = [];
-  for (let i = 0; i < values.length; i += 500)
-    batches.push(new RegExp(`(?<![A-Za-z0-9])(${values.slice(i, i + 500).join('|')})(?![A-Za-z0-9])`, 'g'));
+  for (let i = 0; i < sorted.length; i += 500)
+    batches.push(new RegExp(`(?<![A-Za-z0-9])(${sorted.slice(i, i + 500).join('|')})(?![A-Za-z0-9])`, 'g'));
+  return batches;
+}
+
+test('no log line of the whole suite holds a secret, a hash or a SQL parameter', { skip: !DIR }, () => {
+  // Each test process's secrets are looked for in every log line of the run.
+  const secrets = readJsonLines(join(DIR!, 'secrets'))
+    .map((l) => JSON.parse(l.line) as { kind: string; value: string })
+    .filter((s) => DISTINCTIVE.test(s.value));
+  const kindOf = new Map(secrets.map((s) => [s.value, s.kind]));
+  const batches = matchers(secrets.map((s) => s.value));
 
   const findings: Finding[] = [];
   for (const { file, n, line } of readJsonLines(join(DIR!, 'logs'))) {
@@ -76,7 +90,7 @@ test('no log line of the whole suite holds a secret, a hash or a SQL parameter',
     const text = line.replace(NOISE, '');
     for (const batch of batches)
       for (const m of text.matchAll(batch))
-        findings.push({ where, what: `a ${byValue.get(m[1]!)} (${m[1]!.slice(0, 4)}…)` });
+        findings.push({ where, what: `a ${kindOf.get(m[1]!)} (${m[1]!.slice(0, 4)}…)` });
   }
   const report = findings
     .slice(0, 40)
