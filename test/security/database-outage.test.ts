@@ -146,7 +146,12 @@ describe(
         await app?.close();
         await limited.close();
         await holder.end().catch(() => {});
-        await scratch.admin.query(`DROP ROLE IF EXISTS "${role}"`).catch(() => {});
+        // Its grants live in the scratch database: revoked there first, or the role cannot be dropped.
+        const revoke = new pg.Client({ connectionString: scratch.url() });
+        await revoke.connect();
+        await revoke.query(`DROP OWNED BY "${role}"`);
+        await revoke.end();
+        await scratch.admin.query(`DROP ROLE "${role}"`);
       }
     });
 
