@@ -16,6 +16,7 @@ import { buildApp } from '../../src/app.js';
 import { createLogger } from '../../src/logger.js';
 import { createTestApp, createUser, testConfig, uniqueEmail, type Res, type TestApp } from '../helpers/app.js';
 import { suiteLogged } from '../helpers/suite-log.js';
+import { enrolEmail, signedIn } from '../helpers/two-factor.js';
 import { DB_KIND } from '../helpers/db.js';
 
 function assertEnvelope(
@@ -138,6 +139,26 @@ describe(`every answer is the envelope with no-store and X-Request-Id (${DB_KIND
         t.contract.clear();
       });
       assert.equal((await login()).statusCode, 200, 'and sign-in works once writes do');
+    });
+
+    test("a 4xx answer whose session change cannot be written: the envelope, not Fastify's fallback", async () => {
+      // A pending sign-in, then a call in the wrong state: 400 TWO_FACTOR_PERMISSION_DENIED,
+      // which also wipes the pending state from the session (a session write).
+      const pending = uniqueEmail('onsend-4xx');
+      await createUser(t.database, pending, password);
+      const c = await signedIn(t, pending, password);
+      await enrolEmail(t, c, pending);
+      await c.post('/logout');
+      assert.equal((await c.login(pending, password)).data.response.tf_required, true);
+      assert.equal((await c.get('/tf-validate')).statusCode, 200, 'a pending sign-in');
+      await failingSessionWrites('55000', async () => {
+        const res = await c.post('/tf-setup', { setup: 'email' });
+        assertEnvelope(503, 'SERVICE_UNAVAILABLE', res, 'a wrong-state call whose session write is refused');
+        assert.ok(!res.body.includes('secret-internal-detail'), res.body);
+      });
+      // Once writes work again, the same call is answered as it always was.
+      const after = await c.post('/tf-setup', { setup: 'email' });
+      assert.equal(after.data.response.error_code, 'TWO_FACTOR_PERMISSION_DENIED', after.body);
     });
 
     test('the database refusing (SQLSTATE 55000) while writing the session: 503 SERVICE_UNAVAILABLE', async () => {
