@@ -21,11 +21,22 @@ import { openDatabase, type Database } from '../../src/db/database.js';
 import { createTestApp, createUser, uniqueEmail, type Res, type TestApp } from '../helpers/app.js';
 import { Client } from '../helpers/client.js';
 import { TEST_DATABASE_URL } from '../helpers/db.js';
+import { documentedOperations } from '../helpers/openapi-document.js';
 import { freePort } from '../helpers/ports.js';
 import { createScratchDatabase, type ScratchDatabase } from '../helpers/scratch-database.js';
 import { startTcpRelay, type TcpRelay } from '../helpers/tcp-relay.js';
 
 const PASSWORD = 'outage-test-password-1';
+
+/** Probes, metrics and documents (openapi.yaml tag Operations): answered without the envelope, called without a session. */
+const OPERATIONS_PATHS = new Set([
+  '/healthz',
+  '/readyz',
+  '/metrics',
+  '/openapi.yaml',
+  '/docs',
+  '/docs/redoc.standalone.js',
+]);
 
 function assertUnavailable(res: Res, what: string): void {
   assert.equal(res.statusCode, 503, `${what}: ${res.statusCode} ${res.body}`);
@@ -89,6 +100,17 @@ describe(
         scratch.name,
       ]);
       for (const [what, res] of await everyKind()) assertUnavailable(res, what);
+      // Every documented operation, as the signed-in client (probes and documents as a probe
+      // calls them, without a cookie): 503 in the envelope, or an answer that needed no
+      // database; never a 500. /readyz says "unavailable" in its own format.
+      const anonymous = new Client(() => t.app);
+      for (const { method, path } of documentedOperations()) {
+        const url = path.replace(/\{[^}]+\}/g, 'x');
+        const who = OPERATIONS_PATHS.has(path) ? anonymous : signedIn;
+        const res = await who.request(method, url, method === 'GET' ? undefined : {});
+        if (path === '/readyz') assert.equal(res.statusCode, 503);
+        else if (res.statusCode >= 500) assertUnavailable(res, `${method} ${path}`);
+      }
       // The pool's old connections die as 57P01 or "Connection terminated"; new ones meet 55000.
       assert.ok(loggedCodes(t, from).includes('55000'), `SQLSTATE 55000 in the log: ${loggedCodes(t, from)}`);
 
