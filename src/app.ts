@@ -24,7 +24,9 @@ import { healthRoutes, type Lifecycle } from './health/health.routes.js';
 import { registerAuthContext } from './http/auth-context.js';
 import { csrfToken, registerCsrf } from './http/csrf.js';
 import { envelope, isEnvelope } from './http/envelope.js';
+import { registerDrain } from './http/drain.js';
 import { registerErrorHandling } from './http/errors-plugin.js';
+import { clientErrorHandler, frameworkErrors } from './http/framework-errors.js';
 import { BODY_LIMIT, registerJsonBody } from './http/json-body.js';
 import { registerRateLimit } from './http/rate-limit.js';
 import { genReqId, registerRequestId, RequestLog } from './http/request-log.js';
@@ -74,7 +76,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     // An incoming X-Request-Id is kept when sane, so one id follows a request across services.
     genReqId,
     logController: new RequestLog(),
-    return503OnClosing: true,
+    // Requests arriving while the app closes get the envelope from registerDrain instead.
+    return503OnClosing: false,
+    // Answers Fastify would write itself (router and HTTP parser errors) are the envelope too.
+    frameworkErrors,
+    clientErrorHandler,
     // tf_state_token travels in the path (SPEC §3) and is ~140 characters; Fastify's default is 100.
     routerOptions: { maxParamLength: 256 },
   });
@@ -82,6 +88,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   // 1. Request id and metrics of every answer; how errors and bodies look on the wire.
   registerRequestId(app);
   registerErrorHandling(app);
+  registerDrain(app);
   registerJsonBody(app);
   registerMetrics(app, { config, metrics });
   app.addHook('onRequest', async (_request, reply) => {

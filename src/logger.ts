@@ -1,4 +1,5 @@
 import pino, { type Logger } from 'pino';
+import { censor, loggedPath, serializeError } from './log-safety.js';
 
 /**
  * Paths that may carry secrets are redacted everywhere (SPEC §10). The one
@@ -33,15 +34,16 @@ export function createLogger(level: string, destination?: pino.DestinationStream
   return pino(
     {
       level,
-      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      redact: { paths: REDACT_PATHS, censor },
       serializers: {
-        req: (req: { method: string; url: string; id: string; ip?: string }) => ({
+        req: (req: { method: string; url: string; id: string; ip?: string; routeOptions?: { url?: string } }) => ({
           method: req.method,
-          // Query strings can hold tokens (`?include_auth_token` is harmless, others might not be).
-          url: req.url.split('?', 1)[0],
+          // Tokens travel in paths (`/tf-setup/{tf_state_token}`) and queries: see log-safety.ts.
+          url: loggedPath(req),
           id: req.id,
           ip: req.ip,
         }),
+        err: serializeError,
       },
     },
     destination,

@@ -2,6 +2,7 @@ import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
 import { sql, type Expression, type Insertable, type Kysely, type Transaction } from 'kysely';
 import type { Clock } from '../clock.js';
 import type { AuditEventsTable, DB } from '../db/types.js';
+import { clientIp } from '../http/client-ip.js';
 
 /** The security events of SPEC §10. */
 export type AuditType =
@@ -37,7 +38,7 @@ export interface AuditContext {
 
 export function auditContext(request: FastifyRequest): AuditContext {
   const ua = request.headers['user-agent'];
-  return { ip: request.ip ?? null, userAgent: typeof ua === 'string' ? ua.slice(0, 512) : null };
+  return { ip: clientIp(request.ip), userAgent: typeof ua === 'string' ? ua.slice(0, 512) : null };
 }
 
 export type AuditRow = Insertable<AuditEventsTable>;

@@ -28,6 +28,17 @@ export function issueAuthToken(
   return `${payload}.${hmac.hash('auth-token', `${payload}.${fsUniquifier}`)}`;
 }
 
+/**
+ * users.id is a Postgres `integer` (serial): a claimed id outside 1..2^31-1
+ * (2147483648, 1e21, -1) can name nobody, and sent to the database it is an
+ * error (SQLSTATE 22003) instead of "no such user". Unsigned, the claim is
+ * anyone's to forge, so it is refused here like any token that does not verify.
+ */
+const MAX_INT4 = 2 ** 31 - 1;
+function isUserId(u: unknown): u is number {
+  return Number.isInteger(u) && (u as number) >= 1 && (u as number) <= MAX_INT4;
+}
+
 /** Reads the claimed user id without trusting it; `verifyAuthToken` decides. */
 export function peekAuthToken(token: string): TokenPayload | null {
   if (token.length > 512) return null;
@@ -35,7 +46,7 @@ export function peekAuthToken(token: string): TokenPayload | null {
   if (!payload || !sig) return null;
   try {
     const p = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Partial<TokenPayload>;
-    if (!Number.isInteger(p.u) || !Number.isInteger(p.i) || !Number.isInteger(p.e)) return null;
+    if (!isUserId(p.u) || !Number.isInteger(p.i) || !Number.isInteger(p.e)) return null;
     return p as TokenPayload;
   } catch {
     return null;

@@ -39,6 +39,10 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
     });
     // An idle client losing its connection must not crash the process; the pool replaces it.
     pool.on('error', () => {});
+    // A client in use has no listener of the pool's: a connection that dies under a
+    // query would emit an unhandled 'error' and end the process. The query itself is
+    // rejected with the same error, which the request answers as 503 (src/db/unavailable.ts).
+    pool.on('connect', (client) => client.on('error', () => {}));
     pool.on('connect', namedStatements);
     const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }), log });
     return { db, kind: 'postgres', stats, close: () => db.destroy() };

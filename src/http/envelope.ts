@@ -40,11 +40,7 @@ export function errorResponse(err: AppError | ValidationError): Record<string, u
 }
 
 /** Sends an AppError as the envelope; used by the error handler and by hooks that answer early. */
-export function sendError(
-  _request: FastifyRequest,
-  reply: FastifyReply,
-  err: AppError | ValidationError,
-): FastifyReply {
+export function sendError(request: FastifyRequest, reply: FastifyReply, err: AppError | ValidationError): FastifyReply {
   const status = err instanceof AppError ? err.status : 400;
   // Every 429 says when to come back (openapi.yaml). TWO_FACTOR_TOO_MANY_ATTEMPTS has no
   // wait of its own (the cure is to sign in again), so it gets the smallest, 1 s.
@@ -52,8 +48,11 @@ export function sendError(
   if (retryAfter !== undefined) {
     reply.header('Retry-After', String(Math.max(1, Math.ceil(retryAfter))));
   }
+  // Set here too, not only by the onRequest hooks: answers Fastify makes before any hook ran
+  // (framework-errors.ts) must carry them as well.
   return reply
     .code(status)
     .header('Cache-Control', 'no-store')
+    .header('X-Request-Id', request.id)
     .send(envelope(status, errorResponse(err)));
 }

@@ -1,6 +1,8 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { isDatabaseUnavailable } from '../db/unavailable.js';
 import { AppError, ValidationError } from '../errors.js';
 import { sendError } from './envelope.js';
+import { discardSessionChange, saveSessionChange } from './session-change.js';
 
 /** Fastify's own error codes for what a client sent, mapped to the catalogue. */
 const CLIENT_ERRORS: Record<string, AppError['key']> = {
@@ -10,32 +12,15 @@ const CLIENT_ERRORS: Record<string, AppError['key']> = {
   FST_ERR_CTP_EMPTY_JSON_BODY: 'MALFORMED_JSON',
   FST_ERR_CTP_INVALID_JSON_BODY: 'MALFORMED_JSON',
   FST_ERR_BAD_URL: 'NOT_FOUND',
+  FST_ERR_MAX_PARAM_LENGTH: 'URI_TOO_LONG',
   FST_ERR_ASYNC_CONSTRAINT: 'API_ERROR',
 };
 
-/** Connection-level failures: the database is down, not the request wrong (SPEC §8: 503). */
-const UNAVAILABLE = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  '57P01',
-  '57P03',
-  '53300',
-  '08006',
-  '08001',
-  '08004',
-]);
-
-export function isDatabaseUnavailable(err: unknown): boolean {
-  const e = err as { code?: string; message?: string } | null;
-  if (!e) return false;
-  if (e.code && UNAVAILABLE.has(e.code)) return true;
-  const msg = e.message ?? '';
-  return /Connection terminated|timeout exceeded when trying to connect|connect ECONNREFUSED|Client has encountered a connection error/i.test(
-    msg,
-  );
+/** Unexpected errors with their stack; an unreachable database as a warning (logger.ts keeps its SQLSTATE, drops its parameters). */
+function logServerError(request: FastifyRequest, err: unknown, appErr: AppError | ValidationError): void {
+  if (!(appErr instanceof AppError) || appErr.status < 500) return;
+  if (appErr.key === 'INTERNAL_ERROR') request.log.error({ err }, 'unhandled error');
+  else request.log.warn({ err }, appErr.key);
 }
 
 export function toAppError(err: unknown): AppError | ValidationError {
@@ -64,16 +49,26 @@ export function registerErrorHandling(app: FastifyInstance): void {
     for (const m of methods) routes.push({ method: m, pattern });
   });
 
-  app.setErrorHandler((err: unknown, request: FastifyRequest, reply: FastifyReply) => {
-    const appErr = toAppError(err);
-    if (appErr instanceof AppError && appErr.status >= 500) {
-      if (appErr.key === 'INTERNAL_ERROR') request.log.error({ err }, 'unhandled error');
-      else
-        request.log.warn(
-          { err: { message: (err as Error).message, code: (err as { code?: string }).code } },
-          appErr.key,
-        );
+  app.setErrorHandler(async (err: unknown, request: FastifyRequest, reply: FastifyReply) => {
+    let cause = err;
+    let appErr = toAppError(err);
+    if (appErr instanceof AppError && appErr.status >= 500 && !(err instanceof AppError)) {
+      // The request's work did not complete (its transaction rolled back): its session
+      // change must not be written either, and a failed write of it in onSend must not
+      // be tried again while answering, or Fastify would answer outside the envelope.
+      discardSessionChange(request);
+    } else {
+      // A 4xx answer still carries its session change (a voided pending sign-in, say).
+      // Written here, a failure becomes this answer; in onSend it would escape the envelope.
+      try {
+        await saveSessionChange(request);
+      } catch (saveErr) {
+        cause = saveErr;
+        appErr = toAppError(saveErr);
+        discardSessionChange(request);
+      }
     }
+    logServerError(request, cause, appErr);
     return sendError(request, reply, appErr);
   });
 

@@ -14,6 +14,7 @@ import { createLogger } from '../../src/logger.js';
 import { testConfig } from '../helpers/app.js';
 import { createTestDatabase } from '../helpers/db.js';
 import { RecordingSenders } from '../helpers/senders.js';
+import { harvestSecrets, suiteLogged } from '../helpers/suite-log.js';
 import { APP_DIR } from './spa-server.js';
 
 export const SCREENSHOTS = 'test-results/e2e';
@@ -35,8 +36,12 @@ export async function startApi(env: Record<string, string>): Promise<RunningApi>
   const database = await createTestDatabase();
   const senders = new RecordingSenders();
   const logs: string[] = [];
-  const logger = createLogger('warn', { write: (line: string) => void logs.push(line) });
+  const logger = createLogger(
+    'warn',
+    suiteLogged((line) => void logs.push(line)),
+  );
   const app = await buildApp({ config: testConfig(env), database, logger, clock: systemClock, senders });
+  harvestSecrets(app);
   await app.listen({ host: '127.0.0.1', port: 0 });
   const { port } = app.server.address() as AddressInfo;
   return {

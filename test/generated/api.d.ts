@@ -858,6 +858,13 @@ export interface components {
                 error_code?: "PAYLOAD_TOO_LARGE";
             };
         };
+        Error414Envelope: {
+            meta: components["schemas"]["Meta"];
+            response: components["schemas"]["Error"] & components["schemas"]["NoReauth"] & {
+                /** @constant */
+                error_code?: "URI_TOO_LONG";
+            };
+        };
         Error415Envelope: {
             meta: components["schemas"]["Meta"];
             response: components["schemas"]["Error"] & components["schemas"]["NoReauth"] & {
@@ -1084,6 +1091,16 @@ export interface components {
             };
             content: {
                 "application/json": components["schemas"]["Error413Envelope"];
+            };
+        };
+        /** @description A path parameter over 256 characters. */
+        UriTooLong: {
+            headers: {
+                "Cache-Control": components["headers"]["CacheControl"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error414Envelope"];
             };
         };
         /** @description A body that is not `application/json`. */
@@ -1491,7 +1508,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The `tf_state_token` from `POST /tf-setup`. */
+                /** @description The `tf_state_token` from `POST /tf-setup`. Over 256 characters it cannot be one, and the router refuses it: 414 `URI_TOO_LONG`. */
                 tf_state_token: string;
             };
             cookie?: never;
@@ -1507,6 +1524,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             413: components["responses"]["PayloadTooLarge"];
+            414: components["responses"]["UriTooLong"];
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];

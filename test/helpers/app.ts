@@ -11,6 +11,7 @@ import { newFsUniquifier } from '../../src/auth/auth.service.js';
 import { createTestDatabase } from './db.js';
 import { installContractCheck, type ContractCheck } from './openapi-contract.js';
 import { RecordingSenders } from './senders.js';
+import { harvestSecrets, recordSecret, suiteLogged } from './suite-log.js';
 
 export const TEST_SECRETS = {
   SECRET_KEY: 'test-secret-key-0123456789abcdefghijklmnop',
@@ -74,7 +75,11 @@ export async function createTestApp(
   const clock = new FixedClock(new Date());
   const senders = new RecordingSenders();
   const logs: string[] = [];
-  const logger = createLogger('info', { write: (line: string) => void logs.push(line) });
+  const logger = createLogger(
+    'info',
+    suiteLogged((line) => void logs.push(line)),
+  );
+  for (const [name, value] of Object.entries(TEST_SECRETS)) recordSecret(name, value);
   const t: TestApp = {
     app: undefined as unknown as FastifyInstance,
     config: testConfig(env),
@@ -95,6 +100,7 @@ export async function createTestApp(
         ...extra,
       });
       t.contract = installContractCheck(t.app);
+      harvestSecrets(t.app);
       await t.app.ready();
       if (broken) throw broken;
     },

@@ -4,6 +4,7 @@
  */
 import { pino } from 'pino';
 import type { Logger } from 'pino';
+import { suiteLogged } from './suite-log.js';
 
 export interface LogLine {
   level: number;
@@ -23,7 +24,10 @@ export interface CapturedLogger {
 
 export function captureLogger(): CapturedLogger {
   const raw: string[] = [];
-  const logger = pino({ level: 'trace' }, { write: (line: string) => void raw.push(line) });
+  const logger = pino(
+    { level: 'trace' },
+    suiteLogged((line) => void raw.push(line)),
+  );
   return {
     logger,
     raw,

@@ -1,5 +1,6 @@
 import type { EmailMessage, EmailSender, Senders, SmsMessage, SmsSender } from '../../src/senders/types.js';
 import { DeliveryError } from '../../src/senders/types.js';
+import { recordSentCodes } from './suite-log.js';
 
 /** Senders that keep what they were asked to send, so tests read codes back (like Flask-Security's SmsTestSender). */
 export class RecordingSenders implements Senders {
@@ -14,6 +15,7 @@ export class RecordingSenders implements Senders {
         this.failNext--;
         throw new DeliveryError('recording sender told to fail');
       }
+      recordSentCodes(m.text);
       this.emails.push(m);
     },
   };
@@ -24,6 +26,7 @@ export class RecordingSenders implements Senders {
         this.failNext--;
         throw new DeliveryError('recording sender told to fail');
       }
+      recordSentCodes(m.text);
       this.smses.push(m);
     },
   };

@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { TEST_SECRETS } from './app.js';
 import { TEST_DATABASE_URL } from './db.js';
+import { writeSuiteLog } from './suite-log.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 // PGlite initialising a new folder takes 10+ s on a busy machine; this only bounds a hung start.
@@ -51,6 +52,7 @@ export async function startService(env: Record<string, string>): Promise<Service
     while ((nl = buffered.indexOf('\n')) >= 0) {
       const line = buffered.slice(0, nl);
       buffered = buffered.slice(nl + 1);
+      writeSuiteLog(line);
       try {
         lines.push(JSON.parse(line) as Record<string, any>);
       } catch {

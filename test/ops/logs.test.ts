@@ -12,6 +12,7 @@ import type { FastifyInstance } from 'fastify';
 import { createTestApp, createUser, uniqueEmail, type TestApp } from '../helpers/app.js';
 import { Client } from '../helpers/client.js';
 import { DB_KIND } from '../helpers/db.js';
+import { suiteLogged } from '../helpers/suite-log.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -23,7 +24,10 @@ describe(`request ids and request logs (${DB_KIND})`, () => {
   before(async () => {
     t = await createTestApp();
     // Trace level: whatever Fastify or we would log at any level is in `lines`.
-    const logger = createLogger('trace', { write: (line: string) => void lines.push(line) });
+    const logger = createLogger(
+      'trace',
+      suiteLogged((line) => void lines.push(line)),
+    );
     app = await buildApp({ config: t.config, database: t.database, logger, clock: t.clock, senders: t.senders });
     await app.ready();
   });
@@ -120,7 +124,10 @@ describe(`request ids and request logs (${DB_KIND})`, () => {
 
   test('headers logged by hand are redacted too', () => {
     const out: string[] = [];
-    const logger = createLogger('info', { write: (line: string) => void out.push(line) });
+    const logger = createLogger(
+      'info',
+      suiteLogged((line) => void out.push(line)),
+    );
     const headers = {
       cookie: 'session=s3cret-cookie',
       'authentication-token': 't0ken-value',
