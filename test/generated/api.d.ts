@@ -173,7 +173,8 @@ export interface paths {
         /**
          * Start setting up a method, or disable two-factor
          * @description `setup` must be an enabled method or `"disable"` (else 400
-         *     `TWO_FACTOR_METHOD_NOT_AVAILABLE` on `setup`); `phone` is required for
+         *     `TWO_FACTOR_METHOD_NOT_AVAILABLE` on `setup`, also when `setup` is
+         *     missing or empty, as in Flask-Security; a non-string is `API_ERROR`); `phone` is required for
          *     `sms` (E.164 after normalisation, else 400 `PHONE_INVALID`). Nothing is
          *     written to the user until the code is confirmed. For `email`/`sms` a
          *     code is sent now (provider failure: 500 `FAILED_TO_SEND_CODE`).
