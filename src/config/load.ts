@@ -1,4 +1,5 @@
-import { ConfigProblem } from './parse.js';
+import { ConfigProblem, type Field } from './parse.js';
+import { unknownSettingWarnings } from './unknown-vars.js';
 import { schema, type Config, type RawConfig } from './schema.js';
 import { validateSendersConfig } from '../senders/registry.js';
 import { sendersConfig } from '../senders/from-config.js';
@@ -37,6 +38,7 @@ export function loadConfig(env: Record<string, string | undefined>, options: Loa
     }
   }
   if (problems.length) throw new ConfigError(problems);
+  for (const warning of startupWarnings(env, raw)) options.warn?.(warning);
   const cfg = raw as unknown as RawConfig;
   problems.push(...crossChecks(cfg, env));
 
@@ -62,6 +64,19 @@ export function loadConfig(env: Record<string, string | undefined>, options: Loa
     SECRET_KEY: SECRET_KEY!,
     SECURITY_TOTP_SECRETS: Object.freeze({ ...SECURITY_TOTP_SECRETS! }),
   });
+}
+
+/** Valid but suspicious: misspelled names of ours, and unusual values (README, "Configuration"). */
+function startupWarnings(env: Record<string, string | undefined>, raw: Record<string, unknown>): string[] {
+  const fields = Object.entries(schema) as Array<[string, Field<unknown>]>;
+  const unusual = fields.map(([name, field]) => field.unusual?.(raw[name], name) ?? null);
+  return [
+    ...unknownSettingWarnings(
+      env,
+      fields.map(([name]) => name),
+    ),
+    ...unusual.filter((w): w is string => w !== null),
+  ];
 }
 
 function crossChecks(cfg: RawConfig, env: Record<string, string | undefined>): string[] {
