@@ -97,6 +97,16 @@ function crossChecks(cfg: RawConfig, env: Record<string, string | undefined>): s
     if (!env.SECURITY_SMS_SERVICE)
       problems.push('SECURITY_SMS_SERVICE must be set explicitly when NODE_ENV=production (twilio, or log on purpose)');
   }
+  if (cfg.METRICS_ENABLED && cfg.METRICS_PORT === 0 && (cfg.METRICS_TOKEN ?? '').length < 16) {
+    problems.push(
+      'METRICS_PORT=0 serves /metrics on the public API port: set METRICS_TOKEN (at least 16 characters), or a METRICS_PORT of its own',
+    );
+  }
+  if (cfg.METRICS_ENABLED && cfg.METRICS_PORT !== 0 && cfg.METRICS_PORT === cfg.PORT) {
+    problems.push(
+      `METRICS_PORT and PORT are both ${cfg.PORT}: give metrics a port of their own, or 0 for the API port`,
+    );
+  }
   // Providers check their own settings (a registered custom provider included).
   problems.push(...validateSendersConfig(sendersConfig(cfg as Config)));
   return problems;

@@ -88,8 +88,11 @@ export const schema = {
   TWILIO_API_URL: url(),
   OUTBOX_FILE: str(),
   METRICS_ENABLED: bool(true),
-  // 0: /metrics on the API port; any other number: its own listener.
-  METRICS_PORT: int(0, 0, 65535),
+  // Metrics tell an attacker which sign-ins fail and how fast: by default on a port of their own,
+  // on loopback (9464 is Prometheus's registered port for exporters). 0: on the API port, behind METRICS_TOKEN.
+  METRICS_PORT: int(9464, 0, 65535),
+  METRICS_HOST: str('127.0.0.1'),
+  METRICS_TOKEN: str(),
   // Node timers overflow past 2^31-1 ms (about 24 days) and would fire at once.
   SHUTDOWN_TIMEOUT: duration(10, { max: 2147483 }),
 } as const;

@@ -438,8 +438,13 @@ export interface paths {
         };
         /**
          * Prometheus metrics
-         * @description Prometheus text exposition format. **Decision:** unauthenticated, like
-         *     the probes; restrict it at the network edge.
+         * @description Prometheus text exposition format. **Decision:** metrics reveal how
+         *     many sign-ins fail and how many codes go out, so they are not served
+         *     here by default: they get a listener of their own (`METRICS_PORT`,
+         *     default 9464, on `METRICS_HOST`, default 127.0.0.1), where only
+         *     `GET /metrics` exists, and this path answers 404. With
+         *     `METRICS_PORT=0` they are served here and need
+         *     `Authorization: Bearer <METRICS_TOKEN>` (else 401 `UNAUTHENTICATED`).
          */
         get: operations["metrics"];
         put?: never;
@@ -1877,6 +1882,8 @@ export interface operations {
                     "text/plain": string;
                 };
             };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
         };
     };
     openapiDocument: {

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { TEST_SECRETS } from './app.js';
+import { TEST_METRICS, TEST_SECRETS } from './app.js';
 import { TEST_DATABASE_URL } from './db.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -39,6 +39,7 @@ export async function startService(env: Record<string, string>): Promise<Service
       PORT: '0',
       LOG_LEVEL: 'info',
       ...TEST_SECRETS,
+      ...TEST_METRICS,
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -97,6 +98,22 @@ export async function startService(env: Record<string, string>): Promise<Service
     }
   };
   return { url, child, logs: () => lines, exited, kill: (signal = 'SIGTERM') => void child.kill(signal), waitForLog };
+}
+
+/**
+ * Runs the service for a start that must fail: resolves with its exit code and
+ * what it wrote to standard error (the process must exit on its own).
+ */
+export async function runServiceToExit(env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', HOST: '127.0.0.1', PORT: '0', ...TEST_SECRETS, ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+  return { code, stderr };
 }
 
 /** `npm run cli -- <args>` as an operator runs it, with the test's environment; throws on a non-zero exit. */
