@@ -1,3 +1,4 @@
+import { allowedCountries } from '../sms-budget/countries.js';
 import { corsOrigins } from './cors-origins.js';
 import { trustProxy } from './trust-proxy.js';
 import { bool, duration, int, json, list, oneOf, str, url, type Field } from './parse.js';
@@ -86,6 +87,12 @@ export const schema = {
     checkTwilioConfig,
   ),
   TWILIO_API_URL: url(),
+  // SMS cost limits against SMS pumping (README "Abuse resistance"): where codes may go, how many
+  // the whole service sends per hour and per day, and how many one client address may trigger.
+  SECURITY_SMS_ALLOWED_COUNTRIES: allowedCountries,
+  SECURITY_SMS_BUDGET_HOURLY: int(200, 1),
+  SECURITY_SMS_BUDGET_DAILY: int(2000, 1),
+  SECURITY_SMS_IP_HOURLY: int(20, 1),
   OUTBOX_FILE: str(),
   METRICS_ENABLED: bool(true),
   // Metrics tell an attacker which sign-ins fail and how fast: by default on a port of their own,
