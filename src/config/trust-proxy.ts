@@ -5,12 +5,12 @@ import { ConfigProblem, type Field } from './parse.js';
  * TRUST_PROXY, in the form Fastify's `trustProxy` takes: `false` (the socket's
  * address is the client), a hop count, or the proxies' addresses and CIDRs.
  *
- * Decision (README, "Configuration"): `true` means ONE hop, the address the
+ * Decision (README, "Behind a proxy"): `true` means ONE hop, the address the
  * proxy in front of us saw, not Fastify's `true`, which trusts every hop and so
  * takes the leftmost X-Forwarded-For entry: a value each client writes itself,
  * which would give every request the address of its choice and void the per-IP
  * limits and the password throttle. Trusting every hop stays possible, spelled
- * out (`0.0.0.0/0,::/0`), and then draws a start-up warning.
+ * out (`0.0.0.0/1,128.0.0.0/1`), and then draws a start-up warning.
  */
 export type TrustProxy = false | number | readonly string[];
 
