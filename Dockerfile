@@ -35,6 +35,10 @@ RUN npm pkg set scripts.cli="node dist/src/cli.js"
 RUN mkdir -p /app/data && chown node:node /app/data
 USER node
 EXPOSE 3000
+# Metrics on a port of their own (README "Metrics"): open to a Prometheus on the
+# container network, published to nobody (docker-compose.yml publishes 3000 only).
+ENV METRICS_HOST=0.0.0.0
+EXPOSE 9464
 HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # Node is PID 1 on purpose, without tini or `npm start`: npm would not pass

@@ -26,7 +26,7 @@ import {
   tableSizes,
   type BenchUser,
 } from './seed.js';
-import { startServer, targetServer, waitReady, type ServerHandle } from './server.js';
+import { BENCH_METRICS_TOKEN, startServer, targetServer, waitReady, type ServerHandle } from './server.js';
 
 const ALL = ['hash', 'session', 'signin', 'validate-wrong'] as const;
 
@@ -116,6 +116,9 @@ async function start(): Promise<ServerHandle> {
       // A lock resets the counter; the bench's exactness check says so if one happened.
       SECURITY_TWO_FACTOR_LOCKOUT_THRESHOLD: '1000',
       METRICS_ENABLED: 'true',
+      // On the API port, where bench/server.ts reads tfa_db_queries_total (with this token).
+      METRICS_PORT: '0',
+      METRICS_TOKEN: BENCH_METRICS_TOKEN,
     },
   });
 }

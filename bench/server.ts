@@ -36,9 +36,12 @@ function statusKiB(pid: number, field: 'VmHWM' | 'VmRSS'): number | null {
   }
 }
 
+/** The METRICS_TOKEN bench/run.ts gives the service (another service's: the METRICS_TOKEN of this environment). */
+export const BENCH_METRICS_TOKEN = process.env.METRICS_TOKEN ?? 'bench-metrics-token-0123456789';
+
 async function metricsQueries(url: string): Promise<number | null> {
   try {
-    const res = await fetch(`${url}/metrics`);
+    const res = await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${BENCH_METRICS_TOKEN}` } });
     if (!res.ok) return null;
     const m = /^tfa_db_queries_total(?:\{[^}]*\})?\s+([0-9.e+]+)/m.exec(await res.text());
     return m ? Number(m[1]) : null;

@@ -136,12 +136,16 @@ async function main(): Promise<void> {
     const keyFile = join(dir, 'secret_key');
     writeFileSync(keyFile, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
     const port = await freePort();
+    const metricsPort = await freePort();
     const env = {
       PATH: process.env.PATH ?? '',
       ...imageEnv,
       // The image listens on 0.0.0.0:3000; here only loopback, on a port nobody else holds.
       HOST: '127.0.0.1',
       PORT: String(port),
+      // The image serves metrics on 0.0.0.0:9464 (a port of their own); here loopback and a free port.
+      METRICS_HOST: '127.0.0.1',
+      METRICS_PORT: String(metricsPort),
       DATA_DIR: join(dir, 'data'),
       DATABASE_URL: databaseUrl,
       SECRET_KEY_FILE: keyFile,
@@ -183,6 +187,10 @@ async function main(): Promise<void> {
     const bundle = await fetch(`${base}/docs/redoc.standalone.js`);
     check(docs.status === 200 && bundle.status === 200, `/docs ${docs.status}, its bundle ${bundle.status}`);
     log(`/docs served from the build (${(await bundle.arrayBuffer()).byteLength} bytes of Redoc)`);
+
+    const metrics = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
+    check(metrics.status === 200, `/metrics on the metrics port answered ${metrics.status}`);
+    log(`/metrics answered 200 on its own port`);
 
     started.kill('SIGTERM');
     const code = await exited;

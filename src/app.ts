@@ -8,6 +8,7 @@ import { createPasswordThrottle } from './auth/password-throttle.js';
 import { pruneThrottles } from './auth/password-throttle.repository.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
+import { fastifyTrustProxy } from './config/trust-proxy.js';
 import { createKeyedHasher } from './crypto/keyed-hash.js';
 import { createSecretBox } from './crypto/secret-box.js';
 import { devicesRoutes } from './devices/devices.routes.js';
@@ -71,8 +72,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     // Typed as Fastify's base logger so plugins and routes keep the default instance type.
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT,
-    // A hop count is valid at run time (Fastify docs) though the typings omit numbers.
-    trustProxy: config.TRUST_PROXY as boolean | string,
+    // false, a hop count or the proxies' addresses; `true` is read as one hop (src/config/trust-proxy.ts).
+    trustProxy: fastifyTrustProxy(config.TRUST_PROXY),
     // An incoming X-Request-Id is kept when sane, so one id follows a request across services.
     genReqId,
     logController: new RequestLog(),

@@ -12,6 +12,7 @@ export const CATALOGUE = {
   TWO_FACTOR_TOO_MANY_ATTEMPTS: [429, 'Too many invalid codes. Please sign in again.'],
   TWO_FACTOR_LOCKED: [429, 'Too many failed attempts. Try again later.'],
   PHONE_INVALID: [400, 'Phone number not valid e.g. missing country code'],
+  SMS_COUNTRY_NOT_ALLOWED: [400, 'Codes cannot be sent by SMS to this country. Please choose another method.'],
   FAILED_TO_SEND_CODE: [500, 'Failed to send code. Please try again later'],
   INVALID_RECOVERY_CODE: [400, 'Recovery code invalid'],
   NO_RECOVERY_CODES_SETUP: [400, 'No recovery codes generated yet'],

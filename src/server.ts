@@ -9,6 +9,7 @@ import { ConfigError, devSecrets, loadConfig } from './config.js';
 import { openDatabase, type Database } from './db/database.js';
 import { migrateToLatest } from './db/migrate.js';
 import { createLogger } from './logger.js';
+import { StartupError } from './startup-error.js';
 import { countUsers } from './users/users.repository.js';
 
 async function main(): Promise<void> {
@@ -86,6 +87,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  console.error(err);
+  console.error(err instanceof StartupError ? err.message : err);
   process.exit(1);
 });

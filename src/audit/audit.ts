@@ -16,6 +16,7 @@ export type AuditType =
   | 'password.changed'
   | 'code.sent'
   | 'code.send_failed'
+  | 'sms.refused'
   | 'tf.passed'
   | 'tf.failed'
   | 'tf.too_many_attempts'

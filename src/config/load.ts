@@ -1,5 +1,6 @@
-import { ConfigProblem } from './parse.js';
-import { readSecretFiles, type ReadFile } from './secret-files.js';
+import { ConfigProblem, type Field } from './parse.js';
+import { readSecretFiles, SECRET_FILE_VARIABLES, type ReadFile } from './secret-files.js';
+import { unknownSettingWarnings } from './unknown-vars.js';
 import { schema, type Config, type RawConfig } from './schema.js';
 import { validateSendersConfig } from '../senders/registry.js';
 import { sendersConfig } from '../senders/from-config.js';
@@ -40,6 +41,7 @@ export function loadConfig(given: Record<string, string | undefined>, options: L
     }
   }
   if (problems.length) throw new ConfigError(problems);
+  for (const warning of startupWarnings(env, raw)) options.warn?.(warning);
   const cfg = raw as unknown as RawConfig;
   problems.push(...crossChecks(cfg));
 
@@ -84,6 +86,19 @@ function productionRefusal(cfg: RawConfig, env: Record<string, string | undefine
   return `NODE_ENV=production refuses to start without ${[...secrets, ...senders].join(', ')}: ${advice.join('; ')} (README, Operations)`;
 }
 
+/** Valid but suspicious: misspelled names of ours, and unusual values (README, "Configuration"). */
+function startupWarnings(env: Record<string, string | undefined>, raw: Record<string, unknown>): string[] {
+  const fields = Object.entries(schema) as Array<[string, Field<unknown>]>;
+  const unusual = fields.map(([name, field]) => field.unusual?.(raw[name], name) ?? null);
+  return [
+    ...unknownSettingWarnings(env, [
+      ...fields.map(([name]) => name),
+      ...SECRET_FILE_VARIABLES.map((name) => `${name}_FILE`),
+    ]),
+    ...unusual.filter((w): w is string => w !== null),
+  ];
+}
+
 function crossChecks(cfg: RawConfig): string[] {
   const problems: string[] = [];
   if (cfg.SECRET_KEY !== undefined && cfg.SECRET_KEY.length < 32) {
@@ -94,6 +109,16 @@ function crossChecks(cfg: RawConfig): string[] {
   }
   if (cfg.SECURITY_TWO_FACTOR_ENABLED_METHODS.length === 0) {
     problems.push('SECURITY_TWO_FACTOR_ENABLED_METHODS must name at least one method');
+  }
+  if (cfg.METRICS_ENABLED && cfg.METRICS_PORT === 0 && (cfg.METRICS_TOKEN ?? '').length < 16) {
+    problems.push(
+      'METRICS_PORT=0 serves /metrics on the public API port: set METRICS_TOKEN (at least 16 characters), or a METRICS_PORT of its own',
+    );
+  }
+  if (cfg.METRICS_ENABLED && cfg.METRICS_PORT !== 0 && cfg.METRICS_PORT === cfg.PORT) {
+    problems.push(
+      `METRICS_PORT and PORT are both ${cfg.PORT}: give metrics a port of their own, or 0 for the API port`,
+    );
   }
   // Providers check their own settings (a registered custom provider included).
   problems.push(...validateSendersConfig(sendersConfig(cfg as Config)));

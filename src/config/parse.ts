@@ -7,6 +7,8 @@ export class ConfigProblem extends Error {}
 
 export interface Field<T> {
   parse(raw: string | undefined, name: string): T;
+  /** A start-up warning for a value that is valid but unusual, or null. */
+  unusual?(value: T, name: string): string | null;
 }
 
 const UNITS: Record<string, number> = {
@@ -83,15 +85,36 @@ export function bool(def: boolean): Field<boolean> {
   };
 }
 
-/** A duration in seconds; `min` keeps nonsense like a 0-second session out. */
-export function duration(def: number, min = 0): Field<number> {
+// The longest duration any setting takes: longer is surely a typo, and dates
+// computed from it (cookie expiry, lockout end) would leave the range of a timestamp.
+export const MAX_DURATION_SECONDS = 100 * 365 * 86400;
+
+export interface DurationLimits {
+  /** 1 unless 0 has a meaning (e.g. "always validate"); no hidden floors beyond that. */
+  min?: number;
+  max?: number;
+  /** Below this a warning is logged at start (valid, e.g. for tests of expiry, but rarely meant). */
+  unusualBelow?: number;
+}
+
+/** A duration in seconds: any positive value (README, "Limits of each setting"). */
+export function duration(def: number, limits: DurationLimits = {}): Field<number> {
+  const { min = 1, max = MAX_DURATION_SECONDS, unusualBelow = 0 } = limits;
   return {
     parse(raw, name) {
       if (raw === undefined || raw === '') return def;
       const secs = parseDurationSeconds(raw);
       if (secs === null) throw new ConfigProblem(`${name} must be seconds or "N unit" like "30 days" (got "${raw}")`);
-      if (secs < min) throw new ConfigProblem(`${name} must be at least ${min} seconds (got "${raw}")`);
+      if (secs < min || secs > max) {
+        const range = min === 0 ? `from 0 to ${max} seconds` : `positive, at most ${max} seconds`;
+        throw new ConfigProblem(`${name} must be ${range} (got "${raw}")`);
+      }
       return secs;
+    },
+    unusual(value, name) {
+      return value > 0 && value < unusualBelow
+        ? `${name} is ${value} seconds, unusually short (under ${unusualBelow}); fine for tests of expiry, rarely meant in production`
+        : null;
     },
   };
 }

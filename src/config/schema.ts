@@ -1,3 +1,6 @@
+import { allowedCountries } from '../sms-budget/countries.js';
+import { corsOrigins } from './cors-origins.js';
+import { trustProxy } from './trust-proxy.js';
 import { bool, duration, int, json, list, oneOf, str, url, type Field } from './parse.js';
 
 /** TOTP key map {"1": "<secret>", ...}: the highest tag encrypts, every tag decrypts (SPEC §5). */
@@ -20,16 +23,6 @@ function checkTwilioConfig(v: unknown): string | null {
   }
   return null;
 }
-
-/** Fastify's trustProxy: true/false, a hop count, or a comma list of addresses/CIDRs. */
-const trustProxy: Field<boolean | number | string> = {
-  parse(raw) {
-    if (raw === undefined || raw.trim() === '' || raw.trim().toLowerCase() === 'false') return false;
-    if (raw.trim().toLowerCase() === 'true') return true;
-    if (/^\d+$/.test(raw.trim())) return Number(raw.trim());
-    return raw.trim();
-  },
-};
 
 export const TWO_FACTOR_METHODS = ['email', 'authenticator', 'sms'] as const;
 export type TwoFactorMethod = (typeof TWO_FACTOR_METHODS)[number];
@@ -57,31 +50,33 @@ export const schema = {
   TRUST_PROXY: trustProxy,
   LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
   REDIS_URL: url(),
-  CORS_ORIGINS: list<string>(null, []),
+  CORS_ORIGINS: corsOrigins,
   // 100 POSTs a minute per address: far above a person, far below a guessing script.
   RATE_LIMIT_MAX: int(100, 1),
-  RATE_LIMIT_WINDOW: duration(60, 1),
+  RATE_LIMIT_WINDOW: duration(60),
   SESSION_COOKIE_SECURE: bool(true),
   SESSION_COOKIE_SAMESITE: oneOf(['strict', 'lax', 'none'], 'lax'),
-  SECURITY_SESSION_LIFETIME: duration(DAY, 60),
-  SECURITY_REMEMBER_DURATION: duration(30 * DAY, 60),
-  SECURITY_TOKEN_MAX_AGE: duration(DAY, 60),
+  SECURITY_SESSION_LIFETIME: duration(DAY, { unusualBelow: MINUTE }),
+  SECURITY_REMEMBER_DURATION: duration(30 * DAY, { unusualBelow: MINUTE }),
+  SECURITY_TOKEN_MAX_AGE: duration(DAY, { unusualBelow: MINUTE }),
   SECURITY_PASSWORD_LENGTH_MIN: int(8, 1, 4096),
   SECURITY_REGISTERABLE: bool(false),
-  SECURITY_FRESHNESS: duration(24 * HOUR),
-  SECURITY_FRESHNESS_GRACE_PERIOD: duration(HOUR),
+  SECURITY_FRESHNESS: duration(24 * HOUR, { min: 0 }),
+  SECURITY_FRESHNESS_GRACE_PERIOD: duration(HOUR, { min: 0 }),
   SECURITY_TWO_FACTOR_REQUIRED: bool(false),
   SECURITY_TWO_FACTOR_ENABLED_METHODS: list(TWO_FACTOR_METHODS, TWO_FACTOR_METHODS),
   SECURITY_TOTP_ISSUER: str('tfa-service'),
-  SECURITY_TWO_FACTOR_AUTHENTICATOR_VALIDITY: duration(120, 30),
-  SECURITY_TWO_FACTOR_MAIL_VALIDITY: duration(5 * MINUTE, 30),
-  SECURITY_TWO_FACTOR_SMS_VALIDITY: duration(2 * MINUTE, 30),
-  SECURITY_TWO_FACTOR_SETUP_WITHIN: duration(30 * MINUTE, 60),
+  // 0 accepts the current 30-second step only; 49 steps (1470 s) is the most the TOTP check
+  // takes (MAX_TOTP_WINDOW_SECONDS of the authenticator module), so a wider window fails here, not at sign-in.
+  SECURITY_TWO_FACTOR_AUTHENTICATOR_VALIDITY: duration(120, { min: 0, max: 49 * 30 }),
+  SECURITY_TWO_FACTOR_MAIL_VALIDITY: duration(5 * MINUTE, { unusualBelow: 30 }),
+  SECURITY_TWO_FACTOR_SMS_VALIDITY: duration(2 * MINUTE, { unusualBelow: 30 }),
+  SECURITY_TWO_FACTOR_SETUP_WITHIN: duration(30 * MINUTE, { unusualBelow: MINUTE }),
   SECURITY_TWO_FACTOR_MAX_ATTEMPTS: int(5, 1, 100),
   SECURITY_TWO_FACTOR_LOCKOUT_THRESHOLD: int(10, 1, 1000),
-  SECURITY_TWO_FACTOR_LOCKOUT_DURATION: duration(15 * MINUTE, 1),
+  SECURITY_TWO_FACTOR_LOCKOUT_DURATION: duration(15 * MINUTE),
   SECURITY_TWO_FACTOR_ALWAYS_VALIDATE: bool(true),
-  SECURITY_TWO_FACTOR_LOGIN_VALIDITY: duration(30 * DAY),
+  SECURITY_TWO_FACTOR_LOGIN_VALIDITY: duration(30 * DAY, { min: 0 }),
   SECURITY_TWO_FACTOR_RESCUE_EMAIL: bool(true),
   SECURITY_TWO_FACTOR_RESCUE_MAIL: str('no-reply@localhost'),
   SECURITY_MULTI_FACTOR_RECOVERY_CODES: bool(true),
@@ -97,11 +92,21 @@ export const schema = {
   ),
   SECURITY_SMS_SERVICE_CONFIG_FILE: str(),
   TWILIO_API_URL: url(),
+  // SMS cost limits against SMS pumping (README "Abuse resistance"): where codes may go, how many
+  // the whole service sends per hour and per day, and how many one client address may trigger.
+  SECURITY_SMS_ALLOWED_COUNTRIES: allowedCountries,
+  SECURITY_SMS_BUDGET_HOURLY: int(200, 1),
+  SECURITY_SMS_BUDGET_DAILY: int(2000, 1),
+  SECURITY_SMS_IP_HOURLY: int(20, 1),
   OUTBOX_FILE: str(),
   METRICS_ENABLED: bool(true),
-  // 0: /metrics on the API port; any other number: its own listener.
-  METRICS_PORT: int(0, 0, 65535),
-  SHUTDOWN_TIMEOUT: duration(10, 1),
+  // Metrics tell an attacker which sign-ins fail and how fast: by default on a port of their own,
+  // on loopback (9464 is Prometheus's registered port for exporters). 0: on the API port, behind METRICS_TOKEN.
+  METRICS_PORT: int(9464, 0, 65535),
+  METRICS_HOST: str('127.0.0.1'),
+  METRICS_TOKEN: str(),
+  // Node timers overflow past 2^31-1 ms (about 24 days) and would fire at once.
+  SHUTDOWN_TIMEOUT: duration(10, { max: 2147483 }),
 } as const;
 
 type Schema = typeof schema;

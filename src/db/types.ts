@@ -77,6 +77,16 @@ export interface TfPendingTable {
   expires_at: Timestamp;
 }
 
+export interface SmsSendsTable {
+  id: Generated<number>;
+  sent_at: Timestamp;
+  ip_hash: string;
+}
+
+export interface SmsBudgetLockTable {
+  id: number;
+}
+
 export interface TfCodeSendsTable {
   id: Generated<number>;
   user_id: number;
@@ -123,6 +133,8 @@ export interface PasswordThrottleTable {
 export interface DB {
   tf_pending: TfPendingTable;
   tf_code_sends: TfCodeSendsTable;
+  sms_sends: SmsSendsTable;
+  sms_budget_lock: SmsBudgetLockTable;
   tf_devices: TfDevicesTable;
   tf_recovery_codes: TfRecoveryCodesTable;
   tf_help_requests: TfHelpRequestsTable;

@@ -22,6 +22,8 @@ export interface Metrics {
   lockout(): void;
   /** A provider failed after its retry (SPEC §7). */
   senderFailure(channel: CodeChannel): void;
+  /** An SMS refused by a cost limit: country, hourly_budget, daily_budget or ip_limit (README "Abuse resistance"). */
+  smsRefused(reason: string): void;
   /** Called once per answered request by the HTTP plugin. */
   request(labels: { method: string; route: string; status: number }, seconds: number): void;
 }
@@ -67,6 +69,12 @@ export function createMetrics(database: { stats: QueryStats }): Metrics {
     labelNames: ['channel'],
     registers: [registry],
   });
+  const smsRefusals = new Counter({
+    name: 'tfa_sms_refused_total',
+    help: 'SMS not sent because a cost limit refused them, by reason',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
   const requests = new Counter({
     name: 'tfa_http_requests_total',
     help: 'Answered HTTP requests',
@@ -101,6 +109,7 @@ export function createMetrics(database: { stats: QueryStats }): Metrics {
     codeValidated: (method, outcome) => codesValidated.inc({ method: word(method), outcome }),
     lockout: () => lockouts.inc(),
     senderFailure: (channel) => senderFailures.inc({ channel }),
+    smsRefused: (reason) => smsRefusals.inc({ reason: word(reason) }),
     request({ method, route, status }, seconds) {
       const labels = { method, route, status_code: String(status) };
       requests.inc(labels);

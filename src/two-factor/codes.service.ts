@@ -5,6 +5,7 @@ import type { AuditContext } from '../audit/audit.js';
 import type { TfDeps } from './context.js';
 import { randomOtpCode } from './otp-code.js';
 import { checkAndRecordSend, forgetSend } from './send-limits.js';
+import { reserveSms } from '../sms-budget/sms-budget.js';
 
 export type CodePurpose = 'signin' | 'setup' | 'rescue';
 export type Channel = 'email' | 'sms';
@@ -36,23 +37,38 @@ function validitySeconds(deps: TfDeps, channel: Channel): number {
  * delivery does not kill a code the user already has.
  */
 export async function sendCode(deps: TfDeps, target: CodeTarget, ctx: AuditContext): Promise<void> {
-  const sendId = await reserveSend(deps, target.userId, target.channel, target.destination);
+  const sendId = await reserveSend(deps, target.userId, target.channel, target.destination, ctx);
   await deliverCode(deps, target, sendId, ctx);
 }
 
-/** Checks the flood limits and counts the send (429 RATE_LIMITED when over). */
+/**
+ * Checks the flood limits and counts the send (429 RATE_LIMITED when over); an
+ * SMS then also takes a slot of the service-wide SMS budgets (src/sms-budget),
+ * after the user's own limits so that requests a user limit refuses never use them up.
+ */
 export async function reserveSend(
   deps: TfDeps,
   userId: number,
   channel: Channel,
   destination: string,
+  ctx: AuditContext,
 ): Promise<number> {
   try {
-    return await checkAndRecordSend(deps, userId, destination);
+    const sendId = await checkAndRecordSend(deps, userId, destination);
+    if (channel === 'sms') await reserveSms(deps, userId, ctx).catch(forgetAndRethrow(deps, sendId));
+    return sendId;
   } catch (err) {
     if (err instanceof AppError && err.key === 'RATE_LIMITED') deps.metrics.codeSent(channel, 'rate_limited');
     throw err;
   }
+}
+
+/** A send the SMS budget refused is not counted against the user either. */
+function forgetAndRethrow(deps: TfDeps, sendId: number): (err: unknown) => Promise<never> {
+  return async (err) => {
+    await forgetSend(deps, sendId);
+    throw err;
+  };
 }
 
 /** Delivers a code for a send already reserved with reserveSend. */

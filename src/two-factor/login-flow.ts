@@ -53,7 +53,9 @@ export function twoFactorLogin(deps: LoginDeps): AfterPassword {
       }
       const target = codeDestination(user, method);
       // Over the send limit nothing changes: the earlier pending sign-in and its code stay valid (SPEC §4.2).
-      const sendId = target ? await reserveSend(deps, user.id, target.channel, target.destination) : undefined;
+      const sendId = target
+        ? await reserveSend(deps, user.id, target.channel, target.destination, auditContext(request))
+        : undefined;
       const pending = await beginPending(deps, request, user, 'ready', opts.remember);
       if (target && sendId !== undefined) {
         await deliverCode(

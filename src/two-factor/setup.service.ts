@@ -8,6 +8,7 @@ import { deliverCode, reserveSend, type Channel } from './codes.service.js';
 import { secretAad, type TfDeps } from './context.js';
 import { requirePending, startPending, wipePending, type PendingContext } from './pending.js';
 import { updatePending } from './pending.repository.js';
+import { checkSmsCountry } from '../sms-budget/sms-budget.js';
 import { normalizePhone } from './phone.js';
 import { qrSvgDataUri } from './qrcode.js';
 import { issueStateToken } from './state-token.js';
@@ -57,6 +58,7 @@ export async function beginSetup(
   const { user, pending } = await setupCaller(deps, request);
   if (choice.setup === 'disable') return disable(deps, request, user, pending);
   const { method, phone } = checkChoice(deps, choice);
+  if (phone) await checkSmsCountry(deps, phone, user.id, auditContext(request));
   const target: { channel: Channel; destination: string } | null =
     method === 'email'
       ? { channel: 'email', destination: user.email }
@@ -64,7 +66,9 @@ export async function beginSetup(
         ? { channel: 'sms', destination: phone! }
         : null;
   // Limits first: over the limit nothing changes and an earlier code stays valid.
-  const sendId = target ? await reserveSend(deps, user.id, target.channel, target.destination) : undefined;
+  const sendId = target
+    ? await reserveSend(deps, user.id, target.channel, target.destination, auditContext(request))
+    : undefined;
 
   const secret = generateTotpSecret();
   const setup = {

@@ -209,6 +209,30 @@ describe(`two-factor setup and sign-in (${DB_KIND})`, () => {
     assert.match(expired.data.response.errors[0], /within 30 minutes/);
   });
 
+  // Threat: a client (or a Flask-Security front end) that sends no method must get the
+  // contract's answer, TWO_FACTOR_METHOD_NOT_AVAILABLE on `setup`, not a generic REQUIRED it
+  // does not handle; and no pending setup may start from it.
+  test('a missing, empty or unknown method is TWO_FACTOR_METHOD_NOT_AVAILABLE on setup', async () => {
+    const { email } = await user();
+    const c = await signedIn(t, email, 'password-1');
+    for (const body of [
+      {},
+      { setup: null },
+      { setup: '' },
+      { setup: '  ' },
+      { setup: 'pigeon' },
+      { setup: 'x'.repeat(40) },
+    ]) {
+      const res = await c.post('/tf-setup', body);
+      assert.equal(res.statusCode, 400, JSON.stringify(body));
+      assert.equal(res.data.response.error_code, 'TWO_FACTOR_METHOD_NOT_AVAILABLE', JSON.stringify(body));
+      assert.equal(res.data.response.field_errors.setup[0], 'Marked method is not valid');
+    }
+    const wrongType = await c.post('/tf-setup', { setup: 5 });
+    assert.equal(wrongType.data.response.error_code, 'API_ERROR');
+    assert.equal((await c.get('/tf-setup')).data.response.tf_method, null, 'no setup started');
+  });
+
   test('disable clears the method; with 2FA required it is refused', async () => {
     const { email, id } = await user();
     const c = await signedIn(t, email, 'password-1');

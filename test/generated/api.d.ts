@@ -173,8 +173,11 @@ export interface paths {
         /**
          * Start setting up a method, or disable two-factor
          * @description `setup` must be an enabled method or `"disable"` (else 400
-         *     `TWO_FACTOR_METHOD_NOT_AVAILABLE` on `setup`); `phone` is required for
-         *     `sms` (E.164 after normalisation, else 400 `PHONE_INVALID`). Nothing is
+         *     `TWO_FACTOR_METHOD_NOT_AVAILABLE` on `setup`, also when `setup` is
+         *     missing or empty, as in Flask-Security; a non-string is `API_ERROR`); `phone` is required for
+         *     `sms` (E.164 after normalisation, else 400 `PHONE_INVALID`; a number
+         *     outside `SECURITY_SMS_ALLOWED_COUNTRIES` is 400
+         *     `SMS_COUNTRY_NOT_ALLOWED` on `phone`). Nothing is
          *     written to the user until the code is confirmed. For `email`/`sms` a
          *     code is sent now (provider failure: 500 `FAILED_TO_SEND_CODE`).
          *     `tf_state_token` is a string for signed-in callers and `null` for a
@@ -437,8 +440,13 @@ export interface paths {
         };
         /**
          * Prometheus metrics
-         * @description Prometheus text exposition format. **Decision:** unauthenticated, like
-         *     the probes; restrict it at the network edge.
+         * @description Prometheus text exposition format. **Decision:** metrics reveal how
+         *     many sign-ins fail and how many codes go out, so they are not served
+         *     here by default: they get a listener of their own (`METRICS_PORT`,
+         *     default 9464, on `METRICS_HOST`, default 127.0.0.1), where only
+         *     `GET /metrics` exists, and this path answers 404. With
+         *     `METRICS_PORT=0` they are served here and need
+         *     `Authorization: Bearer <METRICS_TOKEN>` (else 401 `UNAUTHENTICATED`).
          */
         get: operations["metrics"];
         put?: never;
@@ -782,7 +790,7 @@ export interface components {
          * @description The stable key of SPEC §1's message table.
          * @enum {string}
          */
-        ErrorCode: "TWO_FACTOR_INVALID_TOKEN" | "TWO_FACTOR_PERMISSION_DENIED" | "TWO_FACTOR_METHOD_NOT_AVAILABLE" | "TWO_FACTOR_DISABLED" | "TWO_FACTOR_SETUP_EXPIRED" | "TWO_FACTOR_TOO_MANY_ATTEMPTS" | "TWO_FACTOR_LOCKED" | "PHONE_INVALID" | "FAILED_TO_SEND_CODE" | "INVALID_RECOVERY_CODE" | "NO_RECOVERY_CODES_SETUP" | "REAUTHENTICATION_REQUIRED" | "UNAUTHENTICATED" | "ANONYMOUS_USER_REQUIRED" | "GENERIC_AUTHN_FAILED" | "DISABLED_ACCOUNT" | "PASSWORD_INVALID_LENGTH" | "EMAIL_ALREADY_ASSOCIATED" | "INVALID_EMAIL_ADDRESS" | "API_ERROR" | "RATE_LIMITED" | "REQUIRED" | "INVALID_PASSWORD" | "CSRF_TOKEN_MISSING" | "CSRF_TOKEN_INVALID" | "ORIGIN_NOT_ALLOWED" | "MALFORMED_JSON" | "UNSUPPORTED_MEDIA_TYPE" | "PAYLOAD_TOO_LARGE" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "SERVICE_UNAVAILABLE" | "INTERNAL_ERROR";
+        ErrorCode: "TWO_FACTOR_INVALID_TOKEN" | "TWO_FACTOR_PERMISSION_DENIED" | "TWO_FACTOR_METHOD_NOT_AVAILABLE" | "TWO_FACTOR_DISABLED" | "TWO_FACTOR_SETUP_EXPIRED" | "TWO_FACTOR_TOO_MANY_ATTEMPTS" | "TWO_FACTOR_LOCKED" | "PHONE_INVALID" | "SMS_COUNTRY_NOT_ALLOWED" | "FAILED_TO_SEND_CODE" | "INVALID_RECOVERY_CODE" | "NO_RECOVERY_CODES_SETUP" | "REAUTHENTICATION_REQUIRED" | "UNAUTHENTICATED" | "ANONYMOUS_USER_REQUIRED" | "GENERIC_AUTHN_FAILED" | "DISABLED_ACCOUNT" | "PASSWORD_INVALID_LENGTH" | "EMAIL_ALREADY_ASSOCIATED" | "INVALID_EMAIL_ADDRESS" | "API_ERROR" | "RATE_LIMITED" | "REQUIRED" | "INVALID_PASSWORD" | "CSRF_TOKEN_MISSING" | "CSRF_TOKEN_INVALID" | "ORIGIN_NOT_ALLOWED" | "MALFORMED_JSON" | "UNSUPPORTED_MEDIA_TYPE" | "PAYLOAD_TOO_LARGE" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "SERVICE_UNAVAILABLE" | "INTERNAL_ERROR";
         ErrorMessages: string[];
         /** @description Field name → messages; `""` for errors not tied to a field. */
         FieldErrors: {
@@ -809,7 +817,7 @@ export interface components {
             meta: components["schemas"]["Meta"];
             response: components["schemas"]["Error"] & components["schemas"]["NoReauth"] & {
                 /** @enum {unknown} */
-                error_code?: "TWO_FACTOR_INVALID_TOKEN" | "TWO_FACTOR_PERMISSION_DENIED" | "TWO_FACTOR_METHOD_NOT_AVAILABLE" | "TWO_FACTOR_SETUP_EXPIRED" | "PHONE_INVALID" | "INVALID_RECOVERY_CODE" | "NO_RECOVERY_CODES_SETUP" | "ANONYMOUS_USER_REQUIRED" | "GENERIC_AUTHN_FAILED" | "DISABLED_ACCOUNT" | "PASSWORD_INVALID_LENGTH" | "EMAIL_ALREADY_ASSOCIATED" | "INVALID_EMAIL_ADDRESS" | "API_ERROR" | "REQUIRED" | "INVALID_PASSWORD" | "CSRF_TOKEN_MISSING" | "CSRF_TOKEN_INVALID" | "MALFORMED_JSON";
+                error_code?: "TWO_FACTOR_INVALID_TOKEN" | "TWO_FACTOR_PERMISSION_DENIED" | "TWO_FACTOR_METHOD_NOT_AVAILABLE" | "TWO_FACTOR_SETUP_EXPIRED" | "PHONE_INVALID" | "SMS_COUNTRY_NOT_ALLOWED" | "INVALID_RECOVERY_CODE" | "NO_RECOVERY_CODES_SETUP" | "ANONYMOUS_USER_REQUIRED" | "GENERIC_AUTHN_FAILED" | "DISABLED_ACCOUNT" | "PASSWORD_INVALID_LENGTH" | "EMAIL_ALREADY_ASSOCIATED" | "INVALID_EMAIL_ADDRESS" | "API_ERROR" | "REQUIRED" | "INVALID_PASSWORD" | "CSRF_TOKEN_MISSING" | "CSRF_TOKEN_INVALID" | "MALFORMED_JSON";
             };
         };
         Error401Envelope: {
@@ -1115,7 +1123,9 @@ export interface components {
         };
         /**
          * @description `RATE_LIMITED` (per IP; password guesses per account and IP, or
-         *     per IP across accounts; or code sends per user/destination),
+         *     per IP across accounts; code sends per user/destination; or an SMS
+         *     cost limit: the service-wide SMS budget per hour or per day, or the
+         *     SMS sends per client address per hour),
          *     `TWO_FACTOR_TOO_MANY_ATTEMPTS` (the pending sign-in is void), or
          *     `TWO_FACTOR_LOCKED` (per-user lockout).
          */
@@ -1894,6 +1904,8 @@ export interface operations {
                     "text/plain": string;
                 };
             };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
         };
     };
     openapiDocument: {

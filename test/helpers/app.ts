@@ -18,8 +18,22 @@ export const TEST_SECRETS = {
   SECURITY_TOTP_SECRETS: JSON.stringify({ '1': 'test-totp-key-one-0123456789abcdef' }),
 };
 
+/**
+ * Test apps serve /metrics on their API port (behind this token): the default, a
+ * listener of its own on 9464, would clash between test files running in parallel.
+ */
+export const TEST_METRICS = { METRICS_PORT: '0', METRICS_TOKEN: 'test-metrics-token-0123456789' };
+export const METRICS_AUTH = { authorization: `Bearer ${TEST_METRICS.METRICS_TOKEN}` };
+
 export function testConfig(env: Record<string, string> = {}): Config {
-  return loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'info', RATE_LIMIT_MAX: '100000', ...TEST_SECRETS, ...env });
+  return loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'info',
+    RATE_LIMIT_MAX: '100000',
+    ...TEST_SECRETS,
+    ...TEST_METRICS,
+    ...env,
+  });
 }
 
 export interface TestApp {

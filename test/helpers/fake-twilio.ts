@@ -39,6 +39,19 @@ export class FakeTwilio extends FakeProviderServer {
     return fake;
   }
 
+  /** The service's settings that send SMS through the real twilio client to this fake. */
+  serviceEnv(phoneNumber = '+15005550006'): Record<string, string> {
+    return {
+      SECURITY_SMS_SERVICE: 'twilio',
+      SECURITY_SMS_SERVICE_CONFIG: JSON.stringify({
+        ACCOUNT_SID: this.options.accountSid,
+        AUTH_TOKEN: this.options.authToken,
+        PHONE_NUMBER: phoneNumber,
+      }),
+      TWILIO_API_URL: this.url,
+    };
+  }
+
   get messagesPath(): string {
     return `/2010-04-01/Accounts/${this.options.accountSid}/Messages.json`;
   }

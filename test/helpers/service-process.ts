@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { TEST_SECRETS } from './app.js';
+import { TEST_METRICS, TEST_SECRETS } from './app.js';
 import { TEST_DATABASE_URL } from './db.js';
 import { writeSuiteLog } from './suite-log.js';
 
@@ -40,6 +40,7 @@ export async function startService(env: Record<string, string>): Promise<Service
       PORT: '0',
       LOG_LEVEL: 'info',
       ...TEST_SECRETS,
+      ...TEST_METRICS,
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -82,7 +82,12 @@ test('the Dockerfile and docker-compose.yml set only variables the service reads
 
 test('one port: schema default, Dockerfile ENV/EXPOSE/HEALTHCHECK, compose', () => {
   const port = String(field('PORT').parse(undefined, 'PORT'));
-  assert.deepEqual(all(runtime, 'EXPOSE'), [port], `Dockerfile EXPOSE should be the PORT default ${port}`);
+  const metricsPort = String(field('METRICS_PORT').parse(undefined, 'METRICS_PORT'));
+  assert.deepEqual(
+    all(runtime, 'EXPOSE'),
+    [port, metricsPort],
+    `Dockerfile EXPOSE should be the PORT default ${port} and the METRICS_PORT default ${metricsPort}`,
+  );
   assert.equal(envOf(runtime).PORT, port, 'Dockerfile ENV PORT');
   const health = all(runtime, 'HEALTHCHECK')[0] ?? '';
   const probe = execForm(health.slice(health.indexOf('CMD ') + 4)).join(' ');

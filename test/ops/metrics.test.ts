@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { buildApp } from '../../src/app.js';
 import { createLogger } from '../../src/logger.js';
 import { createMetrics } from '../../src/metrics/metrics.js';
-import { createTestApp, createUser, testConfig, uniqueEmail, type TestApp } from '../helpers/app.js';
+import { createTestApp, createUser, METRICS_AUTH, testConfig, uniqueEmail, type TestApp } from '../helpers/app.js';
 import { Client } from '../helpers/client.js';
 import { DB_KIND } from '../helpers/db.js';
 import { freePort } from '../helpers/ports.js';
@@ -12,7 +12,8 @@ import { sample } from '../helpers/prometheus.js';
 describe(`GET /metrics (${DB_KIND})`, () => {
   let t: TestApp;
   let other: TestApp;
-  const scrape = async (app = t) => (await app.app.inject({ method: 'GET', url: '/metrics' })).body;
+  const scrape = async (app = t) =>
+    (await app.app.inject({ method: 'GET', url: '/metrics', headers: METRICS_AUTH })).body;
   before(async () => {
     t = await createTestApp();
     // A second app in the same process and database: its counters must stay its own.
@@ -24,7 +25,7 @@ describe(`GET /metrics (${DB_KIND})`, () => {
   });
 
   test('is Prometheus text without the envelope, with process metrics', async () => {
-    const res = await t.app.inject({ method: 'GET', url: '/metrics' });
+    const res = await t.app.inject({ method: 'GET', url: '/metrics', headers: METRICS_AUTH });
     assert.equal(res.statusCode, 200);
     assert.match(String(res.headers['content-type']), /^text\/plain; version=0\.0\.4/);
     assert.ok(!res.body.startsWith('{'), 'no JSON envelope');
@@ -97,7 +98,7 @@ describe(`GET /metrics (${DB_KIND})`, () => {
       metrics,
     });
     try {
-      const text = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+      const text = (await app.inject({ method: 'GET', url: '/metrics', headers: METRICS_AUTH })).body;
       assert.equal(sample(text, 'tfa_codes_sent_total', { method: 'sms', outcome: 'rate_limited' }), 1);
       assert.equal(sample(text, 'tfa_codes_validated_total', { method: 'authenticator', outcome: 'failure' }), 1);
       assert.equal(
