@@ -134,6 +134,11 @@ export function serviceToExit(
   );
 }
 
+/** What a newcomer's shell has that matters here (PATH, HOME), and none of the developer's own settings. */
+export function shellEnv(): Record<string, string> {
+  return { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir() };
+}
+
 function dump(lines: Array<Record<string, any>>): string {
   return lines.map((l) => JSON.stringify(l)).join('\n');
 }
