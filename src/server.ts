@@ -101,10 +101,14 @@ async function main(): Promise<void> {
   await app.listen({ port: config.PORT, host: config.HOST });
   if (owner) {
     // `npm run cli` runs its commands here while the service owns the folder (README, "Command line").
+    // Without it the service still serves; only the command line must wait for a stop.
     running.channel = await serveCommands({
       dir: owner.dir,
       logger,
       run: (req, readStdin) => runCommand(req, { config, db: database.db, readStdin }),
+    }).catch((err: unknown) => {
+      logger.error({ err }, 'command channel failed to start: stop the service to run `npm run cli`');
+      return undefined;
     });
   }
 
