@@ -9,4 +9,6 @@ if (!text) {
   process.stderr.write('usage: node scripts/qr.mjs TEXT\n');
   process.exit(2);
 }
-process.stdout.write(await QRCode.toString(text, { type: 'terminal', small: true }));
+const drawn = await QRCode.toString(text, { type: 'terminal', small: true });
+// Its last line ends without a newline; the next output must start on a line of its own.
+process.stdout.write(drawn.endsWith('\n') ? drawn : `${drawn}\n`);
