@@ -14,7 +14,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -190,25 +190,50 @@ describe('taking over a stale lock', () => {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  test('many processes racing for a killed holder’s lock: exactly one wins', async () => {
-    // The holder: a real process that takes the folder and is killed with the lock in place.
-    const holder = await racer(dir);
+  test('many processes racing for killed holders’ locks: exactly one wins each', async () => {
+    // The holder: a real process that takes a folder and is killed with the lock in place.
+    const first = join(dir, 'f0');
+    const holder = await racer([first]);
     holder.go();
-    assert.equal(await holder.result, 'won');
+    assert.equal((await holder.result)[0], `won ${first}`);
     holder.child.kill('SIGKILL');
-    await new Promise((resolve) => holder.child.once('close', resolve));
-    assert.equal(JSON.parse(readFileSync(join(dir, LOCK_FILE), 'utf8')).pid, holder.child.pid);
+    await holder.closed;
+    const stale = readFileSync(join(first, LOCK_FILE), 'utf8');
+    assert.equal(JSON.parse(stale).pid, holder.child.pid);
+    // Many folders left the same way, so the racers meet in the take-over step many times.
+    const dirs = [first];
+    for (let i = 1; i < 150; i++) {
+      dirs.push(join(dir, `f${i}`));
+      mkdirSync(dirs[i]!, { mode: 0o700 });
+      writeFileSync(join(dirs[i]!, LOCK_FILE), stale);
+    }
 
-    const racers = await Promise.all(Array.from({ length: 6 }, () => racer(dir)));
-    for (const r of racers) r.go();
-    const results = await Promise.all(racers.map((r) => r.result));
-    assert.equal(results.filter((r) => r === 'won').length, 1, results.join('\n'));
-    const winner = racers[results.indexOf('won')]!;
-    for (const r of results.filter((r) => r !== 'won')) assert.match(r, new RegExp(`pid ${winner.child.pid}\\)`));
-    assert.equal(JSON.parse(readFileSync(join(dir, LOCK_FILE), 'utf8')).pid, winner.child.pid);
-    for (const r of racers) r.child.stdin!.end();
-    await Promise.all(racers.map((r) => new Promise((resolve) => r.child.once('close', resolve))));
-    assert.equal(readdirSync(dir).includes(LOCK_FILE), false);
+    const racers = await Promise.all(Array.from({ length: 6 }, () => racer(dirs)));
+    try {
+      for (const r of racers) r.go();
+      const results = await Promise.all(racers.map((r) => r.result));
+      for (const d of dirs) {
+        const winners = racers.filter((_, i) => results[i]!.includes(`won ${d}`));
+        assert.equal(
+          winners.length,
+          1,
+          `${d}: ${results
+            .flat()
+            .filter((l) => l.includes(d))
+            .join('\n')}`,
+        );
+        const [winner] = winners;
+        assert.equal(JSON.parse(readFileSync(join(d, LOCK_FILE), 'utf8')).pid, winner!.child.pid);
+        for (const line of results.flat().filter((l) => l.startsWith(`busy ${d} `)))
+          assert.match(line, new RegExp(`pid ${winner!.child.pid}\\)`));
+      }
+      for (const r of racers) r.child.stdin!.end();
+      await Promise.all(racers.map((r) => r.closed));
+      for (const d of dirs) assert.equal(readdirSync(d).includes(LOCK_FILE), false);
+    } finally {
+      // On a failed assertion the racers still hold their pipes open: end them so the run ends.
+      for (const r of racers) if (r.child.exitCode === null) r.child.kill('SIGKILL');
+    }
   });
 
   test('a live pid with another start time is a reused pid: the lock is stale', () => {
@@ -232,15 +257,18 @@ describe('taking over a stale lock', () => {
 interface Racer {
   child: ReturnType<typeof spawn>;
   go(): void;
-  result: Promise<string>;
+  /** One line per folder: "won DIR" or "busy DIR <message>". */
+  result: Promise<string[]>;
+  closed: Promise<unknown>;
 }
 
-/** A process (test/helpers/claim-data-dir.ts) that claims `dir` when told to; resolves once it is ready. */
-async function racer(dir: string): Promise<Racer> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/claim-data-dir.ts', dir], {
+/** A process (test/helpers/claim-data-dir.ts) that claims `dirs` when told to; resolves once it is ready. */
+async function racer(dirs: string[]): Promise<Racer> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/claim-data-dir.ts', ...dirs], {
     cwd: ROOT,
     stdio: ['pipe', 'pipe', 'inherit'],
   });
+  const closed = new Promise((resolve) => child.once('close', resolve));
   const lines: string[] = [];
   let notify: () => void = () => {};
   child.stdout!.setEncoding('utf8');
@@ -252,11 +280,12 @@ async function racer(dir: string): Promise<Racer> {
     lines.push(...parts);
     notify();
   });
-  const nextLine = (index: number) =>
-    new Promise<string>((resolve) => {
-      const check = () => (lines.length > index ? resolve(lines[index]!) : (notify = check));
+  const until = (done: (l: string[]) => boolean) =>
+    new Promise<string[]>((resolve) => {
+      const check = () => (done(lines) ? resolve(lines) : (notify = check));
       check();
     });
-  assert.equal(await nextLine(0), 'ready');
-  return { child, go: () => child.stdin!.write('go\n'), result: nextLine(1) };
+  assert.deepEqual(await until((l) => l.length > 0), ['ready']);
+  const result = until((l) => l.includes('done')).then((l) => l.slice(1, -1));
+  return { child, go: () => child.stdin!.write('go\n'), result, closed };
 }
