@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import {
   closeSync,
   fstatSync,
@@ -12,6 +11,7 @@ import {
 } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
+import { holderState, ownHolder, type Holder, type OwnerRole } from './lock-holder.js';
 
 /**
  * One owner per embedded data folder (README, "One owner per data folder").
@@ -35,21 +35,7 @@ export const LOCK_FILE = 'owner.lock';
 /** The service's command channel (src/cli/channel.ts) lives next to the lock. */
 export const SOCKET_FILE = 'cli.sock';
 
-export type OwnerRole = 'service' | 'command line' | 'process';
-
-export interface Holder {
-  pid: number;
-  /** Kernel start time of the process (Linux /proc/<pid>/stat field 22): a reused pid has another. */
-  startTime: string | null;
-  host: string;
-  /** Linux boot id: a lock from before a reboot is stale whatever its pid. */
-  bootId: string | null;
-  role: OwnerRole;
-  /** What the holder is doing, for the message (`npm start`, `users:create`). */
-  what: string;
-  since: string;
-  nonce: string;
-}
+export type { Holder, OwnerRole };
 
 export interface DataDirLock {
   dir: string;
@@ -202,68 +188,12 @@ function takeOver(path: string, staleRaw: string): void {
   }
 }
 
-type State = 'alive' | 'dead';
-
-function holderState(h: Holder): State {
-  if (h.pid === 0) return 'dead';
-  if (h.pid < 0) return 'alive'; // unreadable and not empty: not ours to judge
-  // Another host (a container sharing the volume): its pids mean nothing here, so assume it runs.
-  if (h.host !== hostname()) return 'alive';
-  const boot = bootId();
-  if (h.bootId && boot && h.bootId !== boot) return 'dead';
-  // Our own pid in a lock we do not hold: a previous life of this pid (a container restarted as PID 1).
-  if (h.pid === process.pid) return 'dead';
-  try {
-    process.kill(h.pid, 0);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ESRCH') return 'dead';
-    // EPERM: alive, another user's.
-  }
-  const start = startTimeOf(h.pid);
-  if (h.startTime && start && start !== h.startTime) return 'dead'; // the pid was reused
-  return 'alive';
-}
-
-function ownHolder(role: OwnerRole, what: string): Holder {
-  return {
-    pid: process.pid,
-    startTime: startTimeOf(process.pid),
-    host: hostname(),
-    bootId: bootId(),
-    role,
-    what,
-    since: new Date().toISOString(),
-    nonce: randomBytes(12).toString('base64url'),
-  };
-}
-
 function busyLine(dir: string, h: Holder): string {
+  if (h.pid < 0) return `${join(dir, LOCK_FILE)} is not a lock this service wrote: remove it if no process uses ${dir}`;
   const who = `${h.role} (pid ${h.pid}${h.host === hostname() ? '' : ` on ${h.host}`})`;
   const advice =
-    h.role === 'service'
-      ? 'stop it first, or run commands through it with `npm run cli`'
-      : h.pid < 0
-        ? `remove ${join(dir, LOCK_FILE)} if no process uses this folder`
-        : 'wait for it to finish';
+    h.role === 'service' ? 'stop it first, or run commands through it with `npm run cli`' : 'wait for it to finish';
   return `${dir} is in use by the ${who}, \`${h.what}\` since ${h.since}: ${advice}`;
-}
-
-/** Field 22 of /proc/<pid>/stat (after the parenthesised command name, which may hold spaces). */
-function startTimeOf(pid: number): string | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
-  } catch {
-    return null; // not Linux: kill(pid, 0) alone decides
-  }
-}
-
-function bootId(): string | null {
-  try {
-    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
-  } catch {
-    return null;
-  }
 }
 
 function unlinkQuietly(path: string): void {
