@@ -82,6 +82,8 @@ else
       database = await createServiceDatabase();
       env = database.env;
       svc = await startService(env);
+      // The channel opens just after the HTTP listener.
+      await svc.waitForLog((l) => l.msg === 'command channel ready for `npm run cli`');
     });
     after(async () => {
       svc.kill();
