@@ -1,13 +1,25 @@
 /**
  * `npm run cli -- <command>`: operator commands with the service's own
  * environment (SPEC §9). An entry point like server.ts: it may read process.env.
+ *
+ * On the embedded database the command line must not open a folder the
+ * service holds (two processes on one PGlite folder lose data): when a running
+ * service owns DATA_DIR, the command goes through that service's command
+ * channel; otherwise the command line takes the folder itself for its run.
+ * On Postgres it works on the database directly. It says which way it went.
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError, devSecrets, loadConfig, type Config } from './config.js';
+import { storageSettings } from './config/storage.js';
 import { openDatabase, type Database } from './db/database.js';
-import { migrateToLatest } from './db/migrate.js';
+import { claimDataDir, DataDirBusyError, liveHolder, type DataDirLock } from './db/data-dir-lock.js';
 import { commands } from './cli/commands.js';
+import { ChannelUnavailableError, runViaService } from './cli/channel-client.js';
+import { runCommand, type CommandRequest } from './cli/run-command.js';
+
+/** How long to wait for a service that holds the folder but is still starting (PGlite, migrations). */
+const SERVICE_START_WAIT_MS = 180_000;
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -20,7 +32,7 @@ async function readStdin(): Promise<string> {
 async function main(): Promise<number> {
   const [name, ...rest] = process.argv.slice(2);
   const command = name ? commands[name] : undefined;
-  if (!command) {
+  if (!name || !command) {
     console.error(
       `usage: npm run cli -- <command>\ncommands:\n${Object.entries(commands)
         .map(([n, c]) => `  ${n} ${c.usage}`)
@@ -28,34 +40,79 @@ async function main(): Promise<number> {
     );
     return 2;
   }
-  let config: Config;
-  try {
-    config = loadConfig(process.env, { devSecrets, readFile: (p) => readFileSync(p, 'utf8') });
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(err.message);
-      return 2;
-    }
-    throw err;
-  }
   const { values } = parseArgs({ args: rest, options: command.options, strict: true, allowPositionals: false });
+  const req: CommandRequest = { command: name, args: values as CommandRequest['args'] };
+
+  const storage = storageSettings(process.env);
+  let owner: DataDirLock | undefined;
+  if (storage && !storage.databaseUrl) {
+    const claimed = await claimOrDelegate(storage.dataDir, req);
+    if (typeof claimed === 'number') return claimed;
+    owner = claimed;
+  }
   let database: Database | undefined;
   try {
-    database = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR });
-    await migrateToLatest(database.db as never);
-    const out = await command.run({
-      config,
-      db: database.db,
-      args: values as Record<string, string | boolean | undefined>,
-      readStdin,
-    });
-    console.log(out);
+    let config: Config;
+    try {
+      // After the lock: development secrets are written into DATA_DIR only by its owner.
+      config = loadConfig(process.env, { devSecrets, readFile: (p) => readFileSync(p, 'utf8') });
+    } catch (err) {
+      if (err instanceof ConfigError) {
+        console.error(err.message);
+        return 2;
+      }
+      throw err;
+    }
+    console.error(
+      config.DATABASE_URL
+        ? 'directly on the database (DATABASE_URL)'
+        : `directly on the embedded database in ${owner?.dir}`,
+    );
+    database = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, owner });
+    console.log(await runCommand(req, { config, db: database.db, readStdin }));
     return 0;
   } catch (err) {
     console.error(err instanceof Error ? err.message : String(err));
     return 1;
   } finally {
     await database?.close();
+    owner?.release();
+  }
+}
+
+/**
+ * Takes the data folder for this run, or, when a running service holds it,
+ * runs the command through that service and returns the exit code.
+ */
+async function claimOrDelegate(dataDir: string, req: CommandRequest): Promise<DataDirLock | number> {
+  const deadline = Date.now() + SERVICE_START_WAIT_MS;
+  let waiting = false;
+  for (;;) {
+    try {
+      return claimDataDir(dataDir, 'command line', `npm run cli -- ${req.command}`);
+    } catch (err) {
+      if (!(err instanceof DataDirBusyError)) throw err;
+      if (err.holder?.role !== 'service') {
+        console.error(err.message);
+        return 1;
+      }
+      try {
+        const result = await runViaService(dataDir, req, readStdin);
+        console.error(`via the running service (pid ${result.pid})`);
+        if (result.ok) console.log(result.output);
+        else console.error(result.error);
+        return result.ok ? 0 : result.usage ? 2 : 1;
+      } catch (unavailable) {
+        if (!(unavailable instanceof ChannelUnavailableError) || Date.now() > deadline) {
+          console.error(`${err.message}; its command channel: ${(unavailable as Error).message}`);
+          return 1;
+        }
+        if (!waiting && liveHolder(dataDir))
+          console.error(`waiting for the service (pid ${err.holder.pid}) to finish starting`);
+        waiting = true;
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+    }
   }
 }
 

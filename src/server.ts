@@ -4,15 +4,41 @@
  */
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from './app.js';
-import { ConfigError, devSecrets, loadConfig } from './config.js';
-import { openDatabase, type Database } from './db/database.js';
-import { migrateToLatest } from './db/migrate.js';
-import { createLogger } from './logger.js';
+import type { CommandChannel } from './cli/channel.js';
+import { storageSettings } from './config/storage.js';
+import type { Database } from './db/database.js';
+import { claimDataDir, DataDirBusyError, type DataDirLock } from './db/data-dir-lock.js';
 import { StartupError } from './startup-error.js';
-import { countUsers } from './users/users.repository.js';
 
 async function main(): Promise<void> {
+  // The embedded folder is locked before anything is written into it (the
+  // development secrets included); a second service on it stops here, at once.
+  const storage = storageSettings(process.env);
+  let owner: DataDirLock | undefined;
+  if (storage && !storage.databaseUrl) {
+    try {
+      owner = claimDataDir(storage.dataDir, 'service', 'npm start');
+    } catch (err) {
+      if (err instanceof DataDirBusyError) {
+        console.error(err.message);
+        process.exit(1);
+      }
+      throw err;
+    }
+  }
+  // Loaded once the folder is ours, so a second start answers at once instead of after loading Fastify and the senders.
+  const [{ buildApp }, { ConfigError, devSecrets, loadConfig }, { serveCommands }, { runCommand }] = await Promise.all([
+    import('./app.js'),
+    import('./config.js'),
+    import('./cli/channel.js'),
+    import('./cli/run-command.js'),
+  ]);
+  const [{ openDatabase }, { migrateToLatest }, { createLogger }, { countUsers }] = await Promise.all([
+    import('./db/database.js'),
+    import('./db/migrate.js'),
+    import('./logger.js'),
+    import('./users/users.repository.js'),
+  ]);
   const warnings: string[] = [];
   let config;
   try {
@@ -39,7 +65,7 @@ async function main(): Promise<void> {
   // is PID 1, which the kernel spares every signal it has no handler for, so
   // the handlers go in before the slow start (PGlite, migrations).
   const lifecycle = { draining: false };
-  const running: { database?: Database; app?: FastifyInstance } = {};
+  const running: { database?: Database; app?: FastifyInstance; channel?: CommandChannel } = {};
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {
     if (stopping) {
@@ -57,6 +83,7 @@ async function main(): Promise<void> {
     }, config.SHUTDOWN_TIMEOUT * 1000);
     force.unref();
     try {
+      await running.channel?.close();
       await running.app?.close();
       await running.database?.close();
     } catch (err) {
@@ -72,12 +99,25 @@ async function main(): Promise<void> {
   const database = (running.database = await openDatabase({
     databaseUrl: config.DATABASE_URL,
     dataDir: config.DATA_DIR,
+    owner,
   }));
   await migrateToLatest(database.db as never);
   logger.info({ database: database.kind }, 'database ready, migrations applied');
 
   const app = (running.app = await buildApp({ config, database, logger, lifecycle }));
   await app.listen({ port: config.PORT, host: config.HOST });
+  if (owner) {
+    // `npm run cli` runs its commands here while the service owns the folder (README, "Command line").
+    // Without it the service still serves; only the command line must wait for a stop.
+    running.channel = await serveCommands({
+      dir: owner.dir,
+      logger,
+      run: (req, readStdin) => runCommand(req, { config, db: database.db, readStdin }),
+    }).catch((err: unknown) => {
+      logger.error({ err }, 'command channel failed to start: stop the service to run `npm run cli`');
+      return undefined;
+    });
+  }
 
   if ((await countUsers(database.db)) === 0) {
     logger.info(

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { Kysely, PostgresDialect, type LogEvent } from 'kysely';
 import pg from 'pg';
+import { claimDataDir, type DataDirLock } from './data-dir-lock.js';
 import type { DB } from './types.js';
 
 export interface QueryStats {
@@ -22,6 +23,12 @@ export interface DatabaseOptions {
   /** Postgres schema to work in (tests isolate each file in its own). */
   schema?: string;
   poolSize?: number;
+  /**
+   * The lock on dataDir, when the caller took it before anything else touched
+   * the folder (server.ts, cli.ts). Otherwise PGlite on a folder takes it here
+   * and lets it go on close().
+   */
+  owner?: DataDirLock;
 }
 
 export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
@@ -53,14 +60,32 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
     import('kysely-pglite-dialect'),
   ]);
   const inMemory = opts.dataDir === 'memory://';
-  if (!inMemory) mkdirSync(opts.dataDir, { recursive: true });
-  const pglite = inMemory ? new PGlite() : new PGlite(`${opts.dataDir}/pglite`);
-  await pglite.waitReady;
+  const claimed = inMemory || opts.owner ? undefined : claimDataDir(opts.dataDir, 'process', processName());
+  let pglite;
+  try {
+    if (!inMemory) mkdirSync(opts.dataDir, { recursive: true });
+    pglite = inMemory ? new PGlite() : new PGlite(`${opts.dataDir}/pglite`);
+    await pglite.waitReady;
+  } catch (err) {
+    claimed?.release();
+    throw err;
+  }
   if (opts.schema) {
     await pglite.exec(`CREATE SCHEMA IF NOT EXISTS "${opts.schema}"; SET search_path TO "${opts.schema}"`);
   }
   const db = new Kysely<DB>({ dialect: new PGliteDialect(pglite), log });
-  return { db, kind: 'pglite', stats, close: () => db.destroy() };
+  const close = async (): Promise<void> => {
+    try {
+      await db.destroy();
+    } finally {
+      claimed?.release();
+    }
+  };
+  return { db, kind: 'pglite', stats, close };
+}
+
+function processName(): string {
+  return process.argv.slice(1, 3).join(' ');
 }
 
 /** Distinct statements named per connection; beyond this (e.g. IN-lists of many lengths) they stay unnamed. */

@@ -104,14 +104,42 @@ export async function startService(env: Record<string, string>): Promise<Service
 
 /** `npm run cli -- <args>` as an operator runs it, with the test's environment; throws on a non-zero exit. */
 export function runCli(env: Record<string, string>, args: string[], stdin = ''): string {
-  const run = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
+  const run = cliProcess(env, args, stdin);
+  if (run.status !== 0) throw new Error(`cli ${args.join(' ')} exited ${run.status}:\n${run.stdout}${run.stderr}`);
+  return run.stdout;
+}
+
+/** The command line's exit code and both outputs (it says on stderr which way it went). */
+export function cliProcess(env: Record<string, string>, args: string[], stdin = '') {
+  return spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', ...TEST_SECRETS, ...env },
     input: stdin,
     encoding: 'utf8',
   });
-  if (run.status !== 0) throw new Error(`cli ${args.join(' ')} exited ${run.status}:\n${run.stdout}${run.stderr}`);
-  return run.stdout;
+}
+
+/** Starts the service and waits for it to end, for tests of a start that must fail; `ms` is how long it ran. */
+export function serviceToExit(
+  env: Record<string, string>,
+): Promise<{ code: number | null; output: string; ms: number }> {
+  const began = performance.now();
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', HOST: '127.0.0.1', PORT: '0', ...TEST_SECRETS, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+  return new Promise((resolve) =>
+    child.once('close', (code) => resolve({ code, output, ms: Math.round(performance.now() - began) })),
+  );
+}
+
+/** What a newcomer's shell has that matters here (PATH, HOME), and none of the developer's own settings. */
+export function shellEnv(): Record<string, string> {
+  return { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir() };
 }
 
 /**
