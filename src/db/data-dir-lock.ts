@@ -171,8 +171,10 @@ function takeOver(path: string, staleRaw: string): void {
     mkdirSync(mutex, { mode: 0o700 });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    const age = Date.now() - statSync(mutex, { throwIfNoEntry: false })!.mtimeMs;
-    if (age > TAKEOVER_ABANDONED_MS)
+    // The other taker may finish (and remove the mutex) between our mkdir and this stat: then just look again.
+    const mutexStat = statSync(mutex, { throwIfNoEntry: false });
+    if (!mutexStat) return;
+    if (Date.now() - mutexStat.mtimeMs > TAKEOVER_ABANDONED_MS)
       throw new DataDirBusyError(
         `${mutex} was left by a process that died while taking over a stale lock: remove it if no other process is starting on this folder`,
         null,
