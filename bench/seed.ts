@@ -3,7 +3,7 @@
  * 2FA included when the service has it), and the large data set made by SQL.
  */
 import pg from 'pg';
-import { totpCode } from '../src/two-factor/totp.js';
+import { totpCode } from '../src/two-factor/factors/totp.js';
 import { Client, keepAliveAgent } from './http.js';
 
 export interface BenchUser {

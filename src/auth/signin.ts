@@ -3,7 +3,7 @@ import type { KeyedHasher } from '../crypto/keyed-hash.js';
 import type { Config } from '../config.js';
 import type { Clock } from '../clock.js';
 import { rotateSession } from '../http/session.js';
-import type { SessionUser } from '../http/session-store.js';
+import type { SessionUser } from '../db/session-store.js';
 import { issueAuthToken } from './tokens.js';
 
 export interface SignInDeps {

@@ -6,7 +6,7 @@ import type { Config } from '../config.js';
 import type { KeyedHasher } from '../crypto/keyed-hash.js';
 import type { DB } from '../db/types.js';
 import { AppError } from '../errors.js';
-import type { SessionUser } from './session-store.js';
+import type { SessionUser } from '../db/session-store.js';
 
 export interface Auth {
   user: SessionUser;

@@ -7,7 +7,7 @@ import type { Config } from '../config.js';
 import type { KeyedHasher } from '../crypto/keyed-hash.js';
 import type { AuditEventsTable, DB } from '../db/types.js';
 import { createSessionSigner } from './session-signer.js';
-import { KyselySessionStore, type SessionUser } from './session-store.js';
+import { KyselySessionStore, type SessionUser } from '../db/session-store.js';
 
 export const SESSION_COOKIE = 'session';
 

@@ -3,7 +3,7 @@ import { auditContext } from '../audit/audit.js';
 import { requireFresh } from '../http/auth-context.js';
 import { readBody, wantsAuthToken } from '../http/input.js';
 import { rescueCaller, rescueGuess } from '../rescue/rescue.service.js';
-import { addRecoveryOption } from '../two-factor/recovery-options.js';
+import { addRecoveryOption } from '../rescue/options.js';
 import type { ValidateDeps } from '../two-factor/validate.service.js';
 import { countUnusedRecoveryCodes } from './recovery-codes.repository.js';
 import { recoveryCodeOption, regenerateRecoveryCodes } from './recovery-codes.service.js';

@@ -1,8 +1,8 @@
 import type { AuditContext } from '../audit/audit.js';
 import type { KeyedHasher } from '../crypto/keyed-hash.js';
-import type { TfDeps } from '../two-factor/context.js';
-import { generateRecoveryCodes, normalizeRecoveryCode } from '../two-factor/recovery-code.js';
-import type { OptionProbe } from '../two-factor/recovery-options.js';
+import type { TfDeps } from '../two-factor/deps.js';
+import { generateRecoveryCodes, normalizeRecoveryCode } from './codes.js';
+import type { OptionProbe } from '../rescue/options.js';
 import { countUnusedRecoveryCodes, replaceRecoveryCodes } from './recovery-codes.repository.js';
 
 /**

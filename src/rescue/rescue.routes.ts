@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { readBody } from '../http/input.js';
-import type { TfDeps } from '../two-factor/context.js';
-import { recoveryOptions } from '../two-factor/recovery-options.js';
+import type { TfDeps } from '../two-factor/deps.js';
+import { recoveryOptions } from './options.js';
 import { rescue, rescueCaller } from './rescue.service.js';
 
 /**

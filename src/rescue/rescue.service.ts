@@ -1,11 +1,11 @@
 import type { FastifyRequest } from 'fastify';
 import { auditContext } from '../audit/audit.js';
 import { AppError, ValidationError } from '../errors.js';
-import { chargeSessionGuess } from '../two-factor/attempts.js';
+import { chargeSessionGuess } from '../two-factor/budget/attempts.js';
 import { sendCode } from '../two-factor/codes.service.js';
-import type { TfDeps } from '../two-factor/context.js';
+import type { TfDeps } from '../two-factor/deps.js';
 import { requirePending, type PendingContext } from '../two-factor/pending.js';
-import { recoveryOptions } from '../two-factor/recovery-options.js';
+import { recoveryOptions } from './options.js';
 import { notifyHelpDesk } from './help-desk.js';
 
 /** The options this service knows how to carry out; a probe may only offer these. */

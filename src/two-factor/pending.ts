@@ -4,7 +4,7 @@ import { randomToken } from '../crypto/keyed-hash.js';
 import type { PendingKind, PendingState } from '../db/types.js';
 import { AppError } from '../errors.js';
 import type { User } from '../users/users.repository.js';
-import type { TfDeps } from './context.js';
+import type { TfDeps } from './deps.js';
 import {
   deletePending,
   findPendingInScope,

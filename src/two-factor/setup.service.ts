@@ -5,13 +5,13 @@ import { AppError, ValidationError } from '../errors.js';
 import { requireFresh } from '../http/auth-context.js';
 import { findUserById, type User } from '../users/users.repository.js';
 import { deliverCode, reserveSend, type Channel } from './codes.service.js';
-import { secretAad, type TfDeps } from './context.js';
+import { secretAad, type TfDeps } from './deps.js';
 import { requirePending, startPending, wipePending, type PendingContext } from './pending.js';
 import { updatePending } from './pending.repository.js';
-import { normalizePhone } from './phone.js';
-import { qrSvgDataUri } from './qrcode.js';
+import { normalizePhone } from './factors/phone.js';
+import { qrSvgDataUri } from './factors/qrcode.js';
 import { issueStateToken } from './state-token.js';
-import { formatAuthrKey, generateTotpSecret, otpauthUri } from './totp.js';
+import { formatAuthrKey, generateTotpSecret, otpauthUri } from './factors/totp.js';
 
 /** Who may use /tf-setup: a fresh signed-in user, or a pending sign-in that must set up. */
 export async function setupCaller(

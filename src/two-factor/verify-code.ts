@@ -1,10 +1,10 @@
 import { AppError } from '../errors.js';
 import type { User } from '../users/users.repository.js';
 import { codeHash } from './codes.service.js';
-import { secretAad, type TfDeps } from './context.js';
-import { codeDestination } from './login-flow.js';
+import { secretAad, type TfDeps } from './deps.js';
+import { codeDestination } from './login.service.js';
 import { consumeCode, type Pending } from './pending.repository.js';
-import { verifyTotp } from './totp.js';
+import { verifyTotp } from './factors/totp.js';
 
 export type CodeCheck = { ok: true; method: string; totpStep?: number; rescue?: boolean } | { ok: false };
 

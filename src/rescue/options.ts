@@ -1,5 +1,5 @@
 import type { User } from '../users/users.repository.js';
-import type { TfDeps } from './context.js';
+import type { TfDeps } from '../two-factor/deps.js';
 
 /**
  * Rescue choices offered to a pending sign-in (SPEC §3 /tf-rescue): help

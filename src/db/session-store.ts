@@ -1,8 +1,8 @@
 import type { FastifyRequest, Session } from 'fastify';
 import { sql, type CompiledQuery, type InferResult, type Insertable, type Kysely, type Transaction } from 'kysely';
 import type { Clock } from '../clock.js';
-import { withStatement } from '../db/cte.js';
-import type { AuditEventsTable, DB } from '../db/types.js';
+import { withStatement } from './cte.js';
+import type { AuditEventsTable, DB } from './types.js';
 
 type Callback<T = void> = (err?: unknown, result?: T) => void;
 

@@ -1,5 +1,5 @@
-import { AppError } from '../errors.js';
-import type { TfDeps } from './context.js';
+import { AppError } from '../../errors.js';
+import type { TfDeps } from '../deps.js';
 
 // SPEC §4.2: at most one code per 30 s and 10 per hour, per user and per
 // destination, so the service cannot be used to flood a phone or a mailbox.

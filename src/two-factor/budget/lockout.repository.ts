@@ -1,7 +1,7 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
-import type { AuditRow } from '../audit/audit.js';
-import { withStatement } from '../db/cte.js';
-import type { DB } from '../db/types.js';
+import type { AuditRow } from '../../audit/audit.js';
+import { withStatement } from '../../db/cte.js';
+import type { DB } from '../../db/types.js';
 
 type Db = Kysely<DB> | Transaction<DB>;
 

@@ -1,12 +1,12 @@
 import type { FastifyRequest } from 'fastify';
-import { auditContext } from '../audit/audit.js';
-import type { PendingKind, PendingState } from '../db/types.js';
-import { AppError } from '../errors.js';
-import type { TfDeps } from './context.js';
+import { auditContext } from '../../audit/audit.js';
+import type { PendingKind, PendingState } from '../../db/types.js';
+import { AppError } from '../../errors.js';
+import type { TfDeps } from '../deps.js';
 import { lockIfOverThreshold } from './lockout.repository.js';
-import { requirePending, sessionScope, wipePending, type PendingContext } from './pending.js';
-import { chargeGuess as chargeGuessRow, type PendingScope } from './pending.repository.js';
-import { lockedError } from './verify-code.js';
+import { requirePending, sessionScope, wipePending, type PendingContext } from '../pending.js';
+import { chargeGuess as chargeGuessRow, type PendingScope } from '../pending.repository.js';
+import { lockedError } from '../verify-code.js';
 
 /**
  * Every second-factor guess (a code at /tf-validate, a recovery code at

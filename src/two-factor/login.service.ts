@@ -6,7 +6,7 @@ import { deviceSkipsSecondFactor } from '../devices/devices.service.js';
 import { rotateSession } from '../http/session.js';
 import type { User } from '../users/users.repository.js';
 import { deliverCode, reserveSend, type Channel } from './codes.service.js';
-import type { TfDeps } from './context.js';
+import type { TfDeps } from './deps.js';
 import { startPending, wipePending } from './pending.js';
 
 export type LoginDeps = TfDeps & SignInDeps;
