@@ -2,7 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import { auditContext } from '../audit/audit.js';
 import { AppError, ValidationError } from '../errors.js';
 import { chargeSessionGuess } from '../two-factor/budget/attempts.js';
-import { sendCode } from '../two-factor/codes.service.js';
+import { sendCode } from '../two-factor/factors/send-code.js';
 import type { TfDeps } from '../two-factor/deps.js';
 import { requirePending, type PendingContext } from '../two-factor/pending.js';
 import { recoveryOptions } from './options.js';

@@ -5,7 +5,7 @@ import type { SignInDeps } from '../auth/signin.js';
 import { deviceSkipsSecondFactor } from '../devices/devices.service.js';
 import { rotateSession } from '../http/session.js';
 import type { User } from '../users/users.repository.js';
-import { deliverCode, reserveSend, type Channel } from './codes.service.js';
+import { deliverCode, reserveSend, type Channel } from './factors/send-code.js';
 import type { TfDeps } from './deps.js';
 import { startPending, wipePending } from './pending.js';
 

@@ -4,7 +4,7 @@ import { deleteUserDevices } from '../devices/devices.repository.js';
 import { AppError, ValidationError } from '../errors.js';
 import { requireFresh } from '../http/auth-context.js';
 import { findUserById, type User } from '../users/users.repository.js';
-import { deliverCode, reserveSend, type Channel } from './codes.service.js';
+import { deliverCode, reserveSend, type Channel } from './factors/send-code.js';
 import { secretAad, type TfDeps } from './deps.js';
 import { requirePending, startPending, wipePending, type PendingContext } from './pending.js';
 import { updatePending } from './pending.repository.js';

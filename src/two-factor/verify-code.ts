@@ -1,6 +1,6 @@
 import { AppError } from '../errors.js';
 import type { User } from '../users/users.repository.js';
-import { codeHash } from './codes.service.js';
+import { codeHash } from './factors/send-code.js';
 import { secretAad, type TfDeps } from './deps.js';
 import { codeDestination } from './login.service.js';
 import { consumeCode, type Pending } from './pending.repository.js';

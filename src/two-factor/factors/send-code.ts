@@ -1,10 +1,10 @@
-import { AppError } from '../errors.js';
-import { codeSms, rescueCodeEmail, setupCodeEmail, signInCodeEmail } from '../senders/messages.js';
-import { DeliveryError } from '../senders/types.js';
-import type { AuditContext } from '../audit/audit.js';
-import type { TfDeps } from './deps.js';
-import { randomOtpCode } from './factors/otp-code.js';
-import { checkAndRecordSend, forgetSend } from './budget/send-limits.js';
+import { AppError } from '../../errors.js';
+import { codeSms, rescueCodeEmail, setupCodeEmail, signInCodeEmail } from '../../senders/messages.js';
+import { DeliveryError } from '../../senders/types.js';
+import type { AuditContext } from '../../audit/audit.js';
+import type { TfDeps } from '../deps.js';
+import { randomOtpCode } from './otp-code.js';
+import { checkAndRecordSend, forgetSend } from '../budget/send-limits.js';
 
 export type CodePurpose = 'signin' | 'setup' | 'rescue';
 export type Channel = 'email' | 'sms';
