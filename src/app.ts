@@ -3,6 +3,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { createAuditor } from './audit/audit.js';
+import type { AppDeps } from './deps.js';
 import { authRoutes } from './auth/auth.routes.js';
 import { createPasswordThrottle } from './auth/password-throttle.js';
 import { pruneThrottles } from './auth/password-throttle.repository.js';
@@ -13,6 +14,8 @@ import { createSecretBox } from './crypto/secret-box.js';
 import { devicesRoutes } from './devices/devices.routes.js';
 import { docsRoutes } from './docs/docs.routes.js';
 import { recoveryCodesRoutes } from './recovery-codes/recovery-codes.routes.js';
+import { recoveryCodeOption } from './recovery-codes/recovery-codes.service.js';
+import { rescueOptions } from './rescue/options.js';
 import { rescueRoutes } from './rescue/rescue.routes.js';
 import { twoFactorLogin } from './two-factor/login.service.js';
 import { pruneExpiredPending } from './two-factor/pending.repository.js';
@@ -123,14 +126,16 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const audit = createAuditor(clock, logger);
   const throttle = createPasswordThrottle({ db, clock, hmac, audit });
   const box = createSecretBox(config.SECURITY_TOTP_SECRETS);
-  const tf = { config, db, clock, hmac, box, senders, audit, metrics };
+  const core = { config, db, clock, hmac, box, senders, audit, metrics };
+  // The rescue choices: e-mail and help-desk are built in; recovery codes offer themselves.
+  const deps: AppDeps = { ...core, throttle, rescueOptions: rescueOptions(config, [recoveryCodeOption(core)]) };
   await app.register(healthRoutes, { db, lifecycle });
-  await app.register(authRoutes, { ...tf, throttle, afterPassword: twoFactorLogin(tf) });
+  await app.register(authRoutes, { ...deps, afterPassword: twoFactorLogin(deps) });
   await app.register(docsRoutes);
-  await app.register(twoFactorRoutes, tf);
-  await app.register(rescueRoutes, tf);
-  await app.register(recoveryCodesRoutes, tf);
-  await app.register(devicesRoutes, tf);
+  await app.register(twoFactorRoutes, deps);
+  await app.register(rescueRoutes, deps);
+  await app.register(recoveryCodesRoutes, deps);
+  await app.register(devicesRoutes, deps);
 
   // 7. Housekeeping: expired sessions, pending sign-ins, old send records and forgotten
   // password failures are ours to delete.

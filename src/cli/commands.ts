@@ -2,10 +2,9 @@ import type { Kysely } from 'kysely';
 import { newFsUniquifier, checkEmail, checkNewPassword } from '../auth/auth.service.js';
 import type { Config } from '../config.js';
 import type { DB } from '../db/types.js';
-import { createSecretBox } from '../crypto/secret-box.js';
+import { createSecretBox, secretAad } from '../crypto/secret-box.js';
 import { deleteUserSessions } from '../db/session-store.js';
 import { deleteRecoveryCodes } from '../recovery-codes/recovery-codes.repository.js';
-import { secretAad } from '../two-factor/deps.js';
 import { hashPassword } from '../users/passwords.js';
 import { findUserByEmail, grantRole, insertUser, setActive, type User } from '../users/users.repository.js';
 

@@ -110,3 +110,8 @@ function parseBox(box: string): { tag: string; iv: Buffer; sealed: Buffer } {
   if (iv.length !== IV_BYTES || sealed.length < AUTH_TAG_BYTES) throw new SecretBoxError('secret box is malformed');
   return { tag, iv, sealed };
 }
+
+/** TOTP secrets are bound to their user (AES-GCM associated data, README "Abuse resistance"). */
+export function secretAad(userId: number): string {
+  return `user:${userId}`;
+}

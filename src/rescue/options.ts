@@ -1,22 +1,22 @@
-import type { User } from '../users/users.repository.js';
-import type { TfDeps } from '../two-factor/deps.js';
+import type { Config } from '../config.js';
 
 /**
- * Rescue choices offered to a pending sign-in (SPEC §3 /tf-rescue): help
- * always, e-mail when enabled, recovery codes when the user has unused ones.
- * Other features register how to tell whether a user has an option.
+ * The rescue choices offered to a pending sign-in (openapi.yaml /tf-rescue):
+ * help always, e-mail when enabled, and what each feature that can rescue a
+ * sign-in offers for this user (recovery codes, when the user has unused ones).
+ * The features' probes are passed in by buildApp.
  */
-export type OptionProbe = (deps: TfDeps, user: User) => Promise<Record<string, string>>;
+export type OptionProbe = (user: { id: number }) => Promise<Record<string, string>>;
+export type RescueOptions = (user: { id: number }) => Promise<Record<string, string>>;
 
-const probes: OptionProbe[] = [];
-
-export function addRecoveryOption(probe: OptionProbe): void {
-  probes.push(probe);
-}
-
-export async function recoveryOptions(deps: TfDeps, user: User): Promise<Record<string, string>> {
-  const options: Record<string, string> = { help: '/tf-rescue' };
-  if (deps.config.SECURITY_TWO_FACTOR_RESCUE_EMAIL) options.email = '/tf-rescue';
-  for (const probe of probes) Object.assign(options, await probe(deps, user));
-  return options;
+export function rescueOptions(
+  config: Pick<Config, 'SECURITY_TWO_FACTOR_RESCUE_EMAIL'>,
+  probes: readonly OptionProbe[],
+): RescueOptions {
+  return async (user) => {
+    const options: Record<string, string> = { help: '/tf-rescue' };
+    if (config.SECURITY_TWO_FACTOR_RESCUE_EMAIL) options.email = '/tf-rescue';
+    for (const probe of probes) Object.assign(options, await probe(user));
+    return options;
+  };
 }

@@ -189,33 +189,81 @@ export async function pruneExpiredPending(db: Db, now: Date): Promise<void> {
   await db.deleteFrom('tf_pending').where('expires_at', '<=', now).execute();
 }
 
-/**
- * Completes a pending sign-in or setup in one statement, all or nothing: the
- * pending row is locked, the user's row changed, the pending row deleted and
- * the audit rows written. Only one request consumes a pending row: another
- * waits for the lock and then finds no row. With `afterStep` the TOTP step is
- * compared-and-set (SPEC §4.3): a step at or before the stored one changes
- * nothing, and the pending row stays. Undefined when nothing was done.
- */
-export async function consumePending(
+/** A new code's hash replaces the previous one (only the hash is kept, bound to the row and destination). */
+export async function storeCode(
   db: Db,
-  c: {
-    pendingId: string;
-    userId: number;
-    changes: Updateable<UsersTable>;
-    afterStep?: number | undefined;
-    audit: readonly AuditRow[];
-  },
-): Promise<User | undefined> {
+  id: string,
+  code: { hash: string; purpose: string; destination: string; expiresAt: Date },
+): Promise<void> {
+  await db
+    .updateTable('tf_pending')
+    .set({
+      code_hash: code.hash,
+      code_purpose: code.purpose,
+      code_destination: code.destination,
+      code_expires_at: code.expiresAt,
+    })
+    .where('id', '=', id)
+    .execute();
+}
+
+export interface Completion {
+  pendingId: string;
+  userId: number;
+  /** The user must still be the one the pending row was made for, and active. */
+  fsUniquifier: string;
+  changes: Updateable<UsersTable>;
+  /** Compare-and-set of the TOTP step (replay): only if the stored step is before this one. */
+  afterStep?: number | undefined;
+  /** A recovery code (keyed hash) that must be unused, and is used up (at `now`) by the same statement. */
+  recoveryCode?: { hash: string; now: Date } | undefined;
+  audit: readonly AuditRow[];
+}
+
+/**
+ * Completes a pending sign-in or setup in one statement, all or nothing, for
+ * /tf-validate, /tf-setup/{token} and /mf-recovery alike. Each part runs only
+ * if the one before it returned a row: the pending row is locked (p), then its
+ * user, still the one the row was made for and active (l), a recovery code is
+ * burned (r), the user's row changed (u, with the TOTP step compared-and-set),
+ * the pending row deleted (d) and the audit rows written (a). Only one request
+ * completes a pending row: another waits for its lock and then finds no row;
+ * of two requests with one recovery code, the second finds it used. Locks are
+ * taken pending row, user row, code rows: the order of chargeGuess and of
+ * replaceRecoveryCodes, so they cannot deadlock. Undefined when nothing was done.
+ */
+export async function completePending(db: Db, c: Completion): Promise<User | undefined> {
   const step = c.afterStep;
+  const code = c.recoveryCode;
   return db
     .with('p', (qb) => qb.selectFrom('tf_pending').select('id').where('id', '=', c.pendingId).forUpdate())
+    .with('l', (qb) =>
+      qb
+        .selectFrom('users')
+        .select('id')
+        .where('id', '=', c.userId)
+        .where('fs_uniquifier', '=', c.fsUniquifier)
+        .where('active', '=', true)
+        .where((eb) => eb.exists(eb.selectFrom('p').select('p.id')))
+        .forUpdate(),
+    )
+    .with('r', (qb) =>
+      qb
+        .updateTable('tf_recovery_codes')
+        .set({ used_at: code?.now ?? new Date(0) })
+        .where('user_id', '=', c.userId)
+        .where('code_hash', '=', code?.hash ?? '')
+        .where('used_at', 'is', null)
+        .where((eb) => eb.and([eb.lit(code !== undefined), eb.exists(eb.selectFrom('l').select('l.id'))]))
+        .returning('id'),
+    )
     .with('u', (qb) =>
       qb
         .updateTable('users')
         .set(c.changes)
         .where('id', '=', c.userId)
-        .where((eb) => eb.exists(eb.selectFrom('p').select('p.id')))
+        .where((eb) => eb.exists(eb.selectFrom('l').select('l.id')))
+        .where((eb) => (code === undefined ? eb.lit(true) : eb.exists(eb.selectFrom('r').select('r.id'))))
         .where((eb) =>
           step === undefined
             ? eb.lit(true)

@@ -46,12 +46,10 @@ function buildTinyApp(): FastifyInstance {
     }));
   });
   app.setNotFoundHandler((_request, reply) => {
-    void reply
-      .code(404)
-      .send({
-        meta: { code: 404 },
-        response: { errors: ['Not found.'], field_errors: { '': ['Not found.'] }, error_code: 'NOT_FOUND' },
-      });
+    void reply.code(404).send({
+      meta: { code: 404 },
+      response: { errors: ['Not found.'], field_errors: { '': ['Not found.'] }, error_code: 'NOT_FOUND' },
+    });
   });
   return app;
 }

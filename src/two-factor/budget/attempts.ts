@@ -1,30 +1,24 @@
-import type { FastifyRequest } from 'fastify';
-import { auditContext } from '../../audit/audit.js';
-import type { PendingKind, PendingState } from '../../db/types.js';
+import type { Caller } from '../../caller.js';
 import { AppError } from '../../errors.js';
 import type { TfDeps } from '../deps.js';
 import { lockIfOverThreshold } from './lockout.repository.js';
-import { requirePending, sessionScope, wipePending, type PendingContext } from '../pending.js';
+import type { StepRule } from '../flow.js';
+import { callerScope, requirePending, wipePending, type PendingContext } from '../pending.js';
 import { chargeGuess as chargeGuessRow, type PendingScope } from '../pending.repository.js';
-import { lockedError } from '../verify-code.js';
 
 /**
  * Every second-factor guess (a code at /tf-validate, a recovery code at
  * /mf-recovery) is charged here before it is looked at, atomically, to the
  * pending sign-in (cap) and to the user (lockout), so a burst never gets more
- * checks than the budget (SPEC §4.2, STYLE habit 4). One statement finds the
+ * checks than the budget (openapi.yaml: TWO_FACTOR_TOO_MANY_ATTEMPTS, TWO_FACTOR_LOCKED). One statement finds the
  * pending row in scope and charges both; `pending.attempts` of the answer is
  * this guess's number, which refuseGuess needs.
  */
-export async function chargeGuess(
-  deps: TfDeps,
-  request: FastifyRequest,
-  scope: PendingScope | null,
-): Promise<PendingContext> {
+export async function chargeGuess(deps: TfDeps, caller: Caller, scope: PendingScope | null): Promise<PendingContext> {
   const charged = scope && (await chargeGuessRow(deps.db, scope, deps.config.SECURITY_TWO_FACTOR_MAX_ATTEMPTS));
   if (!charged) {
     // Out of scope or out of attempts: either way the pending state is over.
-    await wipePending(deps, request);
+    await wipePending(deps, caller);
     throw new AppError('TWO_FACTOR_PERMISSION_DENIED');
   }
   const now = scope.now;
@@ -40,39 +34,16 @@ export async function chargeGuess(
       deps.config.SECURITY_TWO_FACTOR_LOCKOUT_DURATION,
       now,
     );
-    if (until) await lockedOut(deps, request, charged.user.id, until);
+    if (until) await lockedOut(deps, caller, charged.user.id, until);
     throw lockedError(until ?? new Date(now.getTime() + 1000), now);
   }
   return charged;
 }
 
 /** A lock was set (by this request only: the statement that sets it resets the count): metrics and audit. */
-async function lockedOut(deps: TfDeps, request: FastifyRequest, userId: number, until: Date): Promise<void> {
+async function lockedOut(deps: TfDeps, caller: Caller, userId: number, until: Date): Promise<void> {
   deps.metrics.lockout();
-  await deps.audit.record(deps.db, 'tf.lockout', userId, auditContext(request), { until: until.toISOString() });
-}
-
-/**
- * Charges the guess of a request on the session's pending state. The input is
- * read after the state is known to be right, as every step does: in a wrong
- * state the answer is TWO_FACTOR_PERMISSION_DENIED (and the state is wiped)
- * whatever was sent, and a bad input is never charged.
- */
-export async function chargeSessionGuess<T>(
-  deps: TfDeps,
-  request: FastifyRequest,
-  states: readonly PendingState[],
-  kinds: readonly PendingKind[],
-  readInput: () => T,
-): Promise<{ ctx: PendingContext; input: T }> {
-  let input: T;
-  try {
-    input = readInput();
-  } catch (err) {
-    await requirePending(deps, request, states, kinds);
-    throw err;
-  }
-  return { ctx: await chargeGuess(deps, request, sessionScope(deps, request, states, kinds)), input };
+  await deps.audit.record(deps.db, 'tf.lockout', userId, caller.audit, { until: until.toISOString() });
 }
 
 export interface Refusal {
@@ -88,14 +59,9 @@ export interface Refusal {
  * failure (429 TWO_FACTOR_TOO_MANY_ATTEMPTS), else answer `refusal.wrong`.
  * The tf.failed row is written by the statement that decides the lock.
  */
-export async function refuseGuess(
-  deps: TfDeps,
-  request: FastifyRequest,
-  ctx: PendingContext,
-  refusal: Refusal,
-): Promise<never> {
+export async function refuseGuess(deps: TfDeps, caller: Caller, ctx: PendingContext, refusal: Refusal): Promise<never> {
   const now = deps.clock.now();
-  const audit = auditContext(request);
+  const audit = caller.audit;
   const failed = deps.audit.row('tf.failed', ctx.user.id, audit, { state: ctx.pending.state, method: refusal.method });
   const threshold = deps.config.SECURITY_TWO_FACTOR_LOCKOUT_THRESHOLD;
   const until = await lockIfOverThreshold(
@@ -109,12 +75,41 @@ export async function refuseGuess(
   deps.audit.logged(failed);
   deps.metrics.codeValidated(refusal.method, 'failure');
   if (until) {
-    await lockedOut(deps, request, ctx.user.id, until);
+    await lockedOut(deps, caller, ctx.user.id, until);
     throw lockedError(until, now);
   }
   if (ctx.pending.attempts >= deps.config.SECURITY_TWO_FACTOR_MAX_ATTEMPTS) {
-    await wipePending(deps, request, deps.audit.row('tf.too_many_attempts', ctx.user.id, audit));
+    await wipePending(deps, caller, deps.audit.row('tf.too_many_attempts', ctx.user.id, audit));
     throw new AppError('TWO_FACTOR_TOO_MANY_ATTEMPTS');
   }
   throw refusal.wrong;
+}
+
+/** TWO_FACTOR_LOCKED with the seconds left, for Retry-After. */
+export function lockedError(until: Date, now: Date): AppError {
+  return new AppError('TWO_FACTOR_LOCKED', {
+    retryAfter: Math.max(1, Math.ceil((until.getTime() - now.getTime()) / 1000)),
+  });
+}
+
+/**
+ * Charges a guess of the caller's pending state for a step (flow.ts): the
+ * state is checked before the input is read, as every step does, so in a wrong
+ * state the answer is TWO_FACTOR_PERMISSION_DENIED (and the state is wiped)
+ * whatever was sent, and a bad input is never charged.
+ */
+export async function chargeStep<T>(
+  deps: TfDeps,
+  caller: Caller,
+  step: StepRule,
+  readInput: () => T,
+): Promise<{ ctx: PendingContext; input: T }> {
+  let input: T;
+  try {
+    input = readInput();
+  } catch (err) {
+    await requirePending(deps, caller, step);
+    throw err;
+  }
+  return { ctx: await chargeGuess(deps, caller, callerScope(deps, caller, step)), input };
 }
