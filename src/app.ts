@@ -6,6 +6,7 @@ import { createAuditor } from './audit/audit.js';
 import type { AppDeps } from './deps.js';
 import { authRoutes } from './auth/auth.routes.js';
 import { createPasswordThrottle } from './auth/password-throttle.js';
+import { tokenResolver } from './auth/token-auth.js';
 import { pruneThrottles } from './auth/password-throttle.repository.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
@@ -78,7 +79,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     genReqId,
     logController: new RequestLog(),
     return503OnClosing: true,
-    // tf_state_token travels in the path (SPEC §3) and is ~140 characters; Fastify's default is 100.
+    // tf_state_token travels in the path (openapi.yaml) and is ~140 characters; Fastify's default is 100.
     routerOptions: { maxParamLength: 256 },
   });
 
@@ -108,10 +109,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
   // 4. Session, caller identity, CSRF and Origin checks.
   await registerSessions(app, { config, db, clock, hmac });
-  registerAuthContext(app, { db, hmac, clock });
+  registerAuthContext(app, { resolveToken: tokenResolver({ db, hmac, clock }) });
   registerCsrf(app, { config, hmac });
 
-  // 5. Every success is an envelope carrying the session's CSRF token (SPEC §1, §6).
+  // 5. Every success is an envelope carrying the session's CSRF token (openapi.yaml, wire conventions).
   app.addHook('preSerialization', async (request, reply, payload) => {
     const cfg = request.routeOptions.config;
     if (cfg.envelope === false || isEnvelope(payload) || typeof payload !== 'object' || payload === null)

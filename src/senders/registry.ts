@@ -5,43 +5,25 @@
  * createSenders runs. Names are matched case-insensitively, so a
  * Flask-Security setting such as `Twilio` keeps working.
  */
-import type { BaseLogger } from 'pino';
-import type { Clock } from '../clock.js';
 import { builtinEmailProviders, builtinSmsProviders } from './providers.js';
-import type { EmailSender, Senders, SmsSender } from './types.js';
+import type {
+  EmailSenderFactory,
+  Provider,
+  SenderConfigCheck,
+  SenderDeps,
+  SendersConfig,
+  Senders,
+  SmsSenderFactory,
+} from './types.js';
 
-export interface SendersConfig {
-  /** EMAIL_SERVICE: `log` | `sendgrid` | a registered name. */
-  emailService: string;
-  /** SECURITY_SMS_SERVICE: `log` | `twilio` | a registered name. */
-  smsService: string;
-  /** SECURITY_EMAIL_SENDER: the From address. */
-  emailSender: string;
-  sendgridApiKey?: string;
-  sendgridApiUrl?: string;
-  /** SECURITY_SMS_SERVICE_CONFIG. */
-  smsServiceConfig?: { ACCOUNT_SID: string; AUTH_TOKEN: string; PHONE_NUMBER: string };
-  twilioApiUrl?: string;
-  /** OUTBOX_FILE, for the `log` senders. */
-  outboxFile?: string;
-  /** Per provider attempt; default 5000 (SPEC §7). Tests shorten it. */
-  timeoutMs?: number;
-}
-
-export interface SenderDeps {
-  logger: BaseLogger;
-  clock: Clock;
-}
-
-export type EmailSenderFactory = (config: SendersConfig, deps: SenderDeps) => EmailSender;
-export type SmsSenderFactory = (config: SendersConfig, deps: SenderDeps) => SmsSender;
-/** Human-readable problems with the configuration this provider needs; empty when it can start. */
-export type SenderConfigCheck = (config: SendersConfig) => string[];
-
-export interface Provider<F> {
-  factory: F;
-  check?: SenderConfigCheck;
-}
+export type {
+  EmailSenderFactory,
+  Provider,
+  SenderConfigCheck,
+  SenderDeps,
+  SendersConfig,
+  SmsSenderFactory,
+} from './types.js';
 
 const emailProviders = new Map<string, Provider<EmailSenderFactory>>(Object.entries(builtinEmailProviders));
 const smsProviders = new Map<string, Provider<SmsSenderFactory>>(Object.entries(builtinSmsProviders));

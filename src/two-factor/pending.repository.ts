@@ -8,7 +8,7 @@ export type Pending = Selectable<TfPendingTable>;
 type Db = Kysely<DB> | Transaction<DB>;
 
 /**
- * Which pending row a request may act on (SPEC §3): this id, not expired, in
+ * Which pending row a request may act on (openapi.yaml): this id, not expired, in
  * one of these states and kinds, its user active and unchanged since
  * (fs_uniquifier); a signed-in caller's own `change`, or an anonymous
  * caller's `signin`.
@@ -117,7 +117,7 @@ export type GuessCharge =
 /**
  * Charges one guess before it is checked (STYLE habit 4), in one statement:
  * the pending row in scope gets an attempt unless its cap is reached, and its
- * user a failure unless locked (SPEC §4.2). Row locks decide under concurrency
+ * user a failure unless locked (docs/architecture.md, Budgets). Row locks decide under concurrency
  * (the cap re-checked on the latest row), pending row before user row, the
  * order every two-factor statement takes them in.
  */
@@ -183,6 +183,10 @@ export async function consumeCode(db: Db, id: string, codeHash: string, now: Dat
     .where('code_expires_at', '>', now)
     .executeTakeFirst();
   return Number(r.numUpdatedRows) > 0;
+}
+
+export async function deleteUserPending(db: Db, userId: number): Promise<void> {
+  await db.deleteFrom('tf_pending').where('user_id', '=', userId).execute();
 }
 
 export async function pruneExpiredPending(db: Db, now: Date): Promise<void> {

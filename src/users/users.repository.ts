@@ -16,6 +16,15 @@ export function findUserById(db: Db, id: number): Promise<User | undefined> {
   return db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
+/** What an Authentication-Token needs of its user (http/auth-context.ts's SessionUser, and `active`). */
+export function findTokenUser(db: Db, id: number) {
+  return db
+    .selectFrom('users')
+    .select(['id', 'email', 'fs_uniquifier', 'tf_primary_method', 'active'])
+    .where('id', '=', id)
+    .executeTakeFirst();
+}
+
 export interface NewUser {
   email: string;
   passwordHash: string;

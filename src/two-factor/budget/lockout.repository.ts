@@ -7,7 +7,7 @@ type Db = Kysely<DB> | Transaction<DB>;
 
 /**
  * Locks once the threshold is reached: 15 minutes, doubling with every
- * repeat (SPEC §4.2). Only the request that crosses the line sets the lock.
+ * repeat (README configuration: SECURITY_TWO_FACTOR_LOCKOUT_*). Only the request that crosses the line sets the lock.
  * `audit` (the tf.failed row that led here) is written by the same statement.
  */
 export async function lockIfOverThreshold(
@@ -33,13 +33,4 @@ export async function lockIfOverThreshold(
     .returning('tf_locked_until')
     .executeTakeFirst();
   return row?.tf_locked_until ?? null;
-}
-
-/** A passed second factor ends the run of failures and the doubling. */
-export async function resetFailures(db: Db, userId: number): Promise<void> {
-  await db
-    .updateTable('users')
-    .set({ tf_failures: 0, tf_lockouts: 0, tf_locked_until: null })
-    .where('id', '=', userId)
-    .execute();
 }
