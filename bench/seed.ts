@@ -32,7 +32,7 @@ export async function recreateDatabase(adminUrl: string, name: string): Promise<
 
 export const stepOf = (ms: number): number => Math.floor(ms / 1000 / 30);
 
-/** Registers users in parallel; with `authenticator`, sets it up as SPEC §3 describes. */
+/** Registers users in parallel; with `authenticator`, sets it up as openapi.yaml describes. */
 export async function registerUsers(
   url: string,
   opts: { prefix: string; count: number; authenticator: boolean; parallel?: number },

@@ -1,6 +1,6 @@
 /**
  * `npm run cli -- <command>`: operator commands with the service's own
- * environment (SPEC §9). An entry point like server.ts: it may read process.env.
+ * environment (README, command line). An entry point like server.ts: it may read process.env.
  */
 import { parseArgs } from 'node:util';
 import { ConfigError, devSecrets, loadConfig, type Config } from './config.js';

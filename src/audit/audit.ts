@@ -3,7 +3,7 @@ import { sql, type Expression, type Insertable, type Kysely, type Transaction } 
 import type { Clock } from '../clock.js';
 import type { AuditEventsTable, DB } from '../db/types.js';
 
-/** The security events of SPEC §10. */
+/** The security events (docs/architecture.md, Audit). */
 export type AuditType =
   | 'signin.success'
   | 'signin.failure'

@@ -186,7 +186,7 @@ export class KyselySessionStore {
   }
 
   /**
-   * A new session id for the request (session fixation: SPEC §2 rotates it on
+   * A new session id for the request (session fixation: docs/architecture.md, Sessions, rotates it on
    * every privilege change), with nothing of the old session's data. The old
    * row, if the request came with one, is deleted when the new session is
    * written; `settle` makes sure of it if the request ends without that write.

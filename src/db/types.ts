@@ -16,9 +16,9 @@ export interface UsersTable {
   tf_primary_method: string | null;
   tf_totp_secret: string | null;
   tf_phone_number: string | null;
-  /** Last accepted TOTP time step (SPEC §4.3), compared-and-set at sign-in. */
+  /** Last accepted TOTP time step (docs/architecture.md, Budgets), compared-and-set at sign-in. */
   tf_totp_last_step: number | null;
-  /** Second-factor lockout (SPEC §4.2). */
+  /** Second-factor lockout (docs/architecture.md, Budgets). */
   tf_failures: Generated<number>;
   tf_locked_until: Timestamp | null;
   tf_lockouts: Generated<number>;
@@ -109,7 +109,7 @@ export interface TfHelpRequestsTable {
   sent_at: Timestamp;
 }
 
-/** Password-guessing throttle (SPEC §4.2): one row per (account, IP) pair and per IP. */
+/** Password-guessing throttle (docs/architecture.md, Budgets): one row per (account, IP) pair and per IP. */
 export interface PasswordThrottleTable {
   /** HMAC of the scope and its subject: no e-mail or IP address in clear. */
   key: string;

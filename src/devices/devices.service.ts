@@ -26,7 +26,7 @@ export interface DeviceDeps {
   audit: Auditor;
 }
 
-/** SPEC §4.5: remembering is on only with ALWAYS_VALIDATE=false and a non-zero validity. */
+/** README, SECURITY_TWO_FACTOR_ALWAYS_VALIDATE: remembering is on only with ALWAYS_VALIDATE=false and a non-zero validity. */
 export function rememberingEnabled(config: Config): boolean {
   return !config.SECURITY_TWO_FACTOR_ALWAYS_VALIDATE && config.SECURITY_TWO_FACTOR_LOGIN_VALIDITY > 0;
 }

@@ -13,7 +13,7 @@ const CLIENT_ERRORS: Record<string, AppError['key']> = {
   FST_ERR_ASYNC_CONSTRAINT: 'API_ERROR',
 };
 
-/** Connection-level failures: the database is down, not the request wrong (SPEC §8: 503). */
+/** Connection-level failures: the database is down, not the request wrong (openapi.yaml: 503). */
 const UNAVAILABLE = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
@@ -77,7 +77,7 @@ export function registerErrorHandling(app: FastifyInstance): void {
     return sendError(request, reply, appErr);
   });
 
-  // Fastify answers 404 for a known path with the wrong method; SPEC §1 wants 405 there.
+  // Fastify answers 404 for a known path with the wrong method; openapi.yaml (x-unmatched-responses) wants 405 there.
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?', 1)[0] ?? '/';
     const allowed = [

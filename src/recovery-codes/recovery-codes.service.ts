@@ -9,7 +9,7 @@ import type { DB } from '../db/types.js';
 import { countUnusedRecoveryCodes, replaceRecoveryCodes } from './recovery-codes.repository.js';
 
 /**
- * The keyed hash of a code's canonical form (SPEC §5). Hashing the canonical
+ * The keyed hash of a code's canonical form (docs/architecture.md, Secrets at rest). Hashing the canonical
  * form, not the display form, is what makes "ABCD EF01 2345" match "abcd-ef01-2345".
  */
 export function recoveryCodeHash(deps: { hmac: KeyedHasher }, canonical: string): string {
