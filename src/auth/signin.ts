@@ -6,7 +6,7 @@ import { setDeviceCookie } from '../devices/device-cookie.js';
 import type { RememberedDevice } from '../devices/devices.service.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { KeyedHasher } from '../crypto/keyed-hash.js';
-import type { Config } from '../config.js';
+import type { Config, TwoFactorMethod } from '../config.js';
 import type { Clock } from '../clock.js';
 import { rotateSession } from '../http/session.js';
 import type { SessionUser } from '../db/session-store.js';
@@ -22,7 +22,7 @@ export interface SignedInUser {
   id: number;
   email: string;
   fs_uniquifier: string;
-  tf_primary_method: string | null;
+  tf_primary_method: TwoFactorMethod | null;
 }
 
 /** The `user` object clients see: never ids, hashes, secrets or fs_uniquifier. */

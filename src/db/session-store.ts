@@ -1,6 +1,7 @@
 import type { FastifyRequest, Session } from 'fastify';
 import { sql, type CompiledQuery, type InferResult, type Insertable, type Kysely, type Transaction } from 'kysely';
 import type { Clock } from '../clock.js';
+import type { TwoFactorMethod } from '../config/schema.js';
 import { withStatement } from './cte.js';
 import type { AuditEventsTable, DB } from './types.js';
 
@@ -11,7 +12,7 @@ export interface SessionUser {
   id: number;
   email: string;
   fs_uniquifier: string;
-  tf_primary_method: string | null;
+  tf_primary_method: TwoFactorMethod | null;
 }
 
 export const SESSION_USER = '_user';

@@ -1,4 +1,8 @@
 import type { ColumnType, Generated } from 'kysely';
+import type { TwoFactorMethod } from '../config/schema.js';
+
+/** A second factor's id (two-factor/factors/factor.ts FactorId): the values of SECURITY_TWO_FACTOR_ENABLED_METHODS. */
+type FactorId = TwoFactorMethod;
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
 type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
@@ -13,7 +17,7 @@ export interface UsersTable {
   fs_uniquifier: string;
   confirmed_at: Timestamp | null;
   created_at: CreatedAt;
-  tf_primary_method: string | null;
+  tf_primary_method: FactorId | null;
   tf_totp_secret: string | null;
   tf_phone_number: string | null;
   /** Last accepted TOTP time step (docs/architecture.md, Budgets), compared-and-set at sign-in. */
@@ -66,7 +70,7 @@ export interface TfPendingTable {
   fs_uniquifier: string;
   remember: Generated<boolean>;
   attempts: Generated<number>;
-  setup_method: string | null;
+  setup_method: FactorId | null;
   setup_secret: string | null;
   setup_phone: string | null;
   code_hash: string | null;
