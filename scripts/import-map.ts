@@ -46,3 +46,15 @@ if (cycles.length === 0) {
 console.log(`import cycles: ${cycles.length}`);
 for (const c of cycles) console.log(`  ${c.join(' ↔ ')}`);
 process.exitCode = cycles.length ? 1 : 0;
+
+// The review's unit count: each subfolder of a scoped folder (two-factor/factors/, two-factor/budget/) as one unit.
+const unitOf = (f: string) => {
+  const parts = f.split('/');
+  return parts.length > 2 ? parts.slice(0, 2).join('/') + '/' : f;
+};
+const units = new Set(scoped.map(unitOf));
+const unitEdges = new Set<string>();
+for (const f of scoped)
+  for (const t of graph.edges.get(f)!)
+    if (inScope(t) && unitOf(t) !== unitOf(f)) unitEdges.add(`${unitOf(f)} -> ${unitOf(t)}`);
+console.log(`as units (a subfolder is one unit): ${units.size} units, ${unitEdges.size} imports between them`);

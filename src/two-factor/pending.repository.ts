@@ -166,10 +166,23 @@ export async function updatePending(db: Db, id: string, changes: Updateable<TfPe
 /**
  * Deleting the row is what voids a pending sign-in; returns whether this call
  * did it. `audit` (e.g. tf.too_many_attempts) is written by the same statement.
+ * `unlessCodeUsed`: keep a row whose sent code was used (consumeCode), since
+ * the request that used it is completing the sign-in.
  */
-export async function deletePending(db: Db, id: string, audit?: AuditRow): Promise<boolean> {
+export async function deletePending(
+  db: Db,
+  id: string,
+  audit?: AuditRow,
+  opts: { unlessCodeUsed?: boolean } = {},
+): Promise<boolean> {
   const q = audit ? withStatement(db.with('audit', (qb) => qb.insertInto('audit_events').values(audit))) : db;
-  const r = await q.deleteFrom('tf_pending').where('id', '=', id).executeTakeFirst();
+  const r = await q
+    .deleteFrom('tf_pending')
+    .where('id', '=', id)
+    .where((eb) =>
+      opts.unlessCodeUsed ? eb.or([eb('code_purpose', 'is', null), eb('code_hash', 'is not', null)]) : eb.lit(true),
+    )
+    .executeTakeFirst();
   return Number(r.numDeletedRows) > 0;
 }
 

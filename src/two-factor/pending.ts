@@ -30,13 +30,18 @@ export function callerScope(deps: TfDeps, caller: Caller, step: StepRule): Pendi
  * Forgets the pending state in the session and the database. `audit` (e.g.
  * tf.too_many_attempts) is written either way, with the delete when there is one.
  */
-export async function wipePending(deps: TfDeps, caller: Caller, audit?: AuditRow): Promise<void> {
+export async function wipePending(
+  deps: TfDeps,
+  caller: Caller,
+  audit?: AuditRow,
+  opts: { unlessCodeUsed?: boolean } = {},
+): Promise<void> {
   const id = caller.pendingId();
   if (!id) {
     if (audit) await deps.audit.write(deps.db, audit);
     return;
   }
-  await deletePending(deps.db, id, audit);
+  await deletePending(deps.db, id, audit, opts);
   if (audit) deps.audit.logged(audit);
   caller.setPendingId(undefined);
 }

@@ -80,6 +80,8 @@ async function decide(deps: TfDeps, caller: Caller, ctx: PendingContext, proof: 
     return refuseGuess(deps, caller, ctx, {
       method: own?.id ?? 'none',
       wrong: new AppError('TWO_FACTOR_INVALID_TOKEN', { field: 'code' }),
+      // Right, but a concurrent request completed first (or the step was used): a replay.
+      replay: verdict.ok || verdict.replay === true,
     });
   }
   const signin = audit.find((row) => row.type === 'signin.success');

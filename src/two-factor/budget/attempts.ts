@@ -1,10 +1,10 @@
 import type { Caller } from '../../caller.js';
 import { AppError } from '../../errors.js';
 import type { TfDeps } from '../deps.js';
-import { lockIfOverThreshold } from './lockout.repository.js';
+import { lockIfOverThreshold, unchargeFailure } from './lockout.repository.js';
 import type { StepRule } from '../flow.js';
 import { callerScope, requirePending, wipePending, type PendingContext } from '../pending.js';
-import { chargeGuess as chargeGuessRow, type PendingScope } from '../pending.repository.js';
+import { chargeGuess as chargeGuessRow, findPendingInScope, type PendingScope } from '../pending.repository.js';
 
 /**
  * Every second-factor guess (a code at /tf-validate, a recovery code at
@@ -17,7 +17,9 @@ import { chargeGuess as chargeGuessRow, type PendingScope } from '../pending.rep
 export async function chargeGuess(deps: TfDeps, caller: Caller, scope: PendingScope | null): Promise<PendingContext> {
   const charged = scope && (await chargeGuessRow(deps.db, scope, deps.config.SECURITY_TWO_FACTOR_MAX_ATTEMPTS));
   if (!charged) {
-    // Out of scope or out of attempts: either way the pending state is over.
+    // Past the cap while the row is still in scope: refused, but not voided, since a guess
+    // charged within the cap may still be completing it (README "Abuse resistance").
+    if (scope && (await findPendingInScope(deps.db, scope))) throw new AppError('TWO_FACTOR_PERMISSION_DENIED');
     await wipePending(deps, caller);
     throw new AppError('TWO_FACTOR_PERMISSION_DENIED');
   }
@@ -26,16 +28,11 @@ export async function chargeGuess(deps: TfDeps, caller: Caller, scope: PendingSc
   if (lockedUntil && lockedUntil > now) throw lockedError(lockedUntil, now);
   const threshold = deps.config.SECURITY_TWO_FACTOR_LOCKOUT_THRESHOLD;
   if (failures > threshold) {
-    // A concurrent burst went past the threshold before the lock landed: refuse unchecked.
-    const until = await lockIfOverThreshold(
-      deps.db,
-      charged.user.id,
-      threshold,
-      deps.config.SECURITY_TWO_FACTOR_LOCKOUT_DURATION,
-      now,
-    );
-    if (until) await lockedOut(deps, caller, charged.user.id, until);
-    throw lockedError(until ?? new Date(now.getTime() + 1000), now);
+    // More guesses in flight than the lockout budget: this one is refused unchecked. Nothing
+    // was checked, so it is no failure and its charge is taken back; the lock is set by a
+    // checked wrong guess (refuseGuess), never by right codes that happen to arrive at once.
+    await unchargeFailure(deps.db, charged.user.id);
+    throw lockedError(new Date(now.getTime() + 1000), now);
   }
   return charged;
 }
@@ -51,6 +48,13 @@ export interface Refusal {
   method: string;
   /** The answer while neither limit is reached, e.g. TWO_FACTOR_INVALID_TOKEN on `code`. */
   wrong: AppError;
+  /**
+   * The proof was right but lost to its own twin: a code accepted a moment ago by a
+   * concurrent request (the TOTP step already used, the pending sign-in already completed).
+   * Whoever sent it knows the factor, so it counts toward this sign-in's cap, not toward
+   * the user's lockout (README "Abuse resistance").
+   */
+  replay?: boolean;
 }
 
 /**
@@ -62,24 +66,28 @@ export interface Refusal {
 export async function refuseGuess(deps: TfDeps, caller: Caller, ctx: PendingContext, refusal: Refusal): Promise<never> {
   const now = deps.clock.now();
   const audit = caller.audit;
-  const failed = deps.audit.row('tf.failed', ctx.user.id, audit, { state: ctx.pending.state, method: refusal.method });
-  const threshold = deps.config.SECURITY_TWO_FACTOR_LOCKOUT_THRESHOLD;
-  const until = await lockIfOverThreshold(
-    deps.db,
-    ctx.user.id,
-    threshold,
-    deps.config.SECURITY_TWO_FACTOR_LOCKOUT_DURATION,
-    now,
-    failed,
-  );
-  deps.audit.logged(failed);
+  const details = { state: ctx.pending.state, method: refusal.method, ...(refusal.replay ? { replay: true } : {}) };
+  const failed = deps.audit.row('tf.failed', ctx.user.id, audit, details);
   deps.metrics.codeValidated(refusal.method, 'failure');
-  if (until) {
-    await lockedOut(deps, caller, ctx.user.id, until);
-    throw lockedError(until, now);
+  if (refusal.replay) {
+    await unchargeFailure(deps.db, ctx.user.id);
+    await deps.audit.write(deps.db, failed);
+  } else {
+    const threshold = deps.config.SECURITY_TWO_FACTOR_LOCKOUT_THRESHOLD;
+    const duration = deps.config.SECURITY_TWO_FACTOR_LOCKOUT_DURATION;
+    const until = await lockIfOverThreshold(deps.db, ctx.user.id, threshold, duration, now, failed);
+    deps.audit.logged(failed);
+    if (until) {
+      await lockedOut(deps, caller, ctx.user.id, until);
+      throw lockedError(until, now);
+    }
   }
   if (ctx.pending.attempts >= deps.config.SECURITY_TWO_FACTOR_MAX_ATTEMPTS) {
-    await wipePending(deps, caller, deps.audit.row('tf.too_many_attempts', ctx.user.id, audit));
+    // The N-th failure voids the sign-in, unless its sent code was just used by a concurrent
+    // request: that one passed within the cap and is completing the sign-in.
+    await wipePending(deps, caller, deps.audit.row('tf.too_many_attempts', ctx.user.id, audit), {
+      unlessCodeUsed: true,
+    });
     throw new AppError('TWO_FACTOR_TOO_MANY_ATTEMPTS');
   }
   throw refusal.wrong;

@@ -34,3 +34,16 @@ export async function lockIfOverThreshold(
     .executeTakeFirst();
   return row?.tf_locked_until ?? null;
 }
+
+/**
+ * Takes back the failure charged for a guess that turned out not to be one (refused
+ * unchecked, or a replay of a code accepted a moment ago). Never below zero: a lock
+ * or a success may have reset the run meanwhile.
+ */
+export async function unchargeFailure(db: Db, userId: number): Promise<void> {
+  await db
+    .updateTable('users')
+    .set((eb) => ({ tf_failures: sql<number>`greatest(${eb.ref('tf_failures')} - 1, 0)` }))
+    .where('id', '=', userId)
+    .execute();
+}

@@ -30,15 +30,20 @@ export const authenticator: Factor = {
   async verify(deps, proof, { user, enrolment, now }) {
     const box = enrolment ? enrolment.secret : user.tf_totp_secret;
     if (proof.kind !== 'code' || proof.code === null || !box) return { ok: false };
-    const result = await verifyTotp({
-      secret: deps.box.decrypt(box, secretAad(user.id)),
+    const secret = deps.box.decrypt(box, secretAad(user.id));
+    const check = {
+      secret,
       code: proof.code,
       now,
       windowSeconds: deps.config.SECURITY_TWO_FACTOR_AUTHENTICATOR_VALIDITY,
-      // A new secret being set up has no history to replay.
-      afterTimeStep: enrolment ? undefined : (user.tf_totp_last_step ?? undefined),
-    });
-    return result.ok ? { ok: true, factor: 'authenticator', totpStep: result.timeStep } : { ok: false };
+    };
+    // A new secret being set up has no history to replay.
+    const last = enrolment ? null : user.tf_totp_last_step;
+    const result = await verifyTotp({ ...check, afterTimeStep: last ?? undefined });
+    if (result.ok) return { ok: true, factor: 'authenticator', totpStep: result.timeStep };
+    // Right, but for a step accepted already: a replay, refused, though not a guess.
+    if (last !== null && (await verifyTotp(check)).ok) return { ok: false, replay: true };
+    return { ok: false };
   },
 
   confirmed({ enrolment }, verdict) {

@@ -49,7 +49,11 @@ export type Verdict =
       /** A rescue code e-mailed by /tf-rescue passed instead of the user's own factor. */
       rescue?: boolean;
     }
-  | { ok: false };
+  | {
+      ok: false;
+      /** The proof is right but was accepted already (a TOTP step used a moment ago): not a guess. */
+      replay?: boolean;
+    };
 
 /** What a passed proof writes to the user, in completePending's statement. */
 export interface Confirmation {
