@@ -20,7 +20,7 @@ export class Client {
    * The address the service sees (X-Forwarded-For; the bench service trusts
    * 127.0.0.1 as its proxy). Each bench client is its own address, as real
    * users are: one address for every client would measure the per-IP password
-   * throttle (SPEC §4.2) instead of the service.
+   * throttle (docs/architecture.md, Budgets) instead of the service.
    */
   private readonly address: string;
 

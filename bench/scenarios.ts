@@ -3,7 +3,7 @@
  */
 import os from 'node:os';
 import autocannon from 'autocannon';
-import { totpCode } from '../src/two-factor/totp.js';
+import { totpCode } from '../src/two-factor/factors/totp.js';
 import { hashPassword, PASSWORD_HASH_OPTIONS, verifyPassword } from '../src/users/passwords.js';
 import { shares, snapshot, type CpuShares } from './cpu.js';
 import { Client, keepAliveAgent, type Answer } from './http.js';

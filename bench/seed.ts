@@ -3,7 +3,7 @@
  * 2FA included when the service has it), and the large data set made by SQL.
  */
 import pg from 'pg';
-import { totpCode } from '../src/two-factor/totp.js';
+import { totpCode } from '../src/two-factor/factors/totp.js';
 import { Client, keepAliveAgent } from './http.js';
 
 export interface BenchUser {
@@ -32,7 +32,7 @@ export async function recreateDatabase(adminUrl: string, name: string): Promise<
 
 export const stepOf = (ms: number): number => Math.floor(ms / 1000 / 30);
 
-/** Registers users in parallel; with `authenticator`, sets it up as SPEC §3 describes. */
+/** Registers users in parallel; with `authenticator`, sets it up as openapi.yaml describes. */
 export async function registerUsers(
   url: string,
   opts: { prefix: string; count: number; authenticator: boolean; parallel?: number },

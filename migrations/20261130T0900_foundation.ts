@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 
-// Users, roles, sessions and the audit trail (SPEC §2, §10). Two-factor columns
+// Users, roles, sessions and the audit trail (docs/architecture.md, Sessions and Audit). Two-factor columns
 // live on users as in Flask-Security's model; later features add their own tables.
 export async function up(db: Kysely<any>): Promise<void> {
   await db.schema

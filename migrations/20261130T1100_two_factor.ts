@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 
-// Two-factor state (SPEC §3, §4): pending sign-ins and setups, the code sends
+// Two-factor state (docs/architecture.md, The pending sign-in): pending sign-ins and setups, the code sends
 // that the flood limits count, and remembered devices.
 export async function up(db: Kysely<any>): Promise<void> {
   // A pending sign-in (kind 'signin', anonymous session) or a signed-in user's

@@ -1,6 +1,6 @@
 import { type Kysely } from 'kysely';
 
-// Password-guessing throttle (SPEC §4.2): one row per (account, IP) pair and one
+// Password-guessing throttle (docs/architecture.md, Budgets): one row per (account, IP) pair and one
 // per IP, keyed by an HMAC so the table holds neither e-mail addresses (including
 // ones that have no account) nor client addresses in clear.
 export async function up(db: Kysely<any>): Promise<void> {

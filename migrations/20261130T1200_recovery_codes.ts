@@ -1,9 +1,9 @@
 import type { Kysely } from 'kysely';
 
-// Rescue (SPEC §3 "Rescue", "Recovery codes"): the recovery codes, and the
+// Rescue (openapi.yaml, /tf-rescue and /mf-recovery): the recovery codes, and the
 // per-user cooldown of help-desk notices.
 export async function up(db: Kysely<any>): Promise<void> {
-  // Only a keyed hash of the canonical form (12 lowercase hex) is stored (SPEC §5).
+  // Only a keyed hash of the canonical form (12 lowercase hex) is stored (docs/architecture.md, Secrets at rest).
   // A used code keeps its row with used_at set, so the audit can tell when;
   // generating new codes deletes every row of the user.
   await db.schema

@@ -3,8 +3,10 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { createAuditor } from './audit/audit.js';
+import type { AppDeps } from './deps.js';
 import { authRoutes } from './auth/auth.routes.js';
 import { createPasswordThrottle } from './auth/password-throttle.js';
+import { tokenResolver } from './auth/token-auth.js';
 import { pruneThrottles } from './auth/password-throttle.repository.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
@@ -14,13 +16,15 @@ import { createSecretBox } from './crypto/secret-box.js';
 import { devicesRoutes } from './devices/devices.routes.js';
 import { docsRoutes } from './docs/docs.routes.js';
 import { recoveryCodesRoutes } from './recovery-codes/recovery-codes.routes.js';
+import { recoveryCodeOption } from './recovery-codes/recovery-codes.service.js';
+import { rescueOptions } from './rescue/options.js';
 import { rescueRoutes } from './rescue/rescue.routes.js';
-import { twoFactorLogin } from './two-factor/login-flow.js';
+import { twoFactorLogin } from './two-factor/login.service.js';
 import { pruneExpiredPending } from './two-factor/pending.repository.js';
-import { pruneSends } from './two-factor/send-limits.js';
+import { pruneSends } from './two-factor/budget/send-limits.js';
 import { twoFactorRoutes } from './two-factor/tf.routes.js';
 import type { Database } from './db/database.js';
-import { pruneExpiredSessions } from './http/session-store.js';
+import { pruneExpiredSessions } from './db/session-store.js';
 import { healthRoutes, type Lifecycle } from './health/health.routes.js';
 import { registerAuthContext } from './http/auth-context.js';
 import { csrfToken, registerCsrf } from './http/csrf.js';
@@ -82,7 +86,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     // Answers Fastify would write itself (router and HTTP parser errors) are the envelope too.
     frameworkErrors,
     clientErrorHandler,
-    // tf_state_token travels in the path (SPEC §3) and is ~140 characters; Fastify's default is 100.
+    // tf_state_token travels in the path (openapi.yaml) and is ~140 characters; Fastify's default is 100.
     routerOptions: { maxParamLength: 256 },
   });
 
@@ -113,10 +117,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
   // 4. Session, caller identity, CSRF and Origin checks.
   await registerSessions(app, { config, db, clock, hmac });
-  registerAuthContext(app, { db, hmac, clock });
+  registerAuthContext(app, { resolveToken: tokenResolver({ db, hmac, clock }) });
   registerCsrf(app, { config, hmac });
 
-  // 5. Every success is an envelope carrying the session's CSRF token (SPEC §1, §6).
+  // 5. Every success is an envelope carrying the session's CSRF token (openapi.yaml, wire conventions).
   app.addHook('preSerialization', async (request, reply, payload) => {
     const cfg = request.routeOptions.config;
     if (cfg.envelope === false || isEnvelope(payload) || typeof payload !== 'object' || payload === null)
@@ -131,14 +135,16 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const audit = createAuditor(clock, logger);
   const throttle = createPasswordThrottle({ db, clock, hmac, audit });
   const box = createSecretBox(config.SECURITY_TOTP_SECRETS);
-  const tf = { config, db, clock, hmac, box, senders, audit, metrics };
+  const core = { config, db, clock, hmac, box, senders, audit, metrics };
+  // The rescue choices: e-mail and help-desk are built in; recovery codes offer themselves.
+  const deps: AppDeps = { ...core, throttle, rescueOptions: rescueOptions(config, [recoveryCodeOption(core)]) };
   await app.register(healthRoutes, { db, lifecycle });
-  await app.register(authRoutes, { ...tf, throttle, afterPassword: twoFactorLogin(tf) });
+  await app.register(authRoutes, { ...deps, afterPassword: twoFactorLogin(deps) });
   await app.register(docsRoutes);
-  await app.register(twoFactorRoutes, tf);
-  await app.register(rescueRoutes, tf);
-  await app.register(recoveryCodesRoutes, tf);
-  await app.register(devicesRoutes, tf);
+  await app.register(twoFactorRoutes, deps);
+  await app.register(rescueRoutes, deps);
+  await app.register(recoveryCodesRoutes, deps);
+  await app.register(devicesRoutes, deps);
 
   // 7. Housekeeping: expired sessions, pending sign-ins, old send records and forgotten
   // password failures are ours to delete.

@@ -1,6 +1,6 @@
 /**
  * `npm run cli -- <command>`: operator commands with the service's own
- * environment (SPEC §9). An entry point like server.ts: it may read process.env.
+ * environment (README, "Command line"). An entry point like server.ts: it may read process.env.
  *
  * On the embedded database the command line must not open a folder the
  * service holds (two processes on one PGlite folder lose data): when a running

@@ -1,5 +1,5 @@
 /**
- * The error catalogue (SPEC §1): the only place that knows messages and
+ * The error catalogue (openapi.yaml, wire conventions): the only place that knows messages and
  * statuses. Code throws AppError(key); the error handler maps it once into the
  * envelope. Keys are stable machine-readable codes sent as `error_code`.
  */

@@ -2,7 +2,7 @@ import pino, { type Logger } from 'pino';
 import { censor, loggedPath, serializeError } from './log-safety.js';
 
 /**
- * Paths that may carry secrets are redacted everywhere (SPEC §10). The one
+ * Paths that may carry secrets are redacted everywhere (docs/architecture.md, Audit). The one
  * exception is the `log` sender's outbox line, which exists to show a code
  * to a developer.
  */

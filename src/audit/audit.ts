@@ -4,7 +4,7 @@ import type { Clock } from '../clock.js';
 import type { AuditEventsTable, DB } from '../db/types.js';
 import { clientIp } from '../http/client-ip.js';
 
-/** The security events of SPEC §10. */
+/** The security events (docs/architecture.md, Audit). */
 export type AuditType =
   | 'signin.success'
   | 'signin.failure'

@@ -1,4 +1,7 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Caller } from '../caller.js';
+import { callerOf } from '../http/caller.js';
+import type { User } from '../users/users.repository.js';
 import { auditContext } from '../audit/audit.js';
 import { AppError } from '../errors.js';
 import { requireAuth } from '../http/auth-context.js';
@@ -6,22 +9,37 @@ import { readBody, wantsAuthToken } from '../http/input.js';
 import { endSession, SESSION_COOKIE } from '../http/session.js';
 import { PASSWORD_MAX_LENGTH } from '../users/passwords.js';
 import { changePassword, checkCredentials, reauthenticate, register, type AuthDeps } from './auth.service.js';
-import { authTokenFor, establishSession, publicUser, type SignInDeps } from './signin.js';
+import { authTokenFor, completeSignIn, establishSession, publicUser, type CompleteDeps } from './signin.js';
 import type { AfterPassword } from './after-password.js';
 
-export type AuthRouteDeps = AuthDeps & SignInDeps & { afterPassword: AfterPassword };
+export type AuthRouteDeps = AuthDeps & CompleteDeps & { afterPassword: AfterPassword };
 
 const EMAIL_MAX = 320;
 
 export async function authRoutes(app: FastifyInstance, deps: AuthRouteDeps): Promise<void> {
   const { config, clock } = deps;
 
+  /** The password passed: signed in at once (tf_required false), or the pending second factor's answer. */
+  const afterPassword = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    caller: Caller,
+    user: User,
+    remember: boolean,
+  ): Promise<Record<string, unknown>> => {
+    const outcome = await deps.afterPassword.proceed(caller, user, { remember });
+    if (outcome.kind === 'pending') return outcome.answer;
+    const includeToken = wantsAuthToken(request.query);
+    const done = await completeSignIn(deps, request, reply, user, { remember, methods: outcome.methods, includeToken });
+    return { ...done, tf_required: false };
+  };
+
   app.get('/login', async (request) => {
     const auth = request.auth;
     return auth ? { identity_attributes: ['email'], user: publicUser(auth.user) } : { identity_attributes: ['email'] };
   });
 
-  app.post('/login', { config: { csrfExempt: true } }, async (request) => {
+  app.post('/login', { config: { csrfExempt: true } }, async (request, reply) => {
     if (request.auth) throw new AppError('ANONYMOUS_USER_REQUIRED');
     const body = readBody(request.body);
     const email = body.string('email', { max: EMAIL_MAX });
@@ -30,24 +48,26 @@ export async function authRoutes(app: FastifyInstance, deps: AuthRouteDeps): Pro
     body.done();
     // A failed sign-in discards any earlier pending state; a successful one replaces it
     // in proceed(), except when the code-send limit refuses (the earlier code stays valid).
-    const user = await checkCredentials(deps, email, password, auditContext(request)).catch(async (err: unknown) => {
-      await deps.afterPassword.discardPending(request);
+    const caller = callerOf(request);
+    const user = await checkCredentials(deps, email, password, caller.audit).catch(async (err: unknown) => {
+      await deps.afterPassword.discardPending(caller);
       throw err;
     });
-    return deps.afterPassword.proceed(request, user, { remember, includeToken: wantsAuthToken(request.query) });
+    return afterPassword(request, reply, caller, user, remember);
   });
 
   if (config.SECURITY_REGISTERABLE) {
-    app.post('/register', { config: { csrfExempt: true } }, async (request) => {
+    app.post('/register', { config: { csrfExempt: true } }, async (request, reply) => {
       if (request.auth) throw new AppError('ANONYMOUS_USER_REQUIRED');
       const body = readBody(request.body);
       const email = body.string('email', { max: EMAIL_MAX });
       const password = body.string('password', { max: PASSWORD_MAX_LENGTH + 1 });
       const remember = body.boolean('remember');
       body.done();
-      await deps.afterPassword.discardPending(request);
-      const user = await register(deps, email, password, auditContext(request));
-      return deps.afterPassword.proceed(request, user, { remember, includeToken: wantsAuthToken(request.query) });
+      const caller = callerOf(request);
+      await deps.afterPassword.discardPending(caller);
+      const user = await register(deps, email, password, caller.audit);
+      return afterPassword(request, reply, caller, user, remember);
     });
   }
 

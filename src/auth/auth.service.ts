@@ -5,7 +5,7 @@ import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { DB } from '../db/types.js';
 import { AppError, ValidationError } from '../errors.js';
-import { deleteUserSessions } from '../http/session-store.js';
+import { deleteUserSessions } from '../db/session-store.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { burnPasswordCheck, hashPassword, PASSWORD_MAX_LENGTH, verifyPassword } from '../users/passwords.js';
 import { findUserByEmail, findUserById, insertUser, updatePassword, type User } from '../users/users.repository.js';

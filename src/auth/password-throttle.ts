@@ -22,7 +22,7 @@ export interface PasswordAttempt {
 }
 
 /**
- * Password throttling per (account, IP) and per IP (SPEC §4.2). Counted apart
+ * Password throttling per (account, IP) and per IP (docs/architecture.md, Budgets). Counted apart
  * from the second factor's lockout: a wrong password never touches
  * users.tf_failures, so nobody can lock a user out by guessing passwords.
  */

@@ -6,7 +6,7 @@
  * attempt that reaches the threshold starts a delay of `firstDelay` seconds, and
  * every later one doubles it up to `maxDelay`. Nothing is ever locked for
  * everyone: the pair throttle only slows one address guessing one account, so an
- * attacker elsewhere cannot keep the owner out (SPEC §4.2, OWASP Authentication
+ * attacker elsewhere cannot keep the owner out (docs/architecture.md, Budgets, OWASP Authentication
  * Cheat Sheet "Account Lockout"). Failures are forgotten `forgetAfter` seconds
  * after the last failure or the end of the last delay, whichever is later.
  */

@@ -1,7 +1,7 @@
 import { safeEqual, type KeyedHasher } from '../crypto/keyed-hash.js';
 
 /**
- * Authentication tokens for other backend services (SPEC §2): a signed,
+ * Authentication tokens for other backend services (docs/architecture.md, Sessions): a signed,
  * expiring payload. The signature also covers the user's fs_uniquifier, so
  * rotating it (password change, reset) kills every token without a token table.
  */

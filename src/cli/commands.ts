@@ -2,12 +2,20 @@ import type { Kysely } from 'kysely';
 import { newFsUniquifier, checkEmail, checkNewPassword } from '../auth/auth.service.js';
 import type { Config } from '../config.js';
 import type { DB } from '../db/types.js';
-import { createSecretBox } from '../crypto/secret-box.js';
-import { deleteUserSessions } from '../http/session-store.js';
+import { createSecretBox, secretAad } from '../crypto/secret-box.js';
+import { deleteUserSessions } from '../db/session-store.js';
 import { deleteRecoveryCodes } from '../recovery-codes/recovery-codes.repository.js';
-import { secretAad } from '../two-factor/context.js';
 import { hashPassword } from '../users/passwords.js';
-import { findUserByEmail, grantRole, insertUser, setActive, type User } from '../users/users.repository.js';
+import { deleteUserDevices } from '../devices/devices.repository.js';
+import { deleteUserPending } from '../two-factor/pending.repository.js';
+import {
+  findUserByEmail,
+  grantRole,
+  insertUser,
+  resetSecondFactor,
+  setActive,
+  type User,
+} from '../users/users.repository.js';
 
 export interface CommandContext {
   config: Config;
@@ -44,20 +52,6 @@ async function cliAudit(db: Kysely<DB>, type: string, userId: number): Promise<v
     .values({ user_id: userId, type, at: new Date(), ip: null, user_agent: 'cli', details: '{}' })
     .execute();
 }
-
-/**
- * Everything a user's second factor consists of, cleared for a help-desk reset.
- * Features with their own per-user 2FA data add a step here.
- */
-export const resetSteps: Array<(db: Kysely<DB>, userId: number) => Promise<void>> = [
-  async (db, id) => {
-    await db.deleteFrom('tf_devices').where('user_id', '=', id).execute();
-  },
-  async (db, id) => {
-    await db.deleteFrom('tf_pending').where('user_id', '=', id).execute();
-  },
-  deleteRecoveryCodes,
-];
 
 /** Commands by name. */
 export const commands: Record<string, Command> = {
@@ -110,23 +104,13 @@ export const commands: Record<string, Command> = {
     options: { email: { type: 'string' } },
     async run({ db, args }) {
       const user = await userNamed(db, args);
+      // Everything a user's second factor consists of, and a new fs_uniquifier that
+      // ends every session, token and remembered device at once.
       await db.transaction().execute(async (trx) => {
-        // A new fs_uniquifier ends every session, token and remembered device at once.
-        await trx
-          .updateTable('users')
-          .set({
-            tf_primary_method: null,
-            tf_totp_secret: null,
-            tf_phone_number: null,
-            tf_totp_last_step: null,
-            tf_failures: 0,
-            tf_lockouts: 0,
-            tf_locked_until: null,
-            fs_uniquifier: newFsUniquifier(),
-          })
-          .where('id', '=', user.id)
-          .execute();
-        for (const step of resetSteps) await step(trx as unknown as Kysely<DB>, user.id);
+        await resetSecondFactor(trx, user.id, newFsUniquifier());
+        await deleteUserDevices(trx, user.id);
+        await deleteUserPending(trx, user.id);
+        await deleteRecoveryCodes(trx, user.id);
         await deleteUserSessions(trx, user.id);
       });
       await cliAudit(db, 'user.reset_2fa', user.id);
@@ -136,7 +120,7 @@ export const commands: Record<string, Command> = {
   'keys:rotate': {
     usage: '',
     options: {},
-    /** Re-encrypts every TOTP secret with the newest key of SECURITY_TOTP_SECRETS (SPEC §5). */
+    /** Re-encrypts every TOTP secret with the newest key of SECURITY_TOTP_SECRETS (docs/architecture.md, Secrets at rest). */
     async run({ config, db }) {
       const box = createSecretBox(config.SECURITY_TOTP_SECRETS);
       let users = 0;

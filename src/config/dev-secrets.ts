@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { GeneratedSecrets } from './load.js';
 
 /**
- * Development convenience (SPEC §5): generate SECRET_KEY and a TOTP key once and
+ * Development convenience (docs/architecture.md, Secrets at rest): generate SECRET_KEY and a TOTP key once and
  * keep them in the data folder, so sessions and encrypted secrets survive a
  * restart. Production refuses to start without real values instead.
  */

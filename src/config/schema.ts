@@ -3,7 +3,7 @@ import { corsOrigins } from './cors-origins.js';
 import { trustProxy } from './trust-proxy.js';
 import { bool, duration, int, json, list, oneOf, str, url, type Field } from './parse.js';
 
-/** TOTP key map {"1": "<secret>", ...}: the highest tag encrypts, every tag decrypts (SPEC §5). */
+/** TOTP key map {"1": "<secret>", ...}: the highest tag encrypts, every tag decrypts (docs/architecture.md, Secrets at rest). */
 function checkKeyMap(v: unknown): string | null {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return 'must be a JSON object like {"1": "<secret>"}';
   const entries = Object.entries(v);

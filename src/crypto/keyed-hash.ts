@@ -1,7 +1,7 @@
 import { createHash, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /**
- * Keyed hashes for what is stored but never read back (SPEC §5): session ids,
+ * Keyed hashes for what is stored but never read back (docs/architecture.md, Secrets at rest): session ids,
  * one-time codes, recovery codes, remembered-device tokens. HMAC rather than a
  * plain hash because a 6-digit code or a 48-bit recovery code is trivially
  * brute-forced from an unkeyed hash in a leaked database.

@@ -1,7 +1,7 @@
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 
 /**
- * Encryption at rest for TOTP secrets (SPEC §5): AES-256-GCM, one key per numeric
+ * Encryption at rest for TOTP secrets (docs/architecture.md, Secrets at rest): AES-256-GCM, one key per numeric
  * tag from SECURITY_TOTP_SECRETS. The highest tag encrypts and every tag decrypts,
  * so rotation is "add a higher tag, run keys:rotate, later drop the old one".
  *
@@ -109,4 +109,9 @@ function parseBox(box: string): { tag: string; iv: Buffer; sealed: Buffer } {
   const sealed = Buffer.from(sealedText, 'base64url');
   if (iv.length !== IV_BYTES || sealed.length < AUTH_TAG_BYTES) throw new SecretBoxError('secret box is malformed');
   return { tag, iv, sealed };
+}
+
+/** TOTP secrets are bound to their user (AES-GCM associated data, README "Abuse resistance"). */
+export function secretAad(userId: number): string {
+  return `user:${userId}`;
 }

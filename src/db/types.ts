@@ -1,4 +1,8 @@
 import type { ColumnType, Generated } from 'kysely';
+import type { TwoFactorMethod } from '../config/schema.js';
+
+/** A second factor's id (two-factor/factors/factor.ts FactorId): the values of SECURITY_TWO_FACTOR_ENABLED_METHODS. */
+type FactorId = TwoFactorMethod;
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
 type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
@@ -13,12 +17,12 @@ export interface UsersTable {
   fs_uniquifier: string;
   confirmed_at: Timestamp | null;
   created_at: CreatedAt;
-  tf_primary_method: string | null;
+  tf_primary_method: FactorId | null;
   tf_totp_secret: string | null;
   tf_phone_number: string | null;
-  /** Last accepted TOTP time step (SPEC §4.3), compared-and-set at sign-in. */
+  /** Last accepted TOTP time step (docs/architecture.md, Budgets), compared-and-set at sign-in. */
   tf_totp_last_step: number | null;
-  /** Second-factor lockout (SPEC §4.2). */
+  /** Second-factor lockout (docs/architecture.md, Budgets). */
   tf_failures: Generated<number>;
   tf_locked_until: Timestamp | null;
   tf_lockouts: Generated<number>;
@@ -66,7 +70,7 @@ export interface TfPendingTable {
   fs_uniquifier: string;
   remember: Generated<boolean>;
   attempts: Generated<number>;
-  setup_method: string | null;
+  setup_method: FactorId | null;
   setup_secret: string | null;
   setup_phone: string | null;
   code_hash: string | null;
@@ -119,7 +123,7 @@ export interface TfHelpRequestsTable {
   sent_at: Timestamp;
 }
 
-/** Password-guessing throttle (SPEC §4.2): one row per (account, IP) pair and per IP. */
+/** Password-guessing throttle (docs/architecture.md, Budgets): one row per (account, IP) pair and per IP. */
 export interface PasswordThrottleTable {
   /** HMAC of the scope and its subject: no e-mail or IP address in clear. */
   key: string;

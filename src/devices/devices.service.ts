@@ -1,13 +1,20 @@
 import { randomBytes } from 'node:crypto';
-import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { AuditContext, Auditor } from '../audit/audit.js';
+import type { Caller } from '../caller.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import { randomToken, type KeyedHasher } from '../crypto/keyed-hash.js';
 import type { DB } from '../db/types.js';
-import { cookiesSecure } from '../http/session.js';
-import { insertDevice, useDevice, type Device } from './devices.repository.js';
+import { AppError } from '../errors.js';
+import {
+  deleteDevice,
+  deleteUserDevices,
+  insertDevice,
+  listDevices,
+  useDevice,
+  type Device,
+} from './devices.repository.js';
 
 export const DEVICE_COOKIE = 'tf_validity';
 
@@ -19,7 +26,7 @@ export interface DeviceDeps {
   audit: Auditor;
 }
 
-/** SPEC §4.5: remembering is on only with ALWAYS_VALIDATE=false and a non-zero validity. */
+/** README, SECURITY_TWO_FACTOR_ALWAYS_VALIDATE: remembering is on only with ALWAYS_VALIDATE=false and a non-zero validity. */
 export function rememberingEnabled(config: Config): boolean {
   return !config.SECURITY_TWO_FACTOR_ALWAYS_VALIDATE && config.SECURITY_TWO_FACTOR_LOGIN_VALIDITY > 0;
 }
@@ -29,30 +36,38 @@ function tokenHash(deps: Pick<DeviceDeps, 'hmac'>, token: string): string {
 }
 
 /** The hash of the caller's tf_validity cookie, if it sent one. */
-export function presentedDeviceHash(deps: Pick<DeviceDeps, 'hmac'>, request: FastifyRequest): string | undefined {
-  const token = request.cookies[DEVICE_COOKIE];
+export function presentedDeviceHash(
+  deps: Pick<DeviceDeps, 'hmac'>,
+  caller: Pick<Caller, 'cookie'>,
+): string | undefined {
+  const token = caller.cookie(DEVICE_COOKIE);
   return token && token.length <= 128 ? tokenHash(deps, token) : undefined;
 }
 
 /** True when the request carries a live remembered device of this user (the second factor is skipped). */
 export async function deviceSkipsSecondFactor(
   deps: DeviceDeps,
-  request: FastifyRequest,
+  caller: Pick<Caller, 'cookie'>,
   user: { id: number; fs_uniquifier: string },
 ): Promise<boolean> {
   if (!rememberingEnabled(deps.config)) return false;
-  const hash = presentedDeviceHash(deps, request);
+  const hash = presentedDeviceHash(deps, caller);
   if (!hash) return false;
   return (await useDevice(deps.db, hash, user.id, user.fs_uniquifier, deps.clock.now())) !== undefined;
 }
 
-/** Creates the server-side record and sets the cookie; the cookie's value exists nowhere else. */
+/** A device to remember: the tf_validity cookie's value (it exists nowhere else) and its life in seconds. */
+export interface RememberedDevice {
+  token: string;
+  maxAge: number;
+}
+
+/** Creates the server-side record; the handler sets the cookie (devices/device-cookie.ts). */
 export async function rememberDevice(
   deps: DeviceDeps,
-  reply: FastifyReply,
   user: { id: number; fs_uniquifier: string },
   ctx: AuditContext,
-): Promise<void> {
+): Promise<RememberedDevice> {
   const token = randomToken(32);
   const now = deps.clock.now();
   const seconds = deps.config.SECURITY_TWO_FACTOR_LOGIN_VALIDITY;
@@ -67,18 +82,8 @@ export async function rememberDevice(
     last_used_at: null,
     expires_at: new Date(now.getTime() + seconds * 1000),
   });
-  reply.setCookie(DEVICE_COOKIE, token, {
-    path: '/',
-    httpOnly: true,
-    sameSite: 'strict',
-    secure: cookiesSecure(deps.config),
-    maxAge: seconds,
-  });
   await deps.audit.record(deps.db, 'device.remembered', user.id, ctx, { device: id });
-}
-
-export function clearDeviceCookie(reply: FastifyReply): void {
-  reply.clearCookie(DEVICE_COOKIE, { path: '/' });
+  return { token, maxAge: seconds };
 }
 
 export function deviceView(d: Device, currentHash: string | undefined): Record<string, unknown> {
@@ -91,4 +96,36 @@ export function deviceView(d: Device, currentHash: string | undefined): Record<s
     user_agent: d.user_agent,
     current: currentHash !== undefined && d.token_hash === currentHash,
   };
+}
+
+type Owner = { id: number; fs_uniquifier: string };
+
+/** The user's live devices, the caller's own marked `current`. */
+export async function listDeviceViews(
+  deps: DeviceDeps,
+  user: Owner,
+  currentHash: string | undefined,
+): Promise<Array<Record<string, unknown>>> {
+  const devices = await listDevices(deps.db, user.id, user.fs_uniquifier, deps.clock.now());
+  return devices.map((d) => deviceView(d, currentHash));
+}
+
+/** Revokes one live device of the user (404 NOT_FOUND for any other id); says whether it was the caller's. */
+export async function revokeDevice(
+  deps: DeviceDeps,
+  user: Owner,
+  id: string,
+  currentHash: string | undefined,
+  ctx: AuditContext,
+): Promise<{ wasCurrent: boolean }> {
+  const devices = await listDevices(deps.db, user.id, user.fs_uniquifier, deps.clock.now());
+  const target = devices.find((d) => d.id === id);
+  if (!target || !(await deleteDevice(deps.db, user.id, target.id))) throw new AppError('NOT_FOUND');
+  await deps.audit.record(deps.db, 'device.revoked', user.id, ctx, { device: target.id });
+  return { wasCurrent: target.token_hash === currentHash };
+}
+
+export async function revokeAllDevices(deps: DeviceDeps, userId: number, ctx: AuditContext): Promise<void> {
+  const n = await deleteUserDevices(deps.db, userId);
+  await deps.audit.record(deps.db, 'device.revoked', userId, ctx, { all: true, count: n });
 }

@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { BUILT_DIR, BUNDLE_FILE, PAGE_FILE, siteFromRedoc, type DocsSite } from './page.js';
 
 /**
- * The contract, served by the service it describes (SPEC §3): the committed
+ * The contract, served by the service it describes (openapi.yaml): the committed
  * openapi.yaml as is, and a reference page rendered by Redoc's standalone
  * bundle, served from here so the page works offline and under a strict CSP.
  */

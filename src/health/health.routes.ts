@@ -8,7 +8,7 @@ export interface Lifecycle {
   draining: boolean;
 }
 
-/** Operations endpoints answer plain JSON, not the envelope (SPEC §3). */
+/** Operations endpoints answer plain JSON, not the envelope (openapi.yaml). */
 export async function healthRoutes(
   app: FastifyInstance,
   deps: { db: Kysely<DB>; lifecycle: Lifecycle },

@@ -1,12 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Kysely } from 'kysely';
-import { verifyAuthToken, peekAuthToken } from '../auth/tokens.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
-import type { KeyedHasher } from '../crypto/keyed-hash.js';
-import type { DB } from '../db/types.js';
 import { AppError } from '../errors.js';
-import type { SessionUser } from './session-store.js';
+import type { SessionUser } from '../db/session-store.js';
 
 export interface Auth {
   user: SessionUser;
@@ -33,16 +29,16 @@ declare module 'fastify' {
 
 export const TOKEN_HEADER = 'authentication-token';
 
+/** Who an Authentication-Token names, or null when it names nobody (auth/token-auth.ts). */
+export type TokenResolver = (token: string) => Promise<Auth | null>;
+
 /** Resolves who is calling once per request: token header first, then the session. */
-export function registerAuthContext(
-  app: FastifyInstance,
-  deps: { db: Kysely<DB>; hmac: KeyedHasher; clock: Clock },
-): void {
+export function registerAuthContext(app: FastifyInstance, deps: { resolveToken: TokenResolver }): void {
   app.decorateRequest('auth', null);
   app.addHook('preHandler', async (request) => {
     const header = request.headers[TOKEN_HEADER];
     if (typeof header === 'string' && header !== '') {
-      request.auth = await authFromToken(deps, header);
+      request.auth = await deps.resolveToken(header);
       return;
     }
     const s = request.session;
@@ -57,31 +53,12 @@ export function registerAuthContext(
   });
 }
 
-async function authFromToken(
-  deps: { db: Kysely<DB>; hmac: KeyedHasher; clock: Clock },
-  token: string,
-): Promise<Auth | null> {
-  const claimed = peekAuthToken(token);
-  if (!claimed) return null;
-  const user = await deps.db
-    .selectFrom('users')
-    .select(['id', 'email', 'fs_uniquifier', 'tf_primary_method', 'active'])
-    .where('id', '=', claimed.u)
-    .executeTakeFirst();
-  if (!user || !user.active) return null;
-  const payload = verifyAuthToken(deps.hmac, token, user.fs_uniquifier, deps.clock.now());
-  if (!payload) return null;
-  const { active: _a, ...sessionUser } = user;
-  const methods = user.tf_primary_method ? ['password', user.tf_primary_method] : ['password'];
-  return { user: sessionUser, via: 'token', authAt: new Date(payload.i * 1000), authnMethods: methods };
-}
-
 export function requireAuth(request: FastifyRequest): Auth {
   if (!request.auth) throw new AppError('UNAUTHENTICATED');
   return request.auth;
 }
 
-/** SPEC §4.6: sensitive changes need a sign-in or /verify within SECURITY_FRESHNESS (+ grace). */
+/** README (SECURITY_FRESHNESS): sensitive changes need a sign-in or /verify within SECURITY_FRESHNESS (+ grace). */
 export function requireFresh(request: FastifyRequest, config: Config, clock: Clock): Auth {
   const auth = requireAuth(request);
   const limitMs = (config.SECURITY_FRESHNESS + config.SECURITY_FRESHNESS_GRACE_PERIOD) * 1000;

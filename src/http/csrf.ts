@@ -23,7 +23,7 @@ function presentedToken(request: FastifyRequest): string | undefined {
   return typeof b === 'string' && b !== '' ? b : undefined;
 }
 
-/** SPEC §6: Origin check on every state change, CSRF token on those of signed-in sessions. */
+/** README (decisions) and openapi.yaml (Authentication): Origin check on every state change, CSRF token on those of signed-in sessions. */
 export function registerCsrf(app: FastifyInstance, deps: { config: Config; hmac: KeyedHasher }): void {
   const allowed = new Set(deps.config.CORS_ORIGINS.map((o) => o.replace(/\/$/, '')));
 

@@ -19,7 +19,7 @@ export function isEnvelope(payload: unknown): boolean {
   return typeof payload === 'object' && payload !== null && wrapped.has(payload);
 }
 
-/** `response` of an error: human messages, per-field messages, and the stable key (SPEC §1). */
+/** `response` of an error: human messages, per-field messages, and the stable key (openapi.yaml, wire conventions). */
 export function errorResponse(err: AppError | ValidationError): Record<string, unknown> {
   if (err instanceof ValidationError) {
     const field_errors: Record<string, string[]> = {};

@@ -72,7 +72,7 @@ export function registerErrorHandling(app: FastifyInstance): void {
     return sendError(request, reply, appErr);
   });
 
-  // Fastify answers 404 for a known path with the wrong method; SPEC §1 wants 405 there.
+  // Fastify answers 404 for a known path with the wrong method; openapi.yaml (x-unmatched-responses) wants 405 there.
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?', 1)[0] ?? '/';
     const allowed = [

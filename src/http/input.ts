@@ -2,7 +2,7 @@ import { ValidationError, type ErrorKey } from '../errors.js';
 
 /**
  * Reading request bodies by hand instead of Fastify's Ajv: Ajv's defaults
- * coerce types (a number becomes a string), but SPEC §1 wants a wrong type to
+ * coerce types (a number becomes a string), but openapi.yaml (wire conventions) wants a wrong type to
  * be 400 API_ERROR on that field, and a missing one REQUIRED.
  */
 export type Body = Record<string, unknown>;

@@ -7,7 +7,7 @@ import { AppError } from '../errors.js';
 import { rateLimitStore } from './rate-limit-store.js';
 
 /**
- * The POST endpoints limited per IP (SPEC §4.2: sign-in, 2FA, rescue, recovery,
+ * The POST endpoints limited per IP (docs/architecture.md, Budgets: sign-in, 2FA, rescue, recovery,
  * register, verify), matched by route pattern so a route is covered the moment a
  * feature registers it. Parameter names do not matter (`/tf-setup/:anything`).
  * GETs, /logout and the operations endpoints are never limited.

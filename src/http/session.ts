@@ -7,7 +7,7 @@ import type { Config } from '../config.js';
 import type { KeyedHasher } from '../crypto/keyed-hash.js';
 import type { AuditEventsTable, DB } from '../db/types.js';
 import { createSessionSigner } from './session-signer.js';
-import { KyselySessionStore, type SessionUser } from './session-store.js';
+import { KyselySessionStore, type SessionUser } from '../db/session-store.js';
 
 export const SESSION_COOKIE = 'session';
 
@@ -16,7 +16,7 @@ declare module 'fastify' {
   interface Session {
     userId?: number;
     fsUniquifier?: string;
-    /** ms since epoch of the last sign-in or /verify (freshness, SPEC §4.6). */
+    /** ms since epoch of the last sign-in or /verify (freshness, README, SECURITY_FRESHNESS). */
     authAt?: number;
     authnMethods?: string[];
     remember?: boolean;
@@ -34,7 +34,7 @@ export interface SessionDeps {
   hmac: KeyedHasher;
 }
 
-/** Secure unless configured off; SameSite=None cookies are always Secure (SPEC §2). */
+/** Secure unless configured off; SameSite=None cookies are always Secure (docs/architecture.md, Sessions). */
 export function cookiesSecure(config: Config): boolean {
   return config.SESSION_COOKIE_SECURE || config.SESSION_COOKIE_SAMESITE === 'none';
 }
@@ -92,7 +92,7 @@ function storeOf(request: FastifyRequest): KyselySessionStore {
 }
 
 /**
- * Gives the request a new, empty session under a new id (SPEC §2: rotated on
+ * Gives the request a new, empty session under a new id (docs/architecture.md, Sessions: rotated on
  * every privilege change); the old row is deleted by the write of the new one.
  */
 export function rotateSession(request: FastifyRequest): Promise<void> {

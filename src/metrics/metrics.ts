@@ -7,7 +7,7 @@ export type CodeSendOutcome = 'sent' | 'failed' | 'rate_limited';
 export type CodeValidateOutcome = 'success' | 'failure';
 
 /**
- * What the features record (SPEC §3 /metrics). One object per app: tests build
+ * What the features record (openapi.yaml, /metrics). One object per app: tests build
  * many apps in one process, and prom-client's global registry would make their
  * counters collide ("metric already registered") and leak between tests.
  */
@@ -18,9 +18,9 @@ export interface Metrics {
   codeSent(method: CodeChannel, outcome: CodeSendOutcome): void;
   /** `method`: email, sms, authenticator, recovery_code … (a fixed word from code, never client input). */
   codeValidated(method: string, outcome: CodeValidateOutcome): void;
-  /** A user's second factor was locked (SPEC §4.2). */
+  /** A user's second factor was locked (docs/architecture.md, Budgets). */
   lockout(): void;
-  /** A provider failed after its retry (SPEC §7). */
+  /** A provider failed after its retry (docs/architecture.md, Senders). */
   senderFailure(channel: CodeChannel): void;
   /** An SMS refused by a cost limit: country, hourly_budget, daily_budget or ip_limit (README "Abuse resistance"). */
   smsRefused(reason: string): void;

@@ -1,20 +1,17 @@
 import type { FastifyInstance } from 'fastify';
-import { auditContext } from '../audit/audit.js';
+import type { CompleteDeps } from '../auth/signin.js';
 import { requireFresh } from '../http/auth-context.js';
-import { readBody, wantsAuthToken } from '../http/input.js';
-import { rescueCaller, rescueGuess } from '../rescue/rescue.service.js';
-import { addRecoveryOption } from '../two-factor/recovery-options.js';
-import type { ValidateDeps } from '../two-factor/validate.service.js';
+import { callerOf } from '../http/caller.js';
+import { readBody } from '../http/input.js';
+import { rescueCaller } from '../rescue/rescue.service.js';
+import type { TfDeps } from '../two-factor/deps.js';
+import { applyStepOutcome } from '../two-factor/apply-outcome.js';
 import { countUnusedRecoveryCodes } from './recovery-codes.repository.js';
-import { recoveryCodeOption, regenerateRecoveryCodes } from './recovery-codes.service.js';
+import { regenerateRecoveryCodes } from './recovery-codes.service.js';
 import { signInWithRecoveryCode } from './recovery.service.js';
 
-// Once per process, not per app: buildApp runs many times in tests and the
-// probe reads the feature flag from each app's own config.
-addRecoveryOption(recoveryCodeOption);
-
-/** Recovery codes (SPEC §3): absent, so 404, when SECURITY_MULTI_FACTOR_RECOVERY_CODES is false. */
-export async function recoveryCodesRoutes(app: FastifyInstance, deps: ValidateDeps): Promise<void> {
+/** Recovery codes (openapi.yaml): absent, so 404, when SECURITY_MULTI_FACTOR_RECOVERY_CODES is false. */
+export async function recoveryCodesRoutes(app: FastifyInstance, deps: TfDeps & CompleteDeps): Promise<void> {
   if (!deps.config.SECURITY_MULTI_FACTOR_RECOVERY_CODES) return;
 
   // Codes are shown only when generated (beyond Flask-Security), so the list is always empty here.
@@ -27,21 +24,16 @@ export async function recoveryCodesRoutes(app: FastifyInstance, deps: ValidateDe
     const auth = requireFresh(request, deps.config, deps.clock);
     // The body is optional; when present it must be an object (it may carry csrf_token).
     readBody(request.body).done();
-    return { recovery_codes: await regenerateRecoveryCodes(deps, auth.user.id, auditContext(request)) };
+    return { recovery_codes: await regenerateRecoveryCodes(deps, auth.user.id, callerOf(request).audit) };
   });
 
   app.get('/mf-recovery', async (request) => {
-    await rescueCaller(deps, request);
+    await rescueCaller(deps, callerOf(request));
     return {};
   });
 
-  app.post('/mf-recovery', { config: { csrfExempt: true } }, async (request) => {
-    const { ctx, input: code } = await rescueGuess(deps, request, () => {
-      const body = readBody(request.body);
-      const code = body.string('code', { max: 64 });
-      body.done();
-      return code;
-    });
-    return signInWithRecoveryCode(deps, request, ctx, code, wantsAuthToken(request.query));
+  app.post('/mf-recovery', { config: { csrfExempt: true } }, async (request, reply) => {
+    const outcome = await signInWithRecoveryCode(deps, callerOf(request), request.body);
+    return applyStepOutcome(deps, request, reply, outcome);
   });
 }

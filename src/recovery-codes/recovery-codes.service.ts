@@ -1,12 +1,15 @@
 import type { AuditContext } from '../audit/audit.js';
 import type { KeyedHasher } from '../crypto/keyed-hash.js';
-import type { TfDeps } from '../two-factor/context.js';
-import { generateRecoveryCodes, normalizeRecoveryCode } from '../two-factor/recovery-code.js';
-import type { OptionProbe } from '../two-factor/recovery-options.js';
+import type { TfDeps } from '../two-factor/deps.js';
+import { generateRecoveryCodes, normalizeRecoveryCode } from './codes.js';
+import type { OptionProbe } from '../rescue/options.js';
+import type { Kysely } from 'kysely';
+import type { Config } from '../config.js';
+import type { DB } from '../db/types.js';
 import { countUnusedRecoveryCodes, replaceRecoveryCodes } from './recovery-codes.repository.js';
 
 /**
- * The keyed hash of a code's canonical form (SPEC §5). Hashing the canonical
+ * The keyed hash of a code's canonical form (docs/architecture.md, Secrets at rest). Hashing the canonical
  * form, not the display form, is what makes "ABCD EF01 2345" match "abcd-ef01-2345".
  */
 export function recoveryCodeHash(deps: { hmac: KeyedHasher }, canonical: string): string {
@@ -33,9 +36,11 @@ export async function regenerateRecoveryCodes(deps: TfDeps, userId: number, ctx:
 }
 
 /** The rescue option `recovery_code`: offered only while the feature is on and the user has an unused code. */
-export const recoveryCodeOption: OptionProbe = async (deps, user) => {
-  const offered =
-    deps.config.SECURITY_MULTI_FACTOR_RECOVERY_CODES && (await countUnusedRecoveryCodes(deps.db, user.id)) > 0;
-  const options: Record<string, string> = offered ? { recovery_code: '/mf-recovery' } : {};
-  return options;
-};
+export function recoveryCodeOption(deps: { config: Config; db: Kysely<DB> }): OptionProbe {
+  return async (user) => {
+    const offered =
+      deps.config.SECURITY_MULTI_FACTOR_RECOVERY_CODES && (await countUnusedRecoveryCodes(deps.db, user.id)) > 0;
+    const options: Record<string, string> = offered ? { recovery_code: '/mf-recovery' } : {};
+    return options;
+  };
+}

@@ -1,82 +1,62 @@
-import type { FastifyRequest } from 'fastify';
-import { auditContext } from '../audit/audit.js';
-import { completeSignIn } from '../auth/after-password.js';
+import type { Caller } from '../caller.js';
 import { AppError } from '../errors.js';
-import type { User } from '../users/users.repository.js';
-import { refuseGuess } from '../two-factor/attempts.js';
-import type { PendingContext } from '../two-factor/pending.js';
-import { deletePending } from '../two-factor/pending.repository.js';
-import { normalizeRecoveryCode } from '../two-factor/recovery-code.js';
-import type { ValidateDeps } from '../two-factor/validate.service.js';
-import { consumeRecoveryCode, countUnusedRecoveryCodes } from './recovery-codes.repository.js';
+import { readBody } from '../http/input.js';
+import { chargeStep, refuseGuess } from '../two-factor/budget/attempts.js';
+import type { TfDeps } from '../two-factor/deps.js';
+import { STEP } from '../two-factor/flow.js';
+import { completePending } from '../two-factor/pending.repository.js';
+import type { StepOutcome } from '../two-factor/validate.service.js';
+import { FAILURE_RUN_RESET } from '../users/users.repository.js';
+import { normalizeRecoveryCode } from './codes.js';
+import { countUnusedRecoveryCodes } from './recovery-codes.repository.js';
 import { recoveryCodeHash } from './recovery-codes.service.js';
 
-class Lost extends Error {}
+function readRecoveryCode(body: unknown): string {
+  const reader = readBody(body);
+  const code = reader.string('code', { max: 64 });
+  reader.done();
+  return code;
+}
 
 /**
- * POST /mf-recovery: a recovery code instead of the second factor. Guards in
- * the order of /tf-validate: the guess was charged to the pending sign-in and
- * to the user first (rescueGuess), so recovery codes share the attempt cap and
- * the lockout (SPEC §4.2) and cannot be used to guess around them.
+ * POST /mf-recovery: a recovery code instead of the second factor, in the
+ * order of /tf-validate: the guess is charged to the pending sign-in and to the
+ * user first, so recovery codes share the attempt cap and the lockout and
+ * cannot be used to guess around them; then the code is burned by the
+ * statement that completes the sign-in (completePending), so a code is never
+ * burned for a sign-in that did not happen.
  *
  * A user without codes gets INVALID_RECOVERY_CODE too, as in Flask-Security
  * (NO_RECOVERY_CODES_SETUP is only its HTML page's "show codes" message).
+ * As in Flask-Security, a recovery sign-in never remembers the device: the
+ * device in hand is, by definition, not the one that holds the second factor.
  */
-export async function signInWithRecoveryCode(
-  deps: ValidateDeps,
-  request: FastifyRequest,
-  ctx: PendingContext,
-  input: string,
-  includeToken: boolean,
-): Promise<Record<string, unknown>> {
+export async function signInWithRecoveryCode(deps: TfDeps, caller: Caller, body: unknown): Promise<StepOutcome> {
+  if (caller.auth) throw new AppError('ANONYMOUS_USER_REQUIRED');
+  const { ctx, input } = await chargeStep(deps, caller, STEP.rescue, () => readRecoveryCode(body));
+  const { pending, user } = ctx;
   const canonical = normalizeRecoveryCode(input);
-  const user = canonical ? await consume(deps, ctx, recoveryCodeHash(deps, canonical)) : undefined;
-  if (!user) {
-    return refuseGuess(deps, request, ctx, {
+  const methods = ['password', 'recovery_code'];
+  const signin = deps.audit.row('signin.success', user.id, caller.audit, { methods });
+  const done = canonical
+    ? await completePending(deps.db, {
+        pendingId: pending.id,
+        userId: user.id,
+        fsUniquifier: pending.fs_uniquifier,
+        changes: FAILURE_RUN_RESET,
+        recoveryCode: { hash: recoveryCodeHash(deps, canonical), now: deps.clock.now() },
+        audit: [signin],
+      })
+    : undefined;
+  if (!done) {
+    return refuseGuess(deps, caller, ctx, {
       method: 'recovery_code',
       wrong: new AppError('INVALID_RECOVERY_CODE', { field: 'code' }),
     });
   }
   deps.metrics.codeValidated('recovery_code', 'success');
-  const audit = auditContext(request);
-  await deps.audit.record(deps.db, 'recovery_code.used', user.id, audit, {
+  await deps.audit.record(deps.db, 'recovery_code.used', user.id, caller.audit, {
     remaining: await countUnusedRecoveryCodes(deps.db, user.id),
   });
-  // As in Flask-Security, a recovery sign-in never remembers the device: the
-  // device in hand is, by definition, not the one that holds the second factor.
-  return completeSignIn(deps, request, user, {
-    remember: ctx.pending.remember,
-    methods: ['password', 'recovery_code'],
-    includeToken,
-  });
-}
-
-/**
- * One transaction decides, locking in the order /tf-validate and code
- * generation use (pending row, user row, codes) so they cannot deadlock: the
- * pending sign-in is consumed (only one request can), the user is still the
- * one who typed the password (fs_uniquifier), the failure run ends, and the
- * code is burned. Any miss rolls everything back, so a code is never burned
- * for a sign-in that did not happen.
- */
-async function consume(deps: ValidateDeps, ctx: PendingContext, codeHash: string): Promise<User | undefined> {
-  const { pending, user } = ctx;
-  try {
-    return await deps.db.transaction().execute(async (trx) => {
-      if (!(await deletePending(trx, pending.id))) throw new Lost();
-      const row = await trx
-        .updateTable('users')
-        .set({ tf_failures: 0, tf_lockouts: 0, tf_locked_until: null })
-        .where('id', '=', user.id)
-        .where('fs_uniquifier', '=', pending.fs_uniquifier)
-        .where('active', '=', true)
-        .returningAll()
-        .executeTakeFirst();
-      if (!row || !(await consumeRecoveryCode(trx, user.id, codeHash, deps.clock.now()))) throw new Lost();
-      return row;
-    });
-  } catch (err) {
-    if (err instanceof Lost) return undefined;
-    throw err;
-  }
+  return { kind: 'signed-in', user: done, remember: pending.remember, methods, audited: signin, device: undefined };
 }

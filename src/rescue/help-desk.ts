@@ -2,7 +2,7 @@ import type { AuditContext } from '../audit/audit.js';
 import { AppError } from '../errors.js';
 import { helpDeskNoticeEmail } from '../senders/messages.js';
 import { DeliveryError } from '../senders/types.js';
-import type { TfDeps } from '../two-factor/context.js';
+import type { TfDeps } from '../two-factor/deps.js';
 import type { User } from '../users/users.repository.js';
 import { claimHelpRequest, lastHelpRequest, releaseHelpRequest } from './help-requests.repository.js';
 

@@ -1,25 +1,25 @@
 import type { FastifyInstance } from 'fastify';
+import { callerOf } from '../http/caller.js';
 import { readBody } from '../http/input.js';
-import type { TfDeps } from '../two-factor/context.js';
-import { recoveryOptions } from '../two-factor/recovery-options.js';
-import { rescue, rescueCaller } from './rescue.service.js';
+import { rescue, rescueCaller, type RescueDeps } from './rescue.service.js';
 
 /**
- * Path 4 of the two-factor sign-in (SPEC §3 "Rescue"). The POST is
+ * Path 4 of the two-factor sign-in (openapi.yaml, /tf-rescue). The POST is
  * csrfExempt: it refuses signed-in callers, so there is no session to forge
  * (README decisions).
  */
-export async function rescueRoutes(app: FastifyInstance, deps: TfDeps): Promise<void> {
+export async function rescueRoutes(app: FastifyInstance, deps: RescueDeps): Promise<void> {
   app.get('/tf-rescue', async (request) => {
-    const { user } = await rescueCaller(deps, request);
-    return { recovery_options: await recoveryOptions(deps, user) };
+    const { user } = await rescueCaller(deps, callerOf(request));
+    return { recovery_options: await deps.rescueOptions(user) };
   });
 
   app.post('/tf-rescue', { config: { csrfExempt: true } }, async (request) => {
-    const ctx = await rescueCaller(deps, request);
+    const caller = callerOf(request);
+    const ctx = await rescueCaller(deps, caller);
     const body = readBody(request.body);
     const choice = body.string('help_setup', { max: 32 });
     body.done();
-    return rescue(deps, request, ctx, choice);
+    return rescue(deps, caller, ctx, choice);
   });
 }

@@ -1,7 +1,7 @@
-import type { Config } from '../config.js';
-import type { SendersConfig } from './registry.js';
+import type { Config } from '../config/schema.js';
+import type { SendersConfig } from './types.js';
 
-/** The slice of the service configuration that delivery needs (SPEC §7). */
+/** The slice of the service configuration that delivery needs (README configuration). */
 export function sendersConfig(config: Config): SendersConfig {
   return {
     emailService: config.EMAIL_SERVICE,

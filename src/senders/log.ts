@@ -1,5 +1,5 @@
 /**
- * The development channel (SPEC §7): a message, code included, becomes one log
+ * The development channel (docs/architecture.md, Senders): a message, code included, becomes one log
  * line marked as outbox delivery and, when an outbox file is set, one JSON
  * line in that file, so a developer or an end-to-end test can read the code.
  * This is the only log line in the service allowed to hold a code; a logger
@@ -47,7 +47,7 @@ export class LogEmailSender implements EmailSender {
     const { to, subject, text, html } = message;
     logger.info({ outbox: { channel: 'email', to, subject, text } }, OUTBOX_LOG_MESSAGE);
     if (outboxFile === undefined) return;
-    // Key order is the SPEC's: channel, to, subject, text, html, at.
+    // Key order is the outbox format's (docs/architecture.md, Senders): channel, to, subject, text, html, at.
     await appendLine(logger, outboxFile, { channel: 'email', to, subject, text, html, at: clock.now().toISOString() });
   }
 }

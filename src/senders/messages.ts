@@ -1,5 +1,5 @@
 /**
- * The texts users and the help desk receive. SPEC §4.1: a code message holds
+ * The texts users and the help desk receive. openapi.yaml (/tf-validate): a code message holds
  * the code as its only 6-digit number, so people (and autofill) cannot pick
  * the wrong one; every builder checks that rule on its own output and throws
  * rather than send an ambiguous message (e.g. an app name with digits in it).

@@ -4,7 +4,7 @@
  * start-up error an operator reads; they never repeat a secret's value.
  */
 import { LogEmailSender, LogSmsSender } from './log.js';
-import type { EmailSenderFactory, Provider, SendersConfig, SmsSenderFactory } from './registry.js';
+import type { EmailSenderFactory, Provider, SendersConfig, SmsSenderFactory } from './types.js';
 import { SendgridEmailSender } from './sendgrid.js';
 import { TwilioSmsSender } from './twilio.js';
 

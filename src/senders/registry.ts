@@ -1,80 +1,78 @@
 /**
  * Pluggable providers, as Flask-Security's SmsSenderFactory: a service name
  * from the configuration picks a factory. `log`, `sendgrid` (e-mail) and
- * `log`, `twilio` (SMS) are built in; others can be registered before
- * createSenders runs. Names are matched case-insensitively, so a
+ * `log`, `twilio` (SMS) are built in (builtinProviders); a table with others
+ * (withEmailProvider, withSmsProvider) can be passed to createSenders. Names are matched case-insensitively, so a
  * Flask-Security setting such as `Twilio` keeps working.
  */
-import type { BaseLogger } from 'pino';
-import type { Clock } from '../clock.js';
 import { builtinEmailProviders, builtinSmsProviders } from './providers.js';
-import type { EmailSender, Senders, SmsSender } from './types.js';
+import type {
+  EmailSenderFactory,
+  Provider,
+  SenderConfigCheck,
+  SenderDeps,
+  SendersConfig,
+  Senders,
+  SmsSenderFactory,
+} from './types.js';
 
-export interface SendersConfig {
-  /** EMAIL_SERVICE: `log` | `sendgrid` | a registered name. */
-  emailService: string;
-  /** SECURITY_SMS_SERVICE: `log` | `twilio` | a registered name. */
-  smsService: string;
-  /** SECURITY_EMAIL_SENDER: the From address. */
-  emailSender: string;
-  sendgridApiKey?: string;
-  sendgridApiUrl?: string;
-  /** SECURITY_SMS_SERVICE_CONFIG. */
-  smsServiceConfig?: { ACCOUNT_SID: string; AUTH_TOKEN: string; PHONE_NUMBER: string };
-  twilioApiUrl?: string;
-  /** OUTBOX_FILE, for the `log` senders. */
-  outboxFile?: string;
-  /** Per provider attempt; default 5000 (SPEC §7). Tests shorten it. */
-  timeoutMs?: number;
+export type {
+  EmailSenderFactory,
+  Provider,
+  SenderConfigCheck,
+  SenderDeps,
+  SendersConfig,
+  SmsSenderFactory,
+} from './types.js';
+
+/** The providers by lower-case name, passed to validateSendersConfig and createSenders (no module state). */
+export interface ProviderTable {
+  email: Readonly<Record<string, Provider<EmailSenderFactory>>>;
+  sms: Readonly<Record<string, Provider<SmsSenderFactory>>>;
 }
 
-export interface SenderDeps {
-  logger: BaseLogger;
-  clock: Clock;
+export const builtinProviders: ProviderTable = { email: builtinEmailProviders, sms: builtinSmsProviders };
+
+/** The table with one more (or a replaced) e-mail provider. `check` feeds validateSendersConfig. */
+export function withEmailProvider(
+  table: ProviderTable,
+  name: string,
+  factory: EmailSenderFactory,
+  check?: SenderConfigCheck,
+): ProviderTable {
+  return { ...table, email: { ...table.email, [name.toLowerCase()]: check ? { factory, check } : { factory } } };
 }
 
-export type EmailSenderFactory = (config: SendersConfig, deps: SenderDeps) => EmailSender;
-export type SmsSenderFactory = (config: SendersConfig, deps: SenderDeps) => SmsSender;
-/** Human-readable problems with the configuration this provider needs; empty when it can start. */
-export type SenderConfigCheck = (config: SendersConfig) => string[];
-
-export interface Provider<F> {
-  factory: F;
-  check?: SenderConfigCheck;
-}
-
-const emailProviders = new Map<string, Provider<EmailSenderFactory>>(Object.entries(builtinEmailProviders));
-const smsProviders = new Map<string, Provider<SmsSenderFactory>>(Object.entries(builtinSmsProviders));
-
-/** Add (or replace) an e-mail provider. `check` feeds validateSendersConfig. */
-export function registerEmailSender(name: string, factory: EmailSenderFactory, check?: SenderConfigCheck): void {
-  emailProviders.set(name.toLowerCase(), check ? { factory, check } : { factory });
-}
-
-/** Add (or replace) an SMS provider. `check` feeds validateSendersConfig. */
-export function registerSmsSender(name: string, factory: SmsSenderFactory, check?: SenderConfigCheck): void {
-  smsProviders.set(name.toLowerCase(), check ? { factory, check } : { factory });
+/** The table with one more (or a replaced) SMS provider. `check` feeds validateSendersConfig. */
+export function withSmsProvider(
+  table: ProviderTable,
+  name: string,
+  factory: SmsSenderFactory,
+  check?: SenderConfigCheck,
+): ProviderTable {
+  return { ...table, sms: { ...table.sms, [name.toLowerCase()]: check ? { factory, check } : { factory } } };
 }
 
 function lookup<F>(
-  providers: Map<string, Provider<F>>,
+  providers: Readonly<Record<string, Provider<F>>>,
   setting: string,
   name: string,
 ): { provider?: Provider<F>; problem?: string } {
-  const provider = providers.get(name.trim().toLowerCase());
+  const key = name.trim().toLowerCase();
+  const provider = Object.hasOwn(providers, key) ? providers[key] : undefined;
   if (provider) return { provider };
-  const known = [...providers.keys()].join(', ');
+  const known = Object.keys(providers).join(', ');
   return { problem: `${setting} "${name}" is not a known service (known: ${known})` };
 }
 
 /** Every problem with the delivery configuration, one human sentence each; [] when createSenders will succeed. */
-export function validateSendersConfig(config: SendersConfig): string[] {
+export function validateSendersConfig(config: SendersConfig, providers = builtinProviders): string[] {
   const problems: string[] = [];
   if (config.timeoutMs !== undefined && !(Number.isInteger(config.timeoutMs) && config.timeoutMs > 0)) {
     problems.push('the delivery timeout must be a positive whole number of milliseconds');
   }
-  const email = lookup(emailProviders, 'EMAIL_SERVICE', config.emailService);
-  const sms = lookup(smsProviders, 'SECURITY_SMS_SERVICE', config.smsService);
+  const email = lookup(providers.email, 'EMAIL_SERVICE', config.emailService);
+  const sms = lookup(providers.sms, 'SECURITY_SMS_SERVICE', config.smsService);
   for (const found of [email, sms]) {
     if (found.problem) problems.push(found.problem);
     if (found.provider?.check) problems.push(...found.provider.check(config));
@@ -86,11 +84,11 @@ export function validateSendersConfig(config: SendersConfig): string[] {
  * Build both senders, or throw one Error naming every configuration problem
  * (the service must not start with a channel that cannot deliver).
  */
-export function createSenders(config: SendersConfig, deps: SenderDeps): Senders {
-  const problems = validateSendersConfig(config);
+export function createSenders(config: SendersConfig, deps: SenderDeps, providers = builtinProviders): Senders {
+  const problems = validateSendersConfig(config, providers);
   if (problems.length > 0) throw new Error(`Invalid delivery configuration: ${problems.join('; ')}`);
-  const email = lookup(emailProviders, 'EMAIL_SERVICE', config.emailService).provider;
-  const sms = lookup(smsProviders, 'SECURITY_SMS_SERVICE', config.smsService).provider;
+  const email = lookup(providers.email, 'EMAIL_SERVICE', config.emailService).provider;
+  const sms = lookup(providers.sms, 'SECURITY_SMS_SERVICE', config.smsService).provider;
   // validateSendersConfig already reported unknown names; this narrows the types.
   if (!email || !sms) throw new Error('Invalid delivery configuration: unknown service');
   return { email: email.factory(config, deps), sms: sms.factory(config, deps) };

@@ -1,5 +1,5 @@
 /**
- * One delivery = at most two attempts (SPEC §7): each attempt is bounded by a
+ * One delivery = at most two attempts (docs/architecture.md, Senders): each attempt is bounded by a
  * hard timeout, a transient failure is retried once, anything else fails at
  * once. The caller only ever sees a DeliveryError with a neutral message; what
  * the provider said goes to the log, scrubbed of credentials and codes.
@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { BaseLogger } from 'pino';
 import { DeliveryError } from './types.js';
 
-/** SPEC §7: a provider that does not answer within 5 s counts as failed. */
+/** docs/architecture.md (Senders): a provider that does not answer within 5 s counts as failed. */
 export const DEFAULT_TIMEOUT_MS = 5_000;
 /** A short pause before the retry gives a 429/5xx a chance to clear while keeping the worst case near 2 × 5 s. */
 export const DEFAULT_RETRY_DELAY_MS = 200;

@@ -1,5 +1,5 @@
 /**
- * E-mail through SendGrid's v3 Mail Send API with @sendgrid/mail (SPEC §7).
+ * E-mail through SendGrid's v3 Mail Send API with @sendgrid/mail (docs/architecture.md, Senders).
  */
 import { Client } from '@sendgrid/client';
 import { MailService } from '@sendgrid/mail';
@@ -14,7 +14,7 @@ export interface SendgridSenderOptions {
   from: string;
   /** SENDGRID_API_URL: another base URL (tests, regional endpoint). Default https://api.sendgrid.com/. */
   apiUrl?: string;
-  /** Per attempt (SPEC §7: 5 s). */
+  /** Per attempt (docs/architecture.md, Senders: 5 s). */
   timeoutMs?: number;
   retryDelayMs?: number;
   logger: BaseLogger;

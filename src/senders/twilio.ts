@@ -1,5 +1,5 @@
 /**
- * SMS through Twilio's Messages API with the twilio package (SPEC §7).
+ * SMS through Twilio's Messages API with the twilio package (docs/architecture.md, Senders).
  */
 import twilio from 'twilio';
 import type RequestClient from 'twilio/lib/base/RequestClient.js';
@@ -17,7 +17,7 @@ export interface TwilioSenderOptions {
   from: string;
   /** TWILIO_API_URL: another base URL (tests, regional edge). Default https://api.twilio.com. */
   apiUrl?: string;
-  /** Per attempt (SPEC §7: 5 s). */
+  /** Per attempt (docs/architecture.md, Senders: 5 s). */
   timeoutMs?: number;
   retryDelayMs?: number;
   logger: BaseLogger;

@@ -8,7 +8,7 @@ export type Pending = Selectable<TfPendingTable>;
 type Db = Kysely<DB> | Transaction<DB>;
 
 /**
- * Which pending row a request may act on (SPEC §3): this id, not expired, in
+ * Which pending row a request may act on (openapi.yaml): this id, not expired, in
  * one of these states and kinds, its user active and unchanged since
  * (fs_uniquifier); a signed-in caller's own `change`, or an anonymous
  * caller's `signin`.
@@ -117,7 +117,7 @@ export type GuessCharge =
 /**
  * Charges one guess before it is checked (STYLE habit 4), in one statement:
  * the pending row in scope gets an attempt unless its cap is reached, and its
- * user a failure unless locked (SPEC §4.2). Row locks decide under concurrency
+ * user a failure unless locked (docs/architecture.md, Budgets). Row locks decide under concurrency
  * (the cap re-checked on the latest row), pending row before user row, the
  * order every two-factor statement takes them in.
  */
@@ -166,10 +166,23 @@ export async function updatePending(db: Db, id: string, changes: Updateable<TfPe
 /**
  * Deleting the row is what voids a pending sign-in; returns whether this call
  * did it. `audit` (e.g. tf.too_many_attempts) is written by the same statement.
+ * `unlessCodeUsed`: keep a row whose sent code was used (consumeCode), since
+ * the request that used it is completing the sign-in.
  */
-export async function deletePending(db: Db, id: string, audit?: AuditRow): Promise<boolean> {
+export async function deletePending(
+  db: Db,
+  id: string,
+  audit?: AuditRow,
+  opts: { unlessCodeUsed?: boolean } = {},
+): Promise<boolean> {
   const q = audit ? withStatement(db.with('audit', (qb) => qb.insertInto('audit_events').values(audit))) : db;
-  const r = await q.deleteFrom('tf_pending').where('id', '=', id).executeTakeFirst();
+  const r = await q
+    .deleteFrom('tf_pending')
+    .where('id', '=', id)
+    .where((eb) =>
+      opts.unlessCodeUsed ? eb.or([eb('code_purpose', 'is', null), eb('code_hash', 'is not', null)]) : eb.lit(true),
+    )
+    .executeTakeFirst();
   return Number(r.numDeletedRows) > 0;
 }
 
@@ -185,37 +198,89 @@ export async function consumeCode(db: Db, id: string, codeHash: string, now: Dat
   return Number(r.numUpdatedRows) > 0;
 }
 
+export async function deleteUserPending(db: Db, userId: number): Promise<void> {
+  await db.deleteFrom('tf_pending').where('user_id', '=', userId).execute();
+}
+
 export async function pruneExpiredPending(db: Db, now: Date): Promise<void> {
   await db.deleteFrom('tf_pending').where('expires_at', '<=', now).execute();
 }
 
-/**
- * Completes a pending sign-in or setup in one statement, all or nothing: the
- * pending row is locked, the user's row changed, the pending row deleted and
- * the audit rows written. Only one request consumes a pending row: another
- * waits for the lock and then finds no row. With `afterStep` the TOTP step is
- * compared-and-set (SPEC §4.3): a step at or before the stored one changes
- * nothing, and the pending row stays. Undefined when nothing was done.
- */
-export async function consumePending(
+/** A new code's hash replaces the previous one (only the hash is kept, bound to the row and destination). */
+export async function storeCode(
   db: Db,
-  c: {
-    pendingId: string;
-    userId: number;
-    changes: Updateable<UsersTable>;
-    afterStep?: number | undefined;
-    audit: readonly AuditRow[];
-  },
-): Promise<User | undefined> {
+  id: string,
+  code: { hash: string; purpose: string; destination: string; expiresAt: Date },
+): Promise<void> {
+  await db
+    .updateTable('tf_pending')
+    .set({
+      code_hash: code.hash,
+      code_purpose: code.purpose,
+      code_destination: code.destination,
+      code_expires_at: code.expiresAt,
+    })
+    .where('id', '=', id)
+    .execute();
+}
+
+export interface Completion {
+  pendingId: string;
+  userId: number;
+  /** The user must still be the one the pending row was made for, and active. */
+  fsUniquifier: string;
+  changes: Updateable<UsersTable>;
+  /** Compare-and-set of the TOTP step (replay): only if the stored step is before this one. */
+  afterStep?: number | undefined;
+  /** A recovery code (keyed hash) that must be unused, and is used up (at `now`) by the same statement. */
+  recoveryCode?: { hash: string; now: Date } | undefined;
+  audit: readonly AuditRow[];
+}
+
+/**
+ * Completes a pending sign-in or setup in one statement, all or nothing, for
+ * /tf-validate, /tf-setup/{token} and /mf-recovery alike. Each part runs only
+ * if the one before it returned a row: the pending row is locked (p), then its
+ * user, still the one the row was made for and active (l), a recovery code is
+ * burned (r), the user's row changed (u, with the TOTP step compared-and-set),
+ * the pending row deleted (d) and the audit rows written (a). Only one request
+ * completes a pending row: another waits for its lock and then finds no row;
+ * of two requests with one recovery code, the second finds it used. Locks are
+ * taken pending row, user row, code rows: the order of chargeGuess and of
+ * replaceRecoveryCodes, so they cannot deadlock. Undefined when nothing was done.
+ */
+export async function completePending(db: Db, c: Completion): Promise<User | undefined> {
   const step = c.afterStep;
+  const code = c.recoveryCode;
   return db
     .with('p', (qb) => qb.selectFrom('tf_pending').select('id').where('id', '=', c.pendingId).forUpdate())
+    .with('l', (qb) =>
+      qb
+        .selectFrom('users')
+        .select('id')
+        .where('id', '=', c.userId)
+        .where('fs_uniquifier', '=', c.fsUniquifier)
+        .where('active', '=', true)
+        .where((eb) => eb.exists(eb.selectFrom('p').select('p.id')))
+        .forUpdate(),
+    )
+    .with('r', (qb) =>
+      qb
+        .updateTable('tf_recovery_codes')
+        .set({ used_at: code?.now ?? new Date(0) })
+        .where('user_id', '=', c.userId)
+        .where('code_hash', '=', code?.hash ?? '')
+        .where('used_at', 'is', null)
+        .where((eb) => eb.and([eb.lit(code !== undefined), eb.exists(eb.selectFrom('l').select('l.id'))]))
+        .returning('id'),
+    )
     .with('u', (qb) =>
       qb
         .updateTable('users')
         .set(c.changes)
         .where('id', '=', c.userId)
-        .where((eb) => eb.exists(eb.selectFrom('p').select('p.id')))
+        .where((eb) => eb.exists(eb.selectFrom('l').select('l.id')))
+        .where((eb) => (code === undefined ? eb.lit(true) : eb.exists(eb.selectFrom('r').select('r.id'))))
         .where((eb) =>
           step === undefined
             ? eb.lit(true)

@@ -1,10 +1,11 @@
-import type { FastifyRequest } from 'fastify';
 import type { AuditRow } from '../audit/audit.js';
+import type { Caller } from '../caller.js';
 import { randomToken } from '../crypto/keyed-hash.js';
 import type { PendingKind, PendingState } from '../db/types.js';
 import { AppError } from '../errors.js';
 import type { User } from '../users/users.repository.js';
-import type { TfDeps } from './context.js';
+import type { TfDeps } from './deps.js';
+import type { StepRule } from './flow.js';
 import {
   deletePending,
   findPendingInScope,
@@ -18,52 +19,44 @@ export interface PendingContext {
   user: User;
 }
 
-/**
- * The scope (SPEC §3) of the session's pending sign-in or setup for this
- * caller, or null when the session holds none.
- */
-export function sessionScope(
-  deps: TfDeps,
-  request: FastifyRequest,
-  states: readonly PendingState[],
-  kinds: readonly PendingKind[],
-): PendingScope | null {
-  const id = request.session?.pendingId;
+/** The scope (flow.ts) of the caller's pending sign-in or setup for a step, or null when it holds none. */
+export function callerScope(deps: TfDeps, caller: Caller, step: StepRule): PendingScope | null {
+  const id = caller.pendingId();
   if (!id) return null;
-  return { id, now: deps.clock.now(), states, kinds, signedInUserId: request.auth?.user.id ?? null };
+  return { id, now: deps.clock.now(), ...step, signedInUserId: caller.auth?.userId ?? null };
 }
 
 /**
  * Forgets the pending state in the session and the database. `audit` (e.g.
  * tf.too_many_attempts) is written either way, with the delete when there is one.
  */
-export async function wipePending(deps: TfDeps, request: FastifyRequest, audit?: AuditRow): Promise<void> {
-  const id = request.session?.pendingId;
+export async function wipePending(
+  deps: TfDeps,
+  caller: Caller,
+  audit?: AuditRow,
+  opts: { unlessCodeUsed?: boolean } = {},
+): Promise<void> {
+  const id = caller.pendingId();
   if (!id) {
     if (audit) await deps.audit.write(deps.db, audit);
     return;
   }
-  await deletePending(deps.db, id, audit);
+  await deletePending(deps.db, id, audit, opts);
   if (audit) deps.audit.logged(audit);
-  delete request.session.pendingId;
+  caller.setPendingId(undefined);
 }
 
 /**
- * SPEC §3: a call in the wrong state is 400 TWO_FACTOR_PERMISSION_DENIED and
- * wipes whatever was pending, so a confused or hostile client starts over.
- * Valid means: not expired, its user active and unchanged (fs_uniquifier), and
- * a signed-in change still the same signed-in user's.
+ * The caller's pending row for a step (flow.ts), else 400
+ * TWO_FACTOR_PERMISSION_DENIED with the state wiped. Valid means: not expired,
+ * its user active and unchanged (fs_uniquifier), and a signed-in change still
+ * the same signed-in user's.
  */
-export async function requirePending(
-  deps: TfDeps,
-  request: FastifyRequest,
-  allowed: readonly PendingState[],
-  kinds: readonly PendingKind[] = ['signin', 'change'],
-): Promise<PendingContext> {
-  const scope = sessionScope(deps, request, allowed, kinds);
+export async function requirePending(deps: TfDeps, caller: Caller, step: StepRule): Promise<PendingContext> {
+  const scope = callerScope(deps, caller, step);
   const ctx = scope && (await findPendingInScope(deps.db, scope));
   if (!ctx) {
-    await wipePending(deps, request);
+    await wipePending(deps, caller);
     throw new AppError('TWO_FACTOR_PERMISSION_DENIED');
   }
   return ctx;
@@ -72,7 +65,7 @@ export async function requirePending(
 /** Creates a pending row and points the session at it. */
 export async function startPending(
   deps: TfDeps,
-  request: FastifyRequest,
+  caller: Caller,
   user: User,
   opts: { kind: PendingKind; state: PendingState; remember: boolean },
 ): Promise<Pending> {
@@ -93,10 +86,10 @@ export async function startPending(
     code_destination: null,
     code_expires_at: null,
     created_at: now,
-    // A pending sign-in or setup lives as long as a setup may take (SPEC §3: 30 minutes).
+    // A pending sign-in or setup lives as long as a setup may take (SECURITY_TWO_FACTOR_SETUP_WITHIN).
     expires_at: new Date(now.getTime() + deps.config.SECURITY_TWO_FACTOR_SETUP_WITHIN * 1000),
   };
   await insertPending(deps.db, row);
-  request.session.pendingId = row.id;
+  caller.setPendingId(row.id);
   return row;
 }

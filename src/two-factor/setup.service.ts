@@ -1,31 +1,29 @@
-import type { FastifyRequest } from 'fastify';
-import { auditContext } from '../audit/audit.js';
+import type { Caller } from '../caller.js';
 import { deleteUserDevices } from '../devices/devices.repository.js';
 import { AppError, ValidationError } from '../errors.js';
-import { requireFresh } from '../http/auth-context.js';
-import { findUserById, type User } from '../users/users.repository.js';
-import { deliverCode, reserveSend, type Channel } from './codes.service.js';
-import { secretAad, type TfDeps } from './context.js';
+import { clearSecondFactor, findUserById, type User } from '../users/users.repository.js';
+import type { TfDeps } from './deps.js';
+import type { Factor, FactorId } from './factors/factor.js';
+import { factorOf } from './factors/index.js';
+import { STEP } from './flow.js';
 import { requirePending, startPending, wipePending, type PendingContext } from './pending.js';
 import { updatePending } from './pending.repository.js';
-import { checkSmsCountry } from '../sms-budget/sms-budget.js';
-import { normalizePhone } from './phone.js';
-import { qrSvgDataUri } from './qrcode.js';
 import { issueStateToken } from './state-token.js';
-import { formatAuthrKey, generateTotpSecret, otpauthUri } from './totp.js';
 
-/** Who may use /tf-setup: a fresh signed-in user, or a pending sign-in that must set up. */
+/**
+ * Who may use /tf-setup: a signed-in user (the handler checked freshness), or
+ * a pending sign-in that must set up.
+ */
 export async function setupCaller(
   deps: TfDeps,
-  request: FastifyRequest,
+  caller: Caller,
 ): Promise<{ user: User; pending: PendingContext | null }> {
-  if (request.auth) {
-    const auth = requireFresh(request, deps.config, deps.clock);
-    const user = await findUserById(deps.db, auth.user.id);
+  if (caller.auth) {
+    const user = await findUserById(deps.db, caller.auth.userId);
     if (!user) throw new AppError('UNAUTHENTICATED');
     return { user, pending: null };
   }
-  const pending = await requirePending(deps, request, ['setup_from_login', 'validating_profile'], ['signin']);
+  const pending = await requirePending(deps, caller, STEP.setup);
   return { user: pending.user, pending };
 }
 
@@ -39,43 +37,36 @@ export interface SetupRequest {
   phone: string | undefined;
 }
 
-/** Checks the choice; nothing is stored on the user until a code confirms it (SPEC §3). */
-function checkChoice(deps: TfDeps, choice: SetupRequest): { method: string; phone: string | null } {
-  const enabled = deps.config.SECURITY_TWO_FACTOR_ENABLED_METHODS as readonly string[];
-  if (!enabled.includes(choice.setup))
-    throw new ValidationError([{ field: 'setup', key: 'TWO_FACTOR_METHOD_NOT_AVAILABLE' }]);
-  if (choice.setup !== 'sms') return { method: choice.setup, phone: null };
-  const phone = choice.phone === undefined ? null : normalizePhone(choice.phone);
-  if (!phone) throw new ValidationError([{ field: 'phone', key: 'PHONE_INVALID' }]);
-  return { method: 'sms', phone };
+export type SetupOutcome =
+  | { kind: 'setup'; answer: Record<string, unknown> }
+  /** `setup: "disable"`: the user has no second factor any more. */
+  | { kind: 'disabled'; user: Pick<User, 'tf_primary_method'> };
+
+/** An enabled method's factor, else 400 TWO_FACTOR_METHOD_NOT_AVAILABLE on `setup`. */
+function chosenFactor(deps: TfDeps, setup: string): Factor {
+  const enabled: readonly string[] = deps.config.SECURITY_TWO_FACTOR_ENABLED_METHODS;
+  const factor = enabled.includes(setup) ? factorOf(setup) : null;
+  if (!factor) throw new ValidationError([{ field: 'setup', key: 'TWO_FACTOR_METHOD_NOT_AVAILABLE' }]);
+  return factor;
 }
 
-export async function beginSetup(
-  deps: TfDeps,
-  request: FastifyRequest,
-  choice: SetupRequest,
-): Promise<Record<string, unknown>> {
-  const { user, pending } = await setupCaller(deps, request);
-  if (choice.setup === 'disable') return disable(deps, request, user, pending);
-  const { method, phone } = checkChoice(deps, choice);
-  if (phone) await checkSmsCountry(deps, phone, user.id, auditContext(request));
-  const target: { channel: Channel; destination: string } | null =
-    method === 'email'
-      ? { channel: 'email', destination: user.email }
-      : method === 'sms'
-        ? { channel: 'sms', destination: phone! }
-        : null;
+/**
+ * POST /tf-setup: the factor makes the enrolment (nothing is stored on the user
+ * until a proof confirms it, openapi.yaml /tf-setup) and its challenge.
+ */
+export async function beginSetup(deps: TfDeps, caller: Caller, choice: SetupRequest): Promise<SetupOutcome> {
+  const { user, pending } = await setupCaller(deps, caller);
+  if (choice.setup === 'disable') return disable(deps, caller, user, pending);
+  const factor = chosenFactor(deps, choice.setup);
+  const { enrolment, answer } = await factor.enrol(deps, user, { phone: choice.phone }, caller.audit);
   // Limits first: over the limit nothing changes and an earlier code stays valid.
-  const sendId = target
-    ? await reserveSend(deps, user.id, target.channel, target.destination, auditContext(request))
-    : undefined;
-
-  const secret = generateTotpSecret();
+  const challenge = await factor.challenge(deps, user, enrolment, caller.audit);
+  const method: FactorId = factor.id;
   const setup = {
     state: 'validating_profile' as const,
     setup_method: method,
-    setup_secret: deps.box.encrypt(secret, secretAad(user.id)),
-    setup_phone: phone,
+    setup_secret: enrolment.secret,
+    setup_phone: enrolment.phone,
   };
   let pendingId: string;
   if (pending) {
@@ -88,59 +79,40 @@ export async function beginSetup(
       code_expires_at: null,
     });
   } else {
-    await wipePending(deps, request);
-    pendingId = (
-      await startPending(deps, request, user, { kind: 'change', state: 'validating_profile', remember: false })
-    ).id;
+    await wipePending(deps, caller);
+    const change = { kind: 'change', state: 'validating_profile', remember: false } as const;
+    pendingId = (await startPending(deps, caller, user, change)).id;
     await updatePending(deps.db, pendingId, setup);
   }
-  if (target && sendId !== undefined) {
-    await deliverCode(deps, { pendingId, userId: user.id, purpose: 'setup', ...target }, sendId, auditContext(request));
-  }
+  await challenge?.issue(pendingId, 'setup', caller.audit);
   const expires = new Date(deps.clock.now().getTime() + deps.config.SECURITY_TWO_FACTOR_SETUP_WITHIN * 1000);
-  const answer: Record<string, unknown> = {
-    tf_state: 'validating_profile',
-    tf_primary_method: method,
-    tf_method: method,
-    tf_state_token: pending ? null : issueStateToken(deps.hmac, pendingId, user.id, expires),
-  };
-  if (method === 'authenticator') Object.assign(answer, await authenticatorFields(deps, user, secret));
-  return answer;
-}
-
-async function authenticatorFields(deps: TfDeps, user: User, secret: string): Promise<Record<string, unknown>> {
-  const issuer = deps.config.SECURITY_TOTP_ISSUER;
-  const uri = otpauthUri({ issuer, username: user.email, secret });
   return {
-    tf_authr_key: formatAuthrKey(secret),
-    tf_authr_b32key: secret,
-    tf_authr_issuer: issuer,
-    tf_authr_username: user.email,
-    tf_authr_uri: uri,
-    tf_authr_qrcode: await qrSvgDataUri(uri),
+    kind: 'setup',
+    answer: {
+      tf_state: 'validating_profile',
+      tf_primary_method: method,
+      tf_method: method,
+      tf_state_token: pending ? null : issueStateToken(deps.hmac, pendingId, user.id, expires),
+      ...answer,
+    },
   };
 }
 
-/** `setup: "disable"`: only for a signed-in user, and only when 2FA is optional (SPEC §4.4). */
+/** `setup: "disable"`: only for a signed-in user, and only when 2FA is optional (README configuration). */
 async function disable(
   deps: TfDeps,
-  request: FastifyRequest,
+  caller: Caller,
   user: User,
   pending: PendingContext | null,
-): Promise<Record<string, unknown>> {
+): Promise<SetupOutcome> {
   if (pending || deps.config.SECURITY_TWO_FACTOR_REQUIRED) {
     throw new ValidationError([{ field: 'setup', key: 'TWO_FACTOR_METHOD_NOT_AVAILABLE' }]);
   }
-  await wipePending(deps, request);
+  await wipePending(deps, caller);
   await deps.db.transaction().execute(async (trx) => {
-    await trx
-      .updateTable('users')
-      .set({ tf_primary_method: null, tf_totp_secret: null, tf_phone_number: null, tf_totp_last_step: null })
-      .where('id', '=', user.id)
-      .execute();
+    await clearSecondFactor(trx, user.id);
     await deleteUserDevices(trx, user.id);
-    await deps.audit.record(trx, 'tf.disabled', user.id, auditContext(request));
+    await deps.audit.record(trx, 'tf.disabled', user.id, caller.audit);
   });
-  if (request.session._user) request.session._user = { ...request.session._user, tf_primary_method: null };
-  return {};
+  return { kind: 'disabled', user: { tf_primary_method: null } };
 }

@@ -1,7 +1,7 @@
 import { safeEqual, type KeyedHasher } from '../crypto/keyed-hash.js';
 
 /**
- * tf_state_token (SPEC §3): names a signed-in user's pending setup, signed and
+ * tf_state_token (openapi.yaml): names a signed-in user's pending setup, signed and
  * expiring, so `POST /tf-setup/{token}` needs no session state. The setup
  * itself (secret, phone, code hash) stays server-side in its tf_pending row.
  */

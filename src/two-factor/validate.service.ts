@@ -1,126 +1,126 @@
-import type { FastifyReply, FastifyRequest } from 'fastify';
-import { auditContext, type AuditRow } from '../audit/audit.js';
-import { completeSignIn } from '../auth/after-password.js';
-import { authTokenFor, publicUser, type SignInDeps } from '../auth/signin.js';
-import { rememberDevice, rememberingEnabled } from '../devices/devices.service.js';
+import type { AuditRow } from '../audit/audit.js';
+import type { Caller } from '../caller.js';
+import { rememberDevice, rememberingEnabled, type RememberedDevice } from '../devices/devices.service.js';
 import { AppError } from '../errors.js';
-import type { User } from '../users/users.repository.js';
-import type { TfDeps } from './context.js';
-import { refuseGuess } from './attempts.js';
+import { FAILURE_RUN_RESET, type User } from '../users/users.repository.js';
+import { chargeGuess, chargeStep, refuseGuess } from './budget/attempts.js';
+import type { TfDeps } from './deps.js';
+import type { Attempt, Factor, Proof, Verdict } from './factors/factor.js';
+import { factorOf } from './factors/index.js';
+import { rescueEmail } from './factors/sent-code.js';
+import { STEP } from './flow.js';
+import { humanDuration } from './human-duration.js';
 import type { PendingContext } from './pending.js';
-import { consumePending } from './pending.repository.js';
-import { checkCode, type CodeCheck } from './verify-code.js';
+import { completePending, findPendingInScope } from './pending.repository.js';
+import { readProof } from './proof.js';
+import { readStateToken } from './state-token.js';
 
-export type ValidateDeps = TfDeps & SignInDeps;
+/** What a passed second-factor step leads to; the handler applies it to the session (auth/signin.ts). */
+export type StepOutcome =
+  | {
+      kind: 'signed-in';
+      user: User;
+      remember: boolean;
+      methods: string[];
+      /** The signin.success row, written already by the statement that completed the sign-in. */
+      audited: AuditRow;
+      /** A remembered device to set the cookie of (tf_validity). */
+      device: RememberedDevice | undefined;
+    }
+  | { kind: 'changed'; user: User };
 
-type Passed = Extract<CodeCheck, { ok: true }>;
+/** POST /tf-validate: a code for the session's pending sign-in or setup. */
+export async function validateSecondFactor(deps: TfDeps, caller: Caller, body: unknown): Promise<StepOutcome> {
+  const { ctx, input: proof } = await chargeStep(deps, caller, STEP.validate, () => readProof(body));
+  return decide(deps, caller, ctx, proof);
+}
 
-/** The method a code was expected for: the new setup's, or the user's. */
-function expectedMethod(ctx: PendingContext): string {
-  return (ctx.pending.state === 'validating_profile' ? ctx.pending.setup_method : ctx.user.tf_primary_method) ?? 'none';
+/** POST /tf-setup/{tf_state_token}: a signed-in user confirms a new setup named by the token. */
+export async function confirmSetup(
+  deps: TfDeps,
+  caller: Caller & { auth: NonNullable<Caller['auth']> },
+  token: string,
+  body: unknown,
+): Promise<StepOutcome> {
+  const proof = readProof(body);
+  const now = deps.clock.now();
+  const named = readStateToken(deps.hmac, token, now);
+  if (!named.ok) {
+    if (!named.expired) throw new AppError('API_ERROR');
+    const within = humanDuration(deps.config.SECURITY_TWO_FACTOR_SETUP_WITHIN);
+    throw new AppError('TWO_FACTOR_SETUP_EXPIRED', { params: { within } });
+  }
+  const scope = { id: named.pendingId, now, ...STEP.confirm, signedInUserId: caller.auth.userId };
+  if (!(await findPendingInScope(deps.db, scope))) throw new AppError('TWO_FACTOR_PERMISSION_DENIED');
+  return decide(deps, caller, await chargeGuess(deps, caller, scope), proof);
 }
 
 /**
- * Validates a second-factor code for a pending sign-in or setup whose guess
- * was charged already (attempts.ts: to the pending state and to the user,
- * atomically, before the code is looked at, SPEC §4.2).
+ * The guess was charged (to the pending row's cap and the user's lockout,
+ * before anything was looked at); now: verify, then complete or refuse. The
+ * rescue code is tried first, as it is accepted whatever the user's factor is.
  */
-export async function validate(
-  deps: ValidateDeps,
-  request: FastifyRequest,
-  reply: FastifyReply,
-  ctx: PendingContext,
-  code: string | null,
-  includeToken: boolean,
-): Promise<Record<string, unknown>> {
-  const check: CodeCheck = code ? await checkCode(deps, ctx.pending, ctx.user, code) : { ok: false };
-  const audit = check.ok ? passedAudit(deps, request, ctx, check) : [];
-  const updated = check.ok ? await commit(deps, ctx, check, audit) : undefined;
-  if (!check.ok || !updated)
-    return refuseGuess(deps, request, ctx, {
-      method: expectedMethod(ctx),
+async function decide(deps: TfDeps, caller: Caller, ctx: PendingContext, proof: Proof): Promise<StepOutcome> {
+  const attempt = attemptOf(deps, ctx);
+  const own = factorOf(attempt.enrolment ? ctx.pending.setup_method : ctx.user.tf_primary_method);
+  let factor: Pick<Factor, 'confirmed'> = rescueEmail;
+  let verdict: Verdict = await rescueEmail.verify(deps, proof, attempt);
+  if (!verdict.ok && own) [factor, verdict] = [own, await own.verify(deps, proof, attempt)];
+  const audit = verdict.ok ? passedAudit(deps, caller, ctx, verdict) : [];
+  const user = verdict.ok
+    ? await completePending(deps.db, {
+        pendingId: ctx.pending.id,
+        userId: ctx.user.id,
+        fsUniquifier: ctx.pending.fs_uniquifier,
+        ...withFailuresReset(factor.confirmed(attempt, verdict)),
+        audit,
+      })
+    : undefined;
+  if (!verdict.ok || !user) {
+    return refuseGuess(deps, caller, ctx, {
+      method: own?.id ?? 'none',
       wrong: new AppError('TWO_FACTOR_INVALID_TOKEN', { field: 'code' }),
+      // Right, but a concurrent request completed first (or the step was used): a replay.
+      replay: verdict.ok || verdict.replay === true,
     });
-  for (const row of audit) deps.audit.logged(row);
-  return success(
-    deps,
-    request,
-    reply,
-    ctx,
-    updated,
-    check,
-    includeToken,
-    audit.find((r) => r.type === 'signin.success'),
-  );
-}
-
-/** The audit rows of a passed second factor, written by the statement that commits it. */
-function passedAudit(deps: ValidateDeps, request: FastifyRequest, ctx: PendingContext, check: Passed): AuditRow[] {
-  const { pending, user } = ctx;
-  const audit = auditContext(request);
-  const rows = [deps.audit.row('tf.passed', user.id, audit, { method: check.method, rescue: check.rescue === true })];
-  if (check.rescue) rows.push(deps.audit.row('rescue.used', user.id, audit, { option: 'email' }));
-  if (pending.state === 'validating_profile')
-    rows.push(deps.audit.row('tf.setup_changed', user.id, audit, { method: pending.setup_method }));
-  if (pending.kind === 'signin')
-    rows.push(deps.audit.row('signin.success', user.id, audit, { methods: ['password', check.method] }));
-  return rows;
-}
-
-/**
- * One statement decides: the pending row is consumed (only one request can),
- * the TOTP step is compared-and-set (replay, SPEC §4.3), a confirmed setup is
- * stored, the failure count is reset, and the audit rows are written. Undefined
- * when another request consumed the row first or the step was replayed.
- */
-function commit(deps: ValidateDeps, ctx: PendingContext, check: Passed, audit: AuditRow[]): Promise<User | undefined> {
-  const { pending, user } = ctx;
-  const setup = pending.state === 'validating_profile';
-  const changes = setup
-    ? {
-        tf_primary_method: pending.setup_method,
-        tf_totp_secret: pending.setup_method === 'authenticator' ? pending.setup_secret : null,
-        tf_phone_number: pending.setup_method === 'sms' ? pending.setup_phone : null,
-        tf_totp_last_step: check.totpStep ?? null,
-      }
-    : check.totpStep !== undefined
-      ? { tf_totp_last_step: check.totpStep }
-      : {};
-  return consumePending(deps.db, {
-    pendingId: pending.id,
-    userId: user.id,
-    changes: { ...changes, tf_failures: 0, tf_lockouts: 0, tf_locked_until: null },
-    // A new secret being set up has no history to replay.
-    afterStep: setup ? undefined : check.totpStep,
-    audit,
-  });
-}
-
-async function success(
-  deps: ValidateDeps,
-  request: FastifyRequest,
-  reply: FastifyReply,
-  ctx: PendingContext,
-  user: User,
-  check: Passed,
-  includeToken: boolean,
-  signin: AuditRow | undefined,
-): Promise<Record<string, unknown>> {
-  deps.metrics.codeValidated(check.method, 'success');
-  if (ctx.pending.kind === 'change') {
-    delete request.session.pendingId;
-    if (request.session._user)
-      request.session._user = { ...request.session._user, tf_primary_method: user.tf_primary_method };
-    const token = includeToken && request.auth ? authTokenFor(deps, user, request.auth.authAt) : undefined;
-    return { user: publicUser(user, token) };
+  }
+  const signin = audit.find((row) => row.type === 'signin.success');
+  for (const row of audit) if (row !== signin) deps.audit.logged(row);
+  deps.metrics.codeValidated(verdict.factor, 'success');
+  if (ctx.pending.kind === 'change' || !signin) {
+    caller.setPendingId(undefined);
+    return { kind: 'changed', user };
   }
   const remember = ctx.pending.remember;
-  const answer = await completeSignIn(deps, request, user, {
-    remember,
-    methods: ['password', check.method],
-    includeToken,
-    audited: signin,
-  });
-  if (remember && rememberingEnabled(deps.config)) await rememberDevice(deps, reply, user, auditContext(request));
-  return answer;
+  const device =
+    remember && rememberingEnabled(deps.config) ? await rememberDevice(deps, user, caller.audit) : undefined;
+  return { kind: 'signed-in', user, remember, methods: ['password', verdict.factor], audited: signin, device };
+}
+
+function attemptOf(deps: TfDeps, { pending, user }: PendingContext): Attempt {
+  const setup = pending.state === 'validating_profile';
+  const enrolment = setup ? { secret: pending.setup_secret, phone: pending.setup_phone } : null;
+  return { pending, user, enrolment, now: deps.clock.now() };
+}
+
+/** A passed second factor ends the run of failures and the doubling of the lockout. */
+function withFailuresReset<C extends { changes: object }>(c: C): C {
+  return { ...c, changes: { ...c.changes, ...FAILURE_RUN_RESET } };
+}
+
+/** The audit rows of a passed second factor, written by the statement that completes it. */
+function passedAudit(
+  deps: TfDeps,
+  caller: Caller,
+  { pending, user }: PendingContext,
+  verdict: Extract<Verdict, { ok: true }>,
+): AuditRow[] {
+  const rescue = verdict.rescue === true;
+  const row = (type: Parameters<TfDeps['audit']['row']>[0], details: Record<string, unknown>) =>
+    deps.audit.row(type, user.id, caller.audit, details);
+  const rows = [row('tf.passed', { method: verdict.factor, rescue })];
+  if (rescue) rows.push(row('rescue.used', { option: 'email' }));
+  if (pending.state === 'validating_profile') rows.push(row('tf.setup_changed', { method: pending.setup_method }));
+  if (pending.kind === 'signin') rows.push(row('signin.success', { methods: ['password', verdict.factor] }));
+  return rows;
 }

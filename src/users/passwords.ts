@@ -7,7 +7,7 @@ import { availableParallelism } from 'node:os';
 // algorithm 2 is Argon2id (a const enum in the typings, which verbatimModuleSyntax cannot import).
 const OPTIONS = { algorithm: 2 as const, memoryCost: 19456, timeCost: 2, parallelism: 1 };
 
-/** Longer inputs are refused before hashing, so nobody can make us hash megabytes (SPEC §2). */
+/** Longer inputs are refused before hashing, so nobody can make us hash megabytes (docs/architecture.md, Sessions). */
 export const PASSWORD_MAX_LENGTH = 4096;
 
 /**

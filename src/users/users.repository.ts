@@ -16,6 +16,15 @@ export function findUserById(db: Db, id: number): Promise<User | undefined> {
   return db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
+/** What an Authentication-Token needs of its user (http/auth-context.ts's SessionUser, and `active`). */
+export function findTokenUser(db: Db, id: number) {
+  return db
+    .selectFrom('users')
+    .select(['id', 'email', 'fs_uniquifier', 'tf_primary_method', 'active'])
+    .where('id', '=', id)
+    .executeTakeFirst();
+}
+
 export interface NewUser {
   email: string;
   passwordHash: string;
@@ -54,6 +63,33 @@ export async function updatePassword(
 
 export async function setActive(db: Db, userId: number, active: boolean, fsUniquifier: string): Promise<void> {
   await db.updateTable('users').set({ active, fs_uniquifier: fsUniquifier }).where('id', '=', userId).execute();
+}
+
+/** The user's second factor, gone (`setup: "disable"`); the failure run and lockout are kept. */
+export const SECOND_FACTOR_CLEARED = {
+  tf_primary_method: null,
+  tf_totp_secret: null,
+  tf_phone_number: null,
+  tf_totp_last_step: null,
+} as const;
+
+/** A finished second factor (or a help-desk reset) ends the run of failures and the lockout's doubling. */
+export const FAILURE_RUN_RESET = { tf_failures: 0, tf_lockouts: 0, tf_locked_until: null } as const;
+
+export async function clearSecondFactor(db: Db, userId: number): Promise<void> {
+  await db.updateTable('users').set(SECOND_FACTOR_CLEARED).where('id', '=', userId).execute();
+}
+
+/**
+ * A help-desk reset (users:reset-2fa): no second factor, no failure run, and a
+ * new fs_uniquifier that ends every session, token and remembered device at once.
+ */
+export async function resetSecondFactor(db: Db, userId: number, fsUniquifier: string): Promise<void> {
+  await db
+    .updateTable('users')
+    .set({ ...SECOND_FACTOR_CLEARED, ...FAILURE_RUN_RESET, fs_uniquifier: fsUniquifier })
+    .where('id', '=', userId)
+    .execute();
 }
 
 export async function countUsers(db: Db): Promise<number> {

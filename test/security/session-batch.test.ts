@@ -11,7 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { createTestApp, createUser, uniqueEmail, type TestApp } from '../helpers/app.js';
 import { Client } from '../helpers/client.js';
 import { DB_KIND } from '../helpers/db.js';
-import { KyselySessionStore } from '../../src/http/session-store.js';
+import { KyselySessionStore } from '../../src/db/session-store.js';
 import { signedIn } from '../helpers/two-factor.js';
 
 describe(`batched session lookups (${DB_KIND})`, () => {

@@ -9,10 +9,11 @@ import { after, before, describe, test } from 'node:test';
 import { FixedClock } from '../../src/clock.js';
 import { LogEmailSender, LogSmsSender } from '../../src/senders/log.js';
 import {
+  builtinProviders,
   createSenders,
-  registerEmailSender,
-  registerSmsSender,
   validateSendersConfig,
+  withEmailProvider,
+  withSmsProvider,
 } from '../../src/senders/registry.js';
 import type { SendersConfig } from '../../src/senders/registry.js';
 import { SendgridEmailSender } from '../../src/senders/sendgrid.js';
@@ -71,20 +72,22 @@ describe('createSenders', () => {
   test('a custom provider can be registered and chosen by name', async () => {
     const sentMail: EmailMessage[] = [];
     const sentSms: SmsMessage[] = [];
-    registerEmailSender('Recording', () => ({ send: async (m) => void sentMail.push(m) }));
-    registerSmsSender(
+    const table = withSmsProvider(
+      withEmailProvider(builtinProviders, 'Recording', () => ({ send: async (m) => void sentMail.push(m) })),
       'recording',
       () => ({ send: async (m) => void sentSms.push(m) }),
       (cfg) => (cfg.outboxFile === 'forbidden' ? ['recording refuses this outbox'] : []),
     );
-    const senders = createSenders({ ...base, emailService: 'recording', smsService: 'RECORDING' }, deps());
+    const senders = createSenders({ ...base, emailService: 'recording', smsService: 'RECORDING' }, deps(), table);
     await senders.email.send({ to: 'a@example.com', subject: 's', text: 't', html: 'h' });
     await senders.sms.send({ to: '+15005550006', text: 't' });
     assert.equal(sentMail.length, 1);
     assert.equal(sentSms.length, 1);
-    assert.deepEqual(validateSendersConfig({ ...base, smsService: 'recording', outboxFile: 'forbidden' }), [
+    assert.deepEqual(validateSendersConfig({ ...base, smsService: 'recording', outboxFile: 'forbidden' }, table), [
       'recording refuses this outbox',
     ]);
+    // The built-in table is untouched: no module state changed.
+    assert.equal(validateSendersConfig({ ...base, smsService: 'recording' }).length, 1);
   });
 });
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { normalizeCodeInput, randomOtpCode } from '../../src/two-factor/otp-code.js';
+import { normalizeCodeInput, randomOtpCode } from '../../src/two-factor/factors/otp-code.js';
 
 test('randomOtpCode: always six digits, zero-padded, and spread over the whole range', () => {
   const counts = new Array<number>(10).fill(0);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { normalizePhone } from '../../src/two-factor/phone.js';
+import { normalizePhone } from '../../src/two-factor/factors/phone.js';
 
 test('valid US, UK and German numbers in common notations become E.164', () => {
   const cases: [string, string][] = [

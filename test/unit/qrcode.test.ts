@@ -4,8 +4,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { scanQrSvg, svgOfDataUri } from '../helpers/real-clients.js';
-import { qrSvgDataUri } from '../../src/two-factor/qrcode.js';
-import { generateTotpSecret, otpauthUri } from '../../src/two-factor/totp.js';
+import { qrSvgDataUri } from '../../src/two-factor/factors/qrcode.js';
+import { generateTotpSecret, otpauthUri } from '../../src/two-factor/factors/totp.js';
 
 const svgOf = svgOfDataUri;
 const scan = scanQrSvg;

@@ -1,10 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  formatRecoveryCode,
-  generateRecoveryCodes,
-  normalizeRecoveryCode,
-} from '../../src/two-factor/recovery-code.js';
+import { formatRecoveryCode, generateRecoveryCodes, normalizeRecoveryCode } from '../../src/recovery-codes/codes.js';
 
 test('generateRecoveryCodes: n distinct lower-case xxxx-xxxx-xxxx codes', () => {
   const codes = generateRecoveryCodes(5);

@@ -8,7 +8,7 @@ import {
   totpCode,
   totpTimeStep,
   verifyTotp,
-} from '../../src/two-factor/totp.js';
+} from '../../src/two-factor/factors/totp.js';
 
 // "12345678901234567890" (ASCII), the RFC 6238 Appendix B SHA-1 seed, in base32.
 const RFC_SECRET = 'GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ';

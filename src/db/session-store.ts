@@ -1,8 +1,9 @@
 import type { FastifyRequest, Session } from 'fastify';
 import { sql, type CompiledQuery, type InferResult, type Insertable, type Kysely, type Transaction } from 'kysely';
 import type { Clock } from '../clock.js';
-import { withStatement } from '../db/cte.js';
-import type { AuditEventsTable, DB } from '../db/types.js';
+import type { TwoFactorMethod } from '../config/schema.js';
+import { withStatement } from './cte.js';
+import type { AuditEventsTable, DB } from './types.js';
 
 type Callback<T = void> = (err?: unknown, result?: T) => void;
 
@@ -11,7 +12,7 @@ export interface SessionUser {
   id: number;
   email: string;
   fs_uniquifier: string;
-  tf_primary_method: string | null;
+  tf_primary_method: TwoFactorMethod | null;
 }
 
 export const SESSION_USER = '_user';
@@ -186,7 +187,7 @@ export class KyselySessionStore {
   }
 
   /**
-   * A new session id for the request (session fixation: SPEC §2 rotates it on
+   * A new session id for the request (session fixation: docs/architecture.md, Sessions, rotates it on
    * every privilege change), with nothing of the old session's data. The old
    * row, if the request came with one, is deleted when the new session is
    * written; `settle` makes sure of it if the request ends without that write.

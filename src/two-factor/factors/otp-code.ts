@@ -12,7 +12,7 @@ export function randomOtpCode(): string {
 
 /**
  * The `code` field as the client sent it → exactly six ASCII digits, or null.
- * A JSON number is zero-padded (SPEC §1: "a 6-digit code may be sent as a JSON
+ * A JSON number is zero-padded (openapi.yaml: "a 6-digit code may be sent as a JSON
  * number", so 12345 means "012345"); whitespace anywhere in a string is dropped.
  * Everything else (booleans, objects, fractions, negatives, 7 digits) is null.
  */

@@ -23,7 +23,7 @@ export interface VerifyTotpInput {
   now: Date;
   /** SECURITY_TWO_FACTOR_AUTHENTICATOR_VALIDITY: codes from this many seconds either side of now are accepted */
   windowSeconds?: number;
-  /** the last accepted time step for this user (SPEC §4.3): this step and earlier ones are refused */
+  /** the last accepted time step for this user (docs/architecture.md, Budgets): this step and earlier ones are refused */
   afterTimeStep?: number | null;
 }
 

@@ -1,29 +1,21 @@
-import { AppError } from '../errors.js';
-import type { TfDeps } from './context.js';
+import { AppError } from '../../errors.js';
+import type { TfDeps } from '../deps.js';
+import { deleteSend, deleteSendsBefore, recordSendIf } from './code-sends.repository.js';
 
-// SPEC §4.2: at most one code per 30 s and 10 per hour, per user and per
-// destination, so the service cannot be used to flood a phone or a mailbox.
+// At most one code per 30 s and 10 per hour, per user and per destination, so
+// the service cannot be used to flood a phone or a mailbox (openapi.yaml: 429 RATE_LIMITED).
 const MIN_GAP_SECONDS = 30;
 const HOURLY_MAX = 10;
 const HOUR_MS = 3600 * 1000;
 
 /**
- * Checks the limits and records the send in one transaction that holds the
- * user's row lock, so concurrent requests for one user are counted one by one.
- * Over the limit: 429 RATE_LIMITED with the seconds until the next send is allowed.
+ * Checks the limits and records the send, one user at a time. Over the limit:
+ * 429 RATE_LIMITED with the seconds until the next send is allowed.
  */
 export async function checkAndRecordSend(deps: TfDeps, userId: number, destination: string): Promise<number> {
   const now = deps.clock.now();
-  const hourAgo = new Date(now.getTime() - HOUR_MS);
-  return deps.db.transaction().execute(async (trx) => {
-    await trx.selectFrom('users').select('id').where('id', '=', userId).forUpdate().execute();
-    const rows = await trx
-      .selectFrom('tf_code_sends')
-      .select(['user_id', 'destination', 'sent_at'])
-      .where('sent_at', '>', hourAgo)
-      .where((eb) => eb.or([eb('user_id', '=', userId), eb('destination', '=', destination)]))
-      .orderBy('sent_at', 'asc')
-      .execute();
+  const since = new Date(now.getTime() - HOUR_MS);
+  return recordSendIf(deps.db, { userId, destination, now, since }, (rows) => {
     const retryAfter = Math.max(
       wait(
         rows.filter((r) => r.user_id === userId),
@@ -35,12 +27,6 @@ export async function checkAndRecordSend(deps: TfDeps, userId: number, destinati
       ),
     );
     if (retryAfter > 0) throw new AppError('RATE_LIMITED', { retryAfter });
-    const row = await trx
-      .insertInto('tf_code_sends')
-      .values({ user_id: userId, destination, sent_at: now })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    return row.id;
   });
 }
 
@@ -58,13 +44,10 @@ function wait(sends: Array<{ sent_at: Date }>, now: Date): number {
 
 /** A send the provider refused does not count against the user. */
 export async function forgetSend(deps: TfDeps, id: number): Promise<void> {
-  await deps.db.deleteFrom('tf_code_sends').where('id', '=', id).execute();
+  await deleteSend(deps.db, id);
 }
 
 /** Old rows serve no limit once they are an hour old. */
 export async function pruneSends(deps: Pick<TfDeps, 'db'>, now: Date): Promise<void> {
-  await deps.db
-    .deleteFrom('tf_code_sends')
-    .where('sent_at', '<', new Date(now.getTime() - HOUR_MS))
-    .execute();
+  await deleteSendsBefore(deps.db, new Date(now.getTime() - HOUR_MS));
 }

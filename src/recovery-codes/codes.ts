@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 
 /**
- * Recovery codes (SPEC §3): `xxxx-xxxx-xxxx`, lower-case hex, 48 random bits each.
+ * Recovery codes (openapi.yaml): `xxxx-xxxx-xxxx`, lower-case hex, 48 random bits each.
  * 48 bits is enough because guesses are online only, rate limited and counted
  * toward the per-user lockout (§4.2), and stored codes are keyed hashes (§5).
  *

@@ -1,13 +1,13 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
-import type { AuditRow } from '../audit/audit.js';
-import { withStatement } from '../db/cte.js';
-import type { DB } from '../db/types.js';
+import type { AuditRow } from '../../audit/audit.js';
+import { withStatement } from '../../db/cte.js';
+import type { DB } from '../../db/types.js';
 
 type Db = Kysely<DB> | Transaction<DB>;
 
 /**
  * Locks once the threshold is reached: 15 minutes, doubling with every
- * repeat (SPEC §4.2). Only the request that crosses the line sets the lock.
+ * repeat (README configuration: SECURITY_TWO_FACTOR_LOCKOUT_*). Only the request that crosses the line sets the lock.
  * `audit` (the tf.failed row that led here) is written by the same statement.
  */
 export async function lockIfOverThreshold(
@@ -35,11 +35,15 @@ export async function lockIfOverThreshold(
   return row?.tf_locked_until ?? null;
 }
 
-/** A passed second factor ends the run of failures and the doubling. */
-export async function resetFailures(db: Db, userId: number): Promise<void> {
+/**
+ * Takes back the failure charged for a guess that turned out not to be one (refused
+ * unchecked, or a replay of a code accepted a moment ago). Never below zero: a lock
+ * or a success may have reset the run meanwhile.
+ */
+export async function unchargeFailure(db: Db, userId: number): Promise<void> {
   await db
     .updateTable('users')
-    .set({ tf_failures: 0, tf_lockouts: 0, tf_locked_until: null })
+    .set((eb) => ({ tf_failures: sql<number>`greatest(${eb.ref('tf_failures')} - 1, 0)` }))
     .where('id', '=', userId)
     .execute();
 }

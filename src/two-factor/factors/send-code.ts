@@ -1,13 +1,16 @@
-import { AppError } from '../errors.js';
-import { codeSms, rescueCodeEmail, setupCodeEmail, signInCodeEmail } from '../senders/messages.js';
-import { DeliveryError } from '../senders/types.js';
-import type { AuditContext } from '../audit/audit.js';
-import type { TfDeps } from './context.js';
+import { AppError } from '../../errors.js';
+import { codeSms, rescueCodeEmail, setupCodeEmail, signInCodeEmail } from '../../senders/messages.js';
+import { DeliveryError } from '../../senders/types.js';
+import type { AuditContext } from '../../audit/audit.js';
+import type { TfDeps } from '../deps.js';
 import { randomOtpCode } from './otp-code.js';
-import { checkAndRecordSend, forgetSend } from './send-limits.js';
-import { reserveSms } from '../sms-budget/sms-budget.js';
+import { checkAndRecordSend, forgetSend } from '../budget/send-limits.js';
+import { storeCode } from '../pending.repository.js';
+import { reserveSms } from '../../sms-budget/sms-budget.js';
 
-export type CodePurpose = 'signin' | 'setup' | 'rescue';
+import type { ChallengePurpose } from './factor.js';
+
+export type CodePurpose = ChallengePurpose;
 export type Channel = 'email' | 'sms';
 
 export interface CodeTarget {
@@ -31,7 +34,7 @@ function validitySeconds(deps: TfDeps, channel: Channel): number {
 
 /**
  * Sends a fresh 6-digit code and stores only its keyed hash on the pending row
- * (SPEC §4.1): the new code replaces the previous one. Flood limits are checked
+ * (openapi.yaml, /tf-validate): the new code replaces the previous one. Flood limits are checked
  * first, so an over-limit request sends nothing and leaves the earlier code valid.
  * The hash is stored only after the provider accepted the message, so a failed
  * delivery does not kill a code the user already has.
@@ -95,17 +98,12 @@ export async function deliverCode(deps: TfDeps, target: CodeTarget, sendId: numb
     if (err instanceof DeliveryError) throw new AppError('FAILED_TO_SEND_CODE');
     throw err;
   }
-  const now = deps.clock.now();
-  await deps.db
-    .updateTable('tf_pending')
-    .set({
-      code_hash: codeHash(deps, target.pendingId, target.destination, code),
-      code_purpose: target.purpose,
-      code_destination: target.destination,
-      code_expires_at: new Date(now.getTime() + seconds * 1000),
-    })
-    .where('id', '=', target.pendingId)
-    .execute();
+  await storeCode(deps.db, target.pendingId, {
+    hash: codeHash(deps, target.pendingId, target.destination, code),
+    purpose: target.purpose,
+    destination: target.destination,
+    expiresAt: new Date(deps.clock.now().getTime() + seconds * 1000),
+  });
   deps.metrics.codeSent(target.channel, 'sent');
   await deps.audit.record(deps.db, 'code.sent', target.userId, ctx, {
     channel: target.channel,
