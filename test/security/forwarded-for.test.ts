@@ -52,7 +52,10 @@ describe(`X-Forwarded-For is parsed, not trusted as text (${DB_KIND})`, () => {
       ['203.0.113.9', '203.0.113.9'],
       ['2001:db8:85a3::8a2e:370:7334', '2001:db8:85a3::8a2e:370:7334'],
       ['::ffff:192.0.2.1', '::ffff:192.0.2.1'],
-      ['garbage, 198.51.100.7', null], // the client-most entry is the client's; it is not an address
+      // TRUST_PROXY=true is one hop (README, "Behind a proxy"): the right-most entry is what our
+      // proxy saw, whatever the client wrote before it; a non-address there is stored as unknown.
+      ['garbage, 198.51.100.7', '198.51.100.7'],
+      ['198.51.100.7, garbage', null],
     ];
     for (const [xff, stored] of cases) {
       const ok = await login(xff);
