@@ -3,7 +3,9 @@
  * cycle anywhere (a cycle makes load order matter and hides which way a
  * dependency runs), no service that knows Fastify (services take a Caller and
  * return outcomes), and no file outside two-factor/factors/ and the config
- * that names a second-factor method (a new factor is one file there).
+ * that names a second-factor method (a new factor is one file there), and no
+ * SQL built outside the repositories and the few db/ and audit files listed
+ * below (a query in a service or a handler is a rule nobody finds).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -44,4 +46,55 @@ test('no file outside two-factor/factors/ and the config switches on a factor id
     (f) => !allowed(f) && /'authenticator'|=== 'sms'/.test(readFileSync(join(SRC, f), 'utf8')),
   );
   assert.deepEqual(offenders, []);
+});
+
+/**
+ * Building SQL with Kysely: a query builder entry point, or the `sql` template tag
+ * and its helpers (sql`…`, sql<T>`…`, sql.raw, sql.join…). Comments are stripped
+ * first, so prose about a query does not count.
+ */
+const BUILDS_SQL = /\.(selectFrom|insertInto|updateTable|deleteFrom|mergeInto|replaceInto)\(|\bsql(`|<|\.\w+\()/;
+const withoutComments = (text: string) => text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
+
+/** Files that build SQL without being a repository, each for a reason. */
+const SQL_OUTSIDE_REPOSITORIES: Record<string, string> = {
+  'db/session-store.ts': 'the session store: its rows are the sessions plugin (http/session.ts) storage',
+  'db/migrate.ts': "the migrator, told the connection's schema",
+  'db/database.ts': 'the connection, and the ping of /readyz',
+  'audit/audit.ts': 'the auditor: one audit row, and the gated audit rows other statements embed',
+};
+
+test('no file outside the repositories and the listed db/ and audit files builds SQL', () => {
+  const allowed = (f: string) => f.endsWith('.repository.ts') || Object.hasOwn(SQL_OUTSIDE_REPOSITORIES, f);
+  const builders = graph.files.filter((f) => BUILDS_SQL.test(withoutComments(readFileSync(join(SRC, f), 'utf8'))));
+  assert.ok(builders.filter((f) => f.endsWith('.repository.ts')).length >= 8, `found ${builders.length} files`);
+  assert.deepEqual(
+    builders.filter((f) => !allowed(f)),
+    [],
+  );
+  // Every listed exception still builds SQL: a stale entry would hide a new query there.
+  assert.deepEqual(
+    Object.keys(SQL_OUTSIDE_REPOSITORIES).filter((f) => !builders.includes(f)),
+    [],
+  );
+});
+
+test('the SQL check finds the ways Kysely builds a query', () => {
+  for (const code of [
+    "await db.selectFrom('users').selectAll().execute();",
+    "db\n  .insertInto('audit_events')",
+    "trx.updateTable('users').set({ active: false })",
+    "qb.deleteFrom('sessions')",
+    'await sql`select 1`.execute(db);',
+    'sql<{ schema: string }>`select current_schema()`',
+    'sql.raw(text)',
+  ])
+    assert.ok(BUILDS_SQL.test(withoutComments(code)), code);
+  for (const code of [
+    "// db.selectFrom is the repository's business",
+    '/** A query: `sql`select 1`` */',
+    'const sqlState = 1;',
+    "import { sql } from 'kysely';",
+  ])
+    assert.ok(!BUILDS_SQL.test(withoutComments(code)), code);
 });
