@@ -2,16 +2,18 @@
  * The shape of src/ that docs/architecture.md describes, checked: no import
  * cycle anywhere (a cycle makes load order matter and hides which way a
  * dependency runs), no service that knows Fastify (services take a Caller and
- * return outcomes), and no file outside two-factor/factors/ and the config
- * that names a second-factor method (a new factor is one file there), and no
- * SQL built outside the repositories and the few db/ and audit files listed
- * below (a query in a service or a handler is a rule nobody finds).
+ * return outcomes), a factor's rule close to app.ts (app.ts hands the factor
+ * table to the services, which import none), no file outside
+ * two-factor/factors/ and the config that names a second-factor method (a new
+ * factor is one file there), and no SQL built outside the repositories and the
+ * few db/ and audit files listed below (a query in a service or a handler is a
+ * rule nobody finds).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { importCycles, importGraph } from '../helpers/import-graph.js';
+import { importCycles, importGraph, shortestPath } from '../helpers/import-graph.js';
 
 const SRC = join(import.meta.dirname, '../../src');
 const graph = importGraph(SRC);
@@ -38,6 +40,18 @@ test('no *.service.ts imports fastify', () => {
     graph.packages.get(f)!.some((p) => p === 'fastify' || p.startsWith('@fastify/')),
   );
   assert.deepEqual(offenders, []);
+});
+
+test('app.ts reaches every factor through the table in at most three imports; the services import no table', () => {
+  const TABLE = 'two-factor/factors/index.ts';
+  const modules = graph.edges.get(TABLE)!.filter((f) => f !== 'two-factor/factors/factor.ts');
+  assert.ok(modules.length >= 2, `the table imports ${modules.join(', ')}`);
+  for (const factor of modules) {
+    const path = shortestPath(graph, 'app.ts', factor);
+    assert.ok(path && path.length - 1 <= 3, `${factor}: ${path?.join(' → ')}`);
+  }
+  const importers = graph.files.filter((f) => graph.edges.get(f)!.includes(TABLE));
+  assert.deepEqual(importers, ['app.ts']);
 });
 
 test('no file outside two-factor/factors/ and the config switches on a factor id', () => {
