@@ -2,11 +2,12 @@
  * `npx tsx scripts/import-map.ts [folder…]`: the map of src/ that
  * docs/architecture.md quotes: files and lines per folder, imports between the
  * files of the given folders (default: two-factor), and the deepest import chain
- * among them. Exits non-zero when src/ has an import cycle.
+ * among them, and the fewest imports from app.ts to each factor module (the
+ * ones the factor table imports). Exits non-zero when src/ has an import cycle.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { deepestChain, importCycles, importGraph } from '../test/helpers/import-graph.js';
+import { deepestChain, importCycles, importGraph, shortestPath } from '../test/helpers/import-graph.js';
 
 const SRC = 'src';
 const folders = process.argv.slice(2).length ? process.argv.slice(2) : ['two-factor'];
@@ -58,3 +59,9 @@ for (const f of scoped)
   for (const t of graph.edges.get(f)!)
     if (inScope(t) && unitOf(t) !== unitOf(f)) unitEdges.add(`${unitOf(f)} -> ${unitOf(t)}`);
 console.log(`as units (a subfolder is one unit): ${units.size} units, ${unitEdges.size} imports between them`);
+
+const TABLE = 'two-factor/factors/index.ts';
+for (const factor of (graph.edges.get(TABLE) ?? []).filter((f) => f !== 'two-factor/factors/factor.ts')) {
+  const path = shortestPath(graph, 'app.ts', factor);
+  console.log(`app.ts to ${factor}: ${path ? `${path.length - 1} imports (${path.join(' → ')})` : 'not reached'}`);
+}

@@ -19,6 +19,7 @@ import { recoveryCodesRoutes } from './recovery-codes/recovery-codes.routes.js';
 import { recoveryCodeOption } from './recovery-codes/recovery-codes.service.js';
 import { rescueOptions } from './rescue/options.js';
 import { rescueRoutes } from './rescue/rescue.routes.js';
+import { factors } from './two-factor/factors/index.js';
 import { twoFactorLogin } from './two-factor/login.service.js';
 import { pruneExpiredPending } from './two-factor/pending.repository.js';
 import { pruneSends } from './two-factor/budget/send-limits.js';
@@ -139,9 +140,12 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   // The rescue choices: e-mail and help-desk are built in; recovery codes offer themselves.
   const deps: AppDeps = { ...core, throttle, rescueOptions: rescueOptions(config, [recoveryCodeOption(core)]) };
   await app.register(healthRoutes, { db, lifecycle });
-  await app.register(authRoutes, { ...deps, afterPassword: twoFactorLogin(deps) });
+  // The second factors, one line each (two-factor/factors/index.ts): login, setup and validate pick from this
+  // table, so a factor's rule is app.ts → table → factor (docs/architecture.md, Factors).
+  const tf = { ...deps, factors };
+  await app.register(authRoutes, { ...deps, afterPassword: twoFactorLogin(tf) });
   await app.register(docsRoutes);
-  await app.register(twoFactorRoutes, deps);
+  await app.register(twoFactorRoutes, tf);
   await app.register(rescueRoutes, deps);
   await app.register(recoveryCodesRoutes, deps);
   await app.register(devicesRoutes, deps);

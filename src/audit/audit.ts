@@ -71,7 +71,7 @@ export function createAuditor(clock: Clock, log: FastifyBaseLogger): Auditor {
       return auditor.write(db, auditor.row(type, userId, ctx, details));
     },
     async write(db, row) {
-      await db.insertInto('audit_events').values(row).execute();
+      await insertAuditRow(db, row);
       auditor.logged(row);
     },
     row(type, userId, ctx, details = {}) {
@@ -99,6 +99,14 @@ export function createAuditor(clock: Clock, log: FastifyBaseLogger): Auditor {
     },
   };
   return auditor;
+}
+
+/**
+ * The row alone, without the log line: the auditor's write, and the operator
+ * commands (cli/commands.ts), whose output is the command's answer.
+ */
+export async function insertAuditRow(db: Kysely<DB> | Transaction<DB>, row: AuditRow): Promise<void> {
+  await db.insertInto('audit_events').values(row).execute();
 }
 
 export const AUDIT_COLUMNS = ['user_id', 'type', 'at', 'ip', 'user_agent', 'details'] as const;

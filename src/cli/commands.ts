@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { insertAuditRow, type AuditType } from '../audit/audit.js';
 import { newFsUniquifier, checkEmail, checkNewPassword } from '../auth/auth.service.js';
 import type { Config } from '../config.js';
 import type { DB } from '../db/types.js';
@@ -7,13 +8,15 @@ import { deleteUserSessions } from '../db/session-store.js';
 import { deleteRecoveryCodes } from '../recovery-codes/recovery-codes.repository.js';
 import { hashPassword } from '../users/passwords.js';
 import { deleteUserDevices } from '../devices/devices.repository.js';
-import { deleteUserPending } from '../two-factor/pending.repository.js';
+import { deleteUserPending, pendingWithSetupSecret, replaceSetupSecret } from '../two-factor/pending.repository.js';
 import {
   findUserByEmail,
   grantRole,
   insertUser,
+  replaceTotpSecret,
   resetSecondFactor,
   setActive,
+  usersWithTotpSecret,
   type User,
 } from '../users/users.repository.js';
 
@@ -46,11 +49,15 @@ async function userNamed(db: Kysely<DB>, args: CommandContext['args']): Promise<
   return user;
 }
 
-async function cliAudit(db: Kysely<DB>, type: string, userId: number): Promise<void> {
-  await db
-    .insertInto('audit_events')
-    .values({ user_id: userId, type, at: new Date(), ip: null, user_agent: 'cli', details: '{}' })
-    .execute();
+function cliAudit(db: Kysely<DB>, type: AuditType, userId: number): Promise<void> {
+  return insertAuditRow(db, {
+    user_id: userId,
+    type,
+    at: new Date(),
+    ip: null,
+    user_agent: 'cli',
+    details: '{}',
+  });
 }
 
 /** Commands by name. */
@@ -124,38 +131,17 @@ export const commands: Record<string, Command> = {
     async run({ config, db }) {
       const box = createSecretBox(config.SECURITY_TOTP_SECRETS);
       let users = 0;
-      const rows = await db
-        .selectFrom('users')
-        .select(['id', 'tf_totp_secret'])
-        .where('tf_totp_secret', 'is not', null)
-        .execute();
-      for (const row of rows) {
+      for (const row of await usersWithTotpSecret(db)) {
         if (!row.tf_totp_secret || !box.needsRotation(row.tf_totp_secret)) continue;
         const aad = secretAad(row.id);
-        const fresh = box.encrypt(box.decrypt(row.tf_totp_secret, aad), aad);
-        // Compare-and-set: a secret changed meanwhile by a new setup is left to that setup.
-        await db
-          .updateTable('users')
-          .set({ tf_totp_secret: fresh })
-          .where('id', '=', row.id)
-          .where('tf_totp_secret', '=', row.tf_totp_secret)
-          .execute();
+        await replaceTotpSecret(db, row.id, row.tf_totp_secret, box.encrypt(box.decrypt(row.tf_totp_secret, aad), aad));
         users++;
       }
       let pending = 0;
-      const setups = await db
-        .selectFrom('tf_pending')
-        .select(['id', 'user_id', 'setup_secret'])
-        .where('setup_secret', 'is not', null)
-        .execute();
-      for (const row of setups) {
+      for (const row of await pendingWithSetupSecret(db)) {
         if (!row.setup_secret || !box.needsRotation(row.setup_secret)) continue;
         const aad = secretAad(row.user_id);
-        await db
-          .updateTable('tf_pending')
-          .set({ setup_secret: box.encrypt(box.decrypt(row.setup_secret, aad), aad) })
-          .where('id', '=', row.id)
-          .execute();
+        await replaceSetupSecret(db, row.id, box.encrypt(box.decrypt(row.setup_secret, aad), aad));
         pending++;
       }
       return `re-encrypted ${users} TOTP secret(s) and ${pending} pending setup(s) with key ${box.currentTag}`;

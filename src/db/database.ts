@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { Kysely, PostgresDialect, type LogEvent } from 'kysely';
+import { Kysely, PostgresDialect, sql, type LogEvent } from 'kysely';
 import pg from 'pg';
 import { claimDataDir, type DataDirLock } from './data-dir-lock.js';
 import type { DB } from './types.js';
@@ -29,6 +29,11 @@ export interface DatabaseOptions {
    * and lets it go on close().
    */
   owner?: DataDirLock;
+}
+
+/** One round trip that touches no table: throws when the database cannot be reached (/readyz). */
+export async function ping(db: Kysely<DB>): Promise<void> {
+  await sql`select 1`.execute(db);
 }
 
 export async function openDatabase(opts: DatabaseOptions): Promise<Database> {

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
+import { ping } from '../db/database.js';
 import type { DB } from '../db/types.js';
 import { migrationsApplied } from '../db/migrate.js';
 
@@ -18,7 +19,7 @@ export async function healthRoutes(
   app.get('/readyz', { config: { envelope: false } }, async (_request, reply) => {
     try {
       if (deps.lifecycle.draining) throw new Error('draining');
-      await sql`select 1`.execute(deps.db);
+      await ping(deps.db);
       migrated ||= await migrationsApplied(deps.db as Kysely<unknown>);
       if (!migrated) throw new Error('migrations pending');
       return { status: 'ok' };

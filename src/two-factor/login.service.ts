@@ -3,7 +3,7 @@ import type { Caller } from '../caller.js';
 import { deviceSkipsSecondFactor } from '../devices/devices.service.js';
 import type { User } from '../users/users.repository.js';
 import type { TfDeps } from './deps.js';
-import { factorOf } from './factors/index.js';
+import { factorOf, type WithFactors } from './factors/factor.js';
 import { startPending, wipePending } from './pending.js';
 
 /**
@@ -12,7 +12,7 @@ import { startPending, wipePending } from './pending.js';
  * sign-in in state `ready` (and the factor's challenge, e.g. a code); a user
  * without one gets `setup_from_login` when 2FA is required, else is signed in.
  */
-export function twoFactorLogin(deps: TfDeps): AfterPassword {
+export function twoFactorLogin(deps: TfDeps & WithFactors): AfterPassword {
   return {
     discardPending: (caller) => wipePending(deps, caller),
     async proceed(caller, user, { remember }) {
@@ -31,7 +31,7 @@ export function twoFactorLogin(deps: TfDeps): AfterPassword {
         return { kind: 'signed-in', user, methods: ['password', 'remembered_device'] };
       }
       // Limits first: over the send limit nothing changes, the earlier pending sign-in and its code stay valid.
-      const challenge = await factorOf(method)?.challenge(deps, user, null, caller.audit);
+      const challenge = await factorOf(deps.factors, method)?.challenge(deps, user, null, caller.audit);
       const pending = await beginPending(deps, caller, user, 'ready', remember);
       await challenge?.issue(pending, 'signin', caller.audit);
       deps.metrics.signIn('pending_second_factor');

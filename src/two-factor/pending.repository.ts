@@ -202,6 +202,21 @@ export async function deleteUserPending(db: Db, userId: number): Promise<void> {
   await db.deleteFrom('tf_pending').where('user_id', '=', userId).execute();
 }
 
+/** The pending setups holding an enrolment secret, for `keys:rotate` (docs/architecture.md, Secrets at rest). */
+export function pendingWithSetupSecret(
+  db: Db,
+): Promise<{ id: string; user_id: number; setup_secret: string | null }[]> {
+  return db
+    .selectFrom('tf_pending')
+    .select(['id', 'user_id', 'setup_secret'])
+    .where('setup_secret', 'is not', null)
+    .execute();
+}
+
+export async function replaceSetupSecret(db: Db, id: string, fresh: string): Promise<void> {
+  await db.updateTable('tf_pending').set({ setup_secret: fresh }).where('id', '=', id).execute();
+}
+
 export async function pruneExpiredPending(db: Db, now: Date): Promise<void> {
   await db.deleteFrom('tf_pending').where('expires_at', '<=', now).execute();
 }

@@ -3,8 +3,7 @@ import { deleteUserDevices } from '../devices/devices.repository.js';
 import { AppError, ValidationError } from '../errors.js';
 import { clearSecondFactor, findUserById, type User } from '../users/users.repository.js';
 import type { TfDeps } from './deps.js';
-import type { Factor, FactorId } from './factors/factor.js';
-import { factorOf } from './factors/index.js';
+import { factorOf, type Factor, type FactorId, type WithFactors } from './factors/factor.js';
 import { STEP } from './flow.js';
 import { requirePending, startPending, wipePending, type PendingContext } from './pending.js';
 import { updatePending } from './pending.repository.js';
@@ -43,9 +42,9 @@ export type SetupOutcome =
   | { kind: 'disabled'; user: Pick<User, 'tf_primary_method'> };
 
 /** An enabled method's factor, else 400 TWO_FACTOR_METHOD_NOT_AVAILABLE on `setup`. */
-function chosenFactor(deps: TfDeps, setup: string): Factor {
+function chosenFactor(deps: TfDeps & WithFactors, setup: string): Factor {
   const enabled: readonly string[] = deps.config.SECURITY_TWO_FACTOR_ENABLED_METHODS;
-  const factor = enabled.includes(setup) ? factorOf(setup) : null;
+  const factor = enabled.includes(setup) ? factorOf(deps.factors, setup) : null;
   if (!factor) throw new ValidationError([{ field: 'setup', key: 'TWO_FACTOR_METHOD_NOT_AVAILABLE' }]);
   return factor;
 }
@@ -54,7 +53,11 @@ function chosenFactor(deps: TfDeps, setup: string): Factor {
  * POST /tf-setup: the factor makes the enrolment (nothing is stored on the user
  * until a proof confirms it, openapi.yaml /tf-setup) and its challenge.
  */
-export async function beginSetup(deps: TfDeps, caller: Caller, choice: SetupRequest): Promise<SetupOutcome> {
+export async function beginSetup(
+  deps: TfDeps & WithFactors,
+  caller: Caller,
+  choice: SetupRequest,
+): Promise<SetupOutcome> {
   const { user, pending } = await setupCaller(deps, caller);
   if (choice.setup === 'disable') return disable(deps, caller, user, pending);
   const factor = chosenFactor(deps, choice.setup);

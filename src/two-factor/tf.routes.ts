@@ -6,12 +6,13 @@ import { callerOf } from '../http/caller.js';
 import { readBody } from '../http/input.js';
 import type { RescueOptions } from '../rescue/options.js';
 import type { TfDeps } from './deps.js';
+import type { WithFactors } from './factors/factor.js';
 import { STEP } from './flow.js';
 import { requirePending } from './pending.js';
 import { availableMethods, beginSetup, setupCaller } from './setup.service.js';
 import { confirmSetup, validateSecondFactor } from './validate.service.js';
 
-export type TfRouteDeps = TfDeps & CompleteDeps & { rescueOptions: RescueOptions };
+export type TfRouteDeps = TfDeps & WithFactors & CompleteDeps & { rescueOptions: RescueOptions };
 
 /** The caller of /tf-setup: a signed-in user must have signed in recently (README, SECURITY_FRESHNESS). */
 function setupCallerOf(deps: TfRouteDeps, request: FastifyRequest) {

@@ -5,8 +5,7 @@ import { AppError } from '../errors.js';
 import { FAILURE_RUN_RESET, type User } from '../users/users.repository.js';
 import { chargeGuess, chargeStep, refuseGuess } from './budget/attempts.js';
 import type { TfDeps } from './deps.js';
-import type { Attempt, Factor, Proof, Verdict } from './factors/factor.js';
-import { factorOf } from './factors/index.js';
+import { factorOf, type Attempt, type Factor, type Proof, type Verdict, type WithFactors } from './factors/factor.js';
 import { rescueEmail } from './factors/sent-code.js';
 import { STEP } from './flow.js';
 import { humanDuration } from './human-duration.js';
@@ -30,14 +29,18 @@ export type StepOutcome =
   | { kind: 'changed'; user: User };
 
 /** POST /tf-validate: a code for the session's pending sign-in or setup. */
-export async function validateSecondFactor(deps: TfDeps, caller: Caller, body: unknown): Promise<StepOutcome> {
+export async function validateSecondFactor(
+  deps: TfDeps & WithFactors,
+  caller: Caller,
+  body: unknown,
+): Promise<StepOutcome> {
   const { ctx, input: proof } = await chargeStep(deps, caller, STEP.validate, () => readProof(body));
   return decide(deps, caller, ctx, proof);
 }
 
 /** POST /tf-setup/{tf_state_token}: a signed-in user confirms a new setup named by the token. */
 export async function confirmSetup(
-  deps: TfDeps,
+  deps: TfDeps & WithFactors,
   caller: Caller & { auth: NonNullable<Caller['auth']> },
   token: string,
   body: unknown,
@@ -60,9 +63,14 @@ export async function confirmSetup(
  * before anything was looked at); now: verify, then complete or refuse. The
  * rescue code is tried first, as it is accepted whatever the user's factor is.
  */
-async function decide(deps: TfDeps, caller: Caller, ctx: PendingContext, proof: Proof): Promise<StepOutcome> {
+async function decide(
+  deps: TfDeps & WithFactors,
+  caller: Caller,
+  ctx: PendingContext,
+  proof: Proof,
+): Promise<StepOutcome> {
   const attempt = attemptOf(deps, ctx);
-  const own = factorOf(attempt.enrolment ? ctx.pending.setup_method : ctx.user.tf_primary_method);
+  const own = factorOf(deps.factors, attempt.enrolment ? ctx.pending.setup_method : ctx.user.tf_primary_method);
   let factor: Pick<Factor, 'confirmed'> = rescueEmail;
   let verdict: Verdict = await rescueEmail.verify(deps, proof, attempt);
   if (!verdict.ok && own) [factor, verdict] = [own, await own.verify(deps, proof, attempt)];

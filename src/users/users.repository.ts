@@ -123,3 +123,21 @@ export async function grantRole(db: Db, userId: number, role: string): Promise<v
     .onConflict((oc) => oc.columns(['user_id', 'role_id']).doNothing())
     .execute();
 }
+
+/** The users with a TOTP secret, for `keys:rotate` (docs/architecture.md, Secrets at rest). */
+export function usersWithTotpSecret(db: Db): Promise<{ id: number; tf_totp_secret: string | null }[]> {
+  return db.selectFrom('users').select(['id', 'tf_totp_secret']).where('tf_totp_secret', 'is not', null).execute();
+}
+
+/**
+ * Replaces a user's TOTP secret with its re-encryption, compare-and-set: a
+ * secret changed meanwhile by a new setup is left to that setup.
+ */
+export async function replaceTotpSecret(db: Db, userId: number, was: string, fresh: string): Promise<void> {
+  await db
+    .updateTable('users')
+    .set({ tf_totp_secret: fresh })
+    .where('id', '=', userId)
+    .where('tf_totp_secret', '=', was)
+    .execute();
+}

@@ -109,3 +109,22 @@ export function deepestChain(graph: ImportGraph, within: (file: string) => boole
     return chain.length > best.length ? chain : best;
   }, []);
 }
+
+/** The fewest imports leading from `from` to `to` (the files, both ends included), or null if none does. */
+export function shortestPath(graph: ImportGraph, from: string, to: string): string[] | null {
+  const previous = new Map<string, string | null>([[from, null]]);
+  const queue = [from];
+  for (let f = queue.shift(); f !== undefined; f = queue.shift()) {
+    if (f === to) {
+      const path: string[] = [];
+      for (let p: string | null = f; p !== null; p = previous.get(p)!) path.unshift(p);
+      return path;
+    }
+    for (const t of graph.edges.get(f) ?? [])
+      if (!previous.has(t)) {
+        previous.set(t, f);
+        queue.push(t);
+      }
+  }
+  return null;
+}

@@ -8,7 +8,7 @@ import type { Pending } from '../pending.repository.js';
 
 /**
  * A second factor: one module per method under factors/, one line each in the
- * table (factors/index.ts). The ids are the values of
+ * table (factors/index.ts), which app.ts hands to the services (`WithFactors`). The ids are the values of
  * SECURITY_TWO_FACTOR_ENABLED_METHODS (config/schema.ts), the wire's
  * `tf_primary_method` and the column of that name. How to add one:
  * docs/architecture.md.
@@ -92,6 +92,19 @@ export interface Factor {
   verify(deps: TfDeps, proof: Proof, attempt: Attempt): Promise<Verdict>;
   /** What a passed proof changes on the user (a setup: the new method; a sign-in: the TOTP step). */
   confirmed(attempt: Attempt, verdict: Extract<Verdict, { ok: true }>): Confirmation;
+}
+
+/** A factor for every id: the table of factors/index.ts. */
+export type Factors = Readonly<Record<FactorId, Factor>>;
+
+/** What the services that pick a factor (login, setup, validate) get besides TfDeps: the table, from app.ts. */
+export interface WithFactors {
+  factors: Factors;
+}
+
+/** The factor of a stored method name, or null for none (or one this version no longer has). */
+export function factorOf(factors: Factors, id: string | null | undefined): Factor | null {
+  return id && Object.hasOwn(factors, id) ? factors[id as FactorId] : null;
 }
 
 /** The user's second-factor columns after a setup of `id` is confirmed: every other factor's data goes. */
