@@ -3,6 +3,15 @@ import type { TestApp } from './app.js';
 import { Client } from './client.js';
 import { oathtool, scanQrSvg, svgOfDataUri } from './real-clients.js';
 
+/** A user's second-factor lockout columns (failures, lock, lockouts), as the security tests compare them. */
+export async function lockoutCounters(t: Pick<TestApp, 'database'>, userId: number) {
+  return t.database.db
+    .selectFrom('users')
+    .select(['tf_failures', 'tf_locked_until', 'tf_lockouts'])
+    .where('id', '=', userId)
+    .executeTakeFirstOrThrow();
+}
+
 /** 30 s: one TOTP step. Tests move the clock a step on so a new code is not a replay. */
 export const STEP_MS = 30_000;
 

@@ -10,7 +10,7 @@ import { createTestApp, createUser, uniqueEmail, type TestApp } from '../helpers
 import { Client } from '../helpers/client.js';
 import { DB_KIND } from '../helpers/db.js';
 import { oathtool } from '../helpers/real-clients.js';
-import { enrolAuthenticator, signedIn, STEP_MS } from '../helpers/two-factor.js';
+import { enrolAuthenticator, lockoutCounters, signedIn, STEP_MS } from '../helpers/two-factor.js';
 
 describe(`attempt cap, lockout and replay (${DB_KIND})`, () => {
   let t: TestApp;
@@ -112,11 +112,7 @@ describe(`attempt cap, lockout and replay (${DB_KIND})`, () => {
     second.clock.set(t.clock.now());
     const h = await pending(second, email);
     assert.equal((await h.post('/tf-validate', { code: oathtool(key, t.clock.now()) })).statusCode, 200);
-    const row = await t.database.db
-      .selectFrom('users')
-      .select(['tf_failures', 'tf_locked_until', 'tf_lockouts'])
-      .where('id', '=', id)
-      .executeTakeFirstOrThrow();
+    const row = await lockoutCounters(t, id);
     assert.deepEqual(
       { ...row },
       { tf_failures: 0, tf_locked_until: null, tf_lockouts: 0 },

@@ -14,7 +14,7 @@ import { createTestApp, createUser, uniqueEmail, type TestApp } from '../helpers
 import { Client } from '../helpers/client.js';
 import { DB_KIND } from '../helpers/db.js';
 import { oathtool } from '../helpers/real-clients.js';
-import { enrolAuthenticator, enrolEmail, signedIn } from '../helpers/two-factor.js';
+import { enrolAuthenticator, enrolEmail, lockoutCounters, signedIn } from '../helpers/two-factor.js';
 
 describe(`parallel right codes (${DB_KIND})`, () => {
   let t: TestApp;
@@ -38,11 +38,7 @@ describe(`parallel right codes (${DB_KIND})`, () => {
   }
 
   async function lockState(id: number) {
-    const user = await t.database.db
-      .selectFrom('users')
-      .select(['tf_failures', 'tf_locked_until', 'tf_lockouts'])
-      .where('id', '=', id)
-      .executeTakeFirstOrThrow();
+    const user = await lockoutCounters(t, id);
     const lockouts = await t.database.db
       .selectFrom('audit_events')
       .select('id')

@@ -13,6 +13,7 @@ import { pruneThrottles } from '../../src/auth/password-throttle.repository.js';
 import { createTestApp, createUser, uniqueEmail, type TestApp } from '../helpers/app.js';
 import { Client } from '../helpers/client.js';
 import { DB_KIND } from '../helpers/db.js';
+import { lockoutCounters } from '../helpers/two-factor.js';
 
 const PASSWORD = 'correct horse battery';
 let ipCounter = 0;
@@ -147,11 +148,7 @@ describe(`password throttling per account and address (${DB_KIND})`, () => {
     const user = await createUser(t.database, email, PASSWORD);
     const c = client(freshIp());
     for (let i = 0; i < 12; i++) await c.login(email, `wrong ${i}`);
-    const row = await t.database.db
-      .selectFrom('users')
-      .select(['tf_failures', 'tf_locked_until', 'tf_lockouts'])
-      .where('id', '=', user.id)
-      .executeTakeFirstOrThrow();
+    const row = await lockoutCounters(t, user.id);
     assert.deepEqual(row, { tf_failures: 0, tf_locked_until: null, tf_lockouts: 0 });
   });
 

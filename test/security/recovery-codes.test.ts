@@ -15,6 +15,7 @@ import { createTestApp, TEST_SECRETS, type TestApp } from '../helpers/app.js';
 import type { Client } from '../helpers/client.js';
 import { DB_KIND } from '../helpers/db.js';
 import { enrolledUser, generateCodes, pendingSignIn } from '../helpers/rescue.js';
+import { lockoutCounters } from '../helpers/two-factor.js';
 
 const HELP_DESK = 'helpdesk@example.com';
 /** The service's own keyed hasher, to tell which shown set the database kept. */
@@ -156,11 +157,7 @@ describe(`recovery codes and help-desk abuse (${DB_KIND})`, () => {
     t.clock.advance(15 * 60 * 1000 + 1000);
     const e = await pendingSignIn(t, email);
     assert.equal((await e.post('/mf-recovery', { code: codes[2]! })).statusCode, 200);
-    const row = await t.database.db
-      .selectFrom('users')
-      .select(['tf_failures', 'tf_locked_until', 'tf_lockouts'])
-      .where('id', '=', id)
-      .executeTakeFirstOrThrow();
+    const row = await lockoutCounters(t, id);
     assert.deepEqual(
       { ...row },
       { tf_failures: 0, tf_locked_until: null, tf_lockouts: 0 },
