@@ -11,6 +11,8 @@ import { createDeliveryLoop, type DeliveryLoop } from '../../src/events/delivery
 import { advisoryLeadership, soleLeader } from '../../src/events/leader.js';
 import { eventsSettings } from '../../src/events/settings.js';
 import { createMetrics, type Metrics } from '../../src/metrics/metrics.js';
+import { sendersConfig } from '../../src/senders/from-config.js';
+import { createSenders } from '../../src/senders/registry.js';
 import type { Senders } from '../../src/senders/types.js';
 import { testConfig } from './app.js';
 import { captureLogger } from './log-capture.js';
@@ -37,12 +39,16 @@ export function testLoop(
   database: Database,
   clock: FixedClock,
   env: Record<string, string>,
-  opts: { senders?: Senders; leader?: 'advisory' | 'sole' } = {},
+  opts: { senders?: Senders | 'configured'; leader?: 'advisory' | 'sole' } = {},
 ): TestLoop {
   const config = testConfig({ WEBHOOK_SECRET: TEST_WEBHOOK_SECRET, WEBHOOK_TIMEOUT: '1', ...env });
   const metrics = createMetrics(database);
-  const senders = opts.senders ?? new RecordingSenders();
   const { logger } = captureLogger();
+  // 'configured': the senders the service would build (the real SendGrid client, pointed at a fake).
+  const senders =
+    opts.senders === 'configured'
+      ? createSenders(sendersConfig(config), { logger, clock })
+      : (opts.senders ?? new RecordingSenders());
   const advisory = (opts.leader ?? (database.kind === 'postgres' ? 'advisory' : 'sole')) === 'advisory';
   const loop = createDeliveryLoop({
     db: database.db,
