@@ -65,6 +65,7 @@ export function createDeliveryLoop(deps: DeliveryDeps): DeliveryLoop {
   let running: Promise<void> | undefined;
   let wake: (() => void) | undefined;
   let lastPrune = 0;
+  let wasLeading: boolean | undefined;
 
   async function attemptWebhook(d: DueDelivery, url: string): Promise<Attempt> {
     const began = performance.now();
@@ -151,6 +152,9 @@ export function createDeliveryLoop(deps: DeliveryDeps): DeliveryLoop {
   async function tick(): Promise<number> {
     if (stopping) return 0;
     const leading = await deps.leadership.ensure();
+    if (leading !== wasLeading)
+      log.info({ leading }, leading ? 'event delivery: this instance leads' : 'event delivery: another instance leads');
+    wasLeading = leading;
     metrics.deliveryLeader(leading);
     if (!leading) return 0;
     let work = 0;
