@@ -14,12 +14,14 @@ import type { Database } from '../../src/db/database.js';
 import { lockIfOverThreshold } from '../../src/two-factor/budget/lockout.repository.js';
 import { createAuditor } from '../../src/audit/audit.js';
 import { createUser, uniqueEmail } from '../helpers/app.js';
-import { createTestDatabase } from '../helpers/db.js';
+import { sql } from 'kysely';
+import { openDatabase } from '../../src/db/database.js';
+import { createTestDatabase, TEST_DATABASE_URL } from '../helpers/db.js';
 import { drain, pendingCount, stopLoops, testLoop, writeEvents } from '../helpers/events.js';
 import { captureLogger } from '../helpers/log-capture.js';
 import { TEST_WEBHOOK_SECRET, WebhookReceiver } from '../helpers/webhook-receiver.js';
 
-let database: Database;
+let database: Database & { schema: string };
 let receiver: WebhookReceiver;
 
 before(async () => {
@@ -206,3 +208,54 @@ test('a receiver that keeps failing is given up after WEBHOOK_GIVE_UP_AFTER (dea
     ['tf.setup_changed'],
   );
 });
+
+test(
+  'a leader whose connection is cut loses the lock: another instance takes over, and the first leads again once the lock is free',
+  { skip: TEST_DATABASE_URL ? false : 'the advisory lock is a Postgres matter: set DATABASE_URL' },
+  async () => {
+    await fresh();
+    const clock = new FixedClock(new Date());
+    const [userId] = await users(1);
+    const second = await openDatabase({
+      databaseUrl: TEST_DATABASE_URL,
+      dataDir: 'memory://',
+      schema: database.schema,
+    });
+    try {
+      const env = { WEBHOOK_URLS: receiver.url, SECURITY_NOTIFICATIONS: 'none' };
+      const a = testLoop(database, clock, env, { leader: 'advisory' });
+      const b = testLoop(second, clock, env, { leader: 'advisory' });
+      const leads = async (m: typeof a.metrics) => /^tfa_event_delivery_leader 1$/m.test(await m.registry.metrics());
+      await a.loop.tick();
+      await b.loop.tick();
+      assert.deepEqual([await leads(a.metrics), await leads(b.metrics)], [true, false]);
+
+      // The leader's session ends (a failover, an idle-session killer, an operator): its lock goes with it.
+      const { rows } = await sql<{ n: number }>`
+        select count(pg_terminate_backend(pid))::int as n from pg_locks
+        where locktype = 'advisory' and objsubid = 1 and granted
+          and objid::bigint = (hashtext('tfa-service event delivery ' || current_schema())::bigint & 4294967295)`.execute(
+        second.db,
+      );
+      assert.equal(rows[0]!.n, 1, 'the lock was held by exactly one session');
+      await writeEvents(database, clock, [{ type: 'tf.disabled', userId: userId! }]);
+      await drain(second, clock, b.loop);
+      assert.equal(await leads(b.metrics), true, 'the other instance took the free lock');
+      await a.loop.tick();
+      assert.equal(await leads(a.metrics), false, 'the first noticed the loss and did not lead');
+      assert.equal(receiver.accepted().length, 1);
+
+      await b.loop.stop();
+      await writeEvents(database, clock, [{ type: 'tf.lockout', userId: userId! }]);
+      await drain(database, clock, a.loop);
+      assert.equal(await leads(a.metrics), true, 'the lock taken again once free');
+      assert.deepEqual(
+        receiver.accepted().map((e) => e.type),
+        ['tf.disabled', 'tf.lockout'],
+      );
+    } finally {
+      await stopLoops();
+      await second.close();
+    }
+  },
+);
