@@ -1,7 +1,7 @@
 import { allowedCountries } from '../sms-budget/countries.js';
 import { corsOrigins } from './cors-origins.js';
 import { trustProxy } from './trust-proxy.js';
-import { NOTICES } from '../events/notices.js';
+import { NOTICES } from '../events/notice-names.js';
 import { webhookUrls } from './webhook-urls.js';
 import { bool, duration, int, json, list, oneOf, str, url, type Field } from './parse.js';
 

@@ -1,23 +1,13 @@
+import type { AuditType } from '../audit/audit.js';
+import { NOTICES, type Notice } from './notice-names.js';
+
 /**
  * Security e-mails to the user (README, "Security e-mails"): which event
  * types notify, and what each notice says. Texts carry what happened, when
  * and from which address, never a code, secret, token or key.
  */
 
-/** The notices, by the names SECURITY_NOTIFICATIONS takes. */
-export const NOTICES = [
-  'tf_setup',
-  'tf_disabled',
-  'recovery_codes_generated',
-  'recovery_code_used',
-  'recovery_codes_low',
-  'tf_locked',
-  'device_remembered',
-  'key_registered',
-  'key_removed',
-  'tf_reset',
-] as const;
-export type Notice = (typeof NOTICES)[number];
+export { NOTICES, type Notice };
 
 type Details = Record<string, unknown>;
 
@@ -29,7 +19,7 @@ const remaining = (d: Details): number => (typeof d.remaining === 'number' ? d.r
  * Event type → the notices it may send, the preferred first: the first one
  * switched on is sent (one e-mail per event at most). One line per type.
  */
-export const EVENT_NOTICES: Readonly<Record<string, (details: Details) => readonly Notice[]>> = {
+export const EVENT_NOTICES: Readonly<Partial<Record<AuditType, (details: Details) => readonly Notice[]>>> = {
   'tf.setup_changed': () => ['tf_setup'],
   'tf.disabled': () => ['tf_disabled'],
   'recovery_codes.generated': () => ['recovery_codes_generated'],
@@ -46,13 +36,13 @@ export const EVENT_NOTICES: Readonly<Record<string, (details: Details) => readon
 export function notifyingTypes(enabled: ReadonlySet<Notice>): string[] {
   const all: Details = { remaining: 0 };
   return Object.entries(EVENT_NOTICES)
-    .filter(([, pick]) => pick(all).some((n) => enabled.has(n)) || pick({}).some((n) => enabled.has(n)))
+    .filter(([, pick]) => [...pick!(all), ...pick!({})].some((n) => enabled.has(n)))
     .map(([type]) => type);
 }
 
 /** The notice an event sends, or null when every notice it could send is off. */
 export function noticeFor(type: string, details: Details, enabled: ReadonlySet<Notice>): Notice | null {
-  return EVENT_NOTICES[type]?.(details).find((n) => enabled.has(n)) ?? null;
+  return EVENT_NOTICES[type as AuditType]?.(details).find((n) => enabled.has(n)) ?? null;
 }
 
 export interface NoticeContext {

@@ -14,12 +14,14 @@ import { runCommand } from '../../src/cli/run-command.js';
 import { createTestApp, createUser, uniqueEmail, type TestApp } from '../helpers/app.js';
 import { drain, stopLoops, testLoop, writeEvents } from '../helpers/events.js';
 import { FakeSendgrid, type ReceivedMail } from '../helpers/fake-sendgrid.js';
+import { WebhookReceiver } from '../helpers/webhook-receiver.js';
 import { enrolledUser, generateCodes, pendingSignIn } from '../helpers/rescue.js';
 import { STEP_MS } from '../helpers/two-factor.js';
 
 const API_KEY = 'SG.events-test-key';
 let sendgrid: FakeSendgrid;
 let t: TestApp;
+let receiver: WebhookReceiver;
 
 const ENV = {
   SECURITY_MULTI_FACTOR_RECOVERY_CODES_N: '3',
@@ -34,6 +36,7 @@ const senderEnv = (): Record<string, string> => ({
 
 before(async () => {
   sendgrid = await FakeSendgrid.start({ apiKey: API_KEY });
+  receiver = await WebhookReceiver.start();
   // The app's own e-mails (codes) go to recording senders; the fake sees only what the loop sends.
   t = await createTestApp(ENV);
 });
@@ -41,6 +44,7 @@ afterEach(stopLoops);
 after(async () => {
   await t.close();
   await sendgrid.stop();
+  await receiver.stop();
 });
 
 async function fresh(): Promise<void> {
@@ -56,9 +60,14 @@ function acceptedTo(to: string): ReceivedMail[] {
   );
 }
 
-test('each security event sends its notice once, to the user, in order, with no code or secret in it', async () => {
+test('each security event sends its notice once, to the user, in order, with no code or secret in it (nor in the webhooks)', async () => {
   await fresh();
-  const { loop } = testLoop(t.database, t.clock, { ...ENV, ...senderEnv() }, { senders: 'configured' });
+  const { loop } = testLoop(
+    t.database,
+    t.clock,
+    { ...ENV, ...senderEnv(), WEBHOOK_URLS: receiver.url },
+    { senders: 'configured' },
+  );
   const u = await enrolledUser(t, 'authenticator'); // tf.setup_changed
   const codes = await generateCodes(u.client); // recovery_codes.generated
   await u.client.post('/logout');
@@ -118,6 +127,13 @@ test('each security event sends its notice once, to the user, in order, with no 
       assert.doesNotMatch(body, /\d{6}/, 'no one-time code');
     }
   }
+  // The webhooks of the same flow: every event, none with a secret.
+  const hooks = receiver.accepted();
+  assert.ok(hooks.length >= 20, `${hooks.length} webhooks`);
+  for (const h of hooks)
+    for (const s of secrets)
+      assert.ok(!h.request.rawBody.toLowerCase().includes(s.toLowerCase()), `no secret in the ${h.type} webhook`);
+  assert.ok(hooks.some((h) => h.type === 'recovery_codes.generated'));
 });
 
 test('SECURITY_NOTIFICATIONS=none sends no notice; a list sends only the notices it names', async () => {
