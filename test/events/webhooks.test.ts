@@ -259,3 +259,27 @@ test(
     }
   },
 );
+
+test('stop() takes no new work and waits for the attempt in flight, which ends at WEBHOOK_TIMEOUT and is retried later', async () => {
+  await fresh();
+  const clock = new FixedClock(new Date());
+  const [userId] = await users(1);
+  const { loop } = testLoop(database, clock, { WEBHOOK_URLS: receiver.url, SECURITY_NOTIFICATIONS: 'none' });
+  receiver.hangNext(1);
+  await writeEvents(database, clock, [{ type: 'tf.disabled', userId: userId! }]);
+  loop.start();
+  const began = Date.now();
+  while (receiver.requests.length === 0) {
+    assert.ok(Date.now() - began < 30_000, 'the running loop sent the event');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  const stopping = Date.now();
+  await loop.stop();
+  const waited = Date.now() - stopping;
+  assert.ok(waited >= 500 && waited < 5000, `stop waited for the hanging attempt (${waited} ms, timeout 1 s)`);
+  const [row] = await database.db.selectFrom('event_deliveries').selectAll().execute();
+  assert.equal(row!.state, 'pending', 'not given up, not marked delivered');
+  assert.equal(row!.lease_until, null, 'its outcome was written: the next leader may retry at once when due');
+  assert.equal(row!.attempts, 1);
+  assert.equal(receiver.requests.length, 1, 'nothing new after stop');
+});
