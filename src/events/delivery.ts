@@ -164,7 +164,9 @@ export function createDeliveryLoop(deps: DeliveryDeps): DeliveryLoop {
     }
     const heads = stopping ? [] : await dueHeads(db, clock.now(), HEADS_PER_ROUND);
     // Heads are of distinct (target, user) pairs, so they may go out side by side.
-    await Promise.all(heads.map((d) => deliver(d)));
+    // Every attempt ends before the round does (stop() waits for the round), even when one throws.
+    const failed = (await Promise.allSettled(heads.map((d) => deliver(d)))).find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
     await housekeeping(clock.now());
     return work + heads.length;
   }
