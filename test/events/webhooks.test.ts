@@ -283,3 +283,28 @@ test('stop() takes no new work and waits for the attempt in flight, which ends a
   assert.equal(row!.attempts, 1);
   assert.equal(receiver.requests.length, 1, 'nothing new after stop');
 });
+
+test('delivered events are deleted after 7 days; a dead letter is kept for 30', async () => {
+  await fresh();
+  const clock = new FixedClock(new Date());
+  const [ok, failing] = await users(2);
+  const { loop } = testLoop(database, clock, {
+    WEBHOOK_URLS: receiver.url,
+    SECURITY_NOTIFICATIONS: 'none',
+    WEBHOOK_GIVE_UP_AFTER: '60',
+  });
+  receiver.answerNext({ status: 204 }).failNext(100, 500);
+  await writeEvents(database, clock, [{ type: 'tf.disabled', userId: ok! }]);
+  await drain(database, clock, loop);
+  await writeEvents(database, clock, [{ type: 'tf.disabled', userId: failing! }]);
+  await drain(database, clock, loop, { stepMs: 30_000 });
+  const states = async () =>
+    (await database.db.selectFrom('event_deliveries').select('state').orderBy('id').execute()).map((r) => r.state);
+  assert.deepEqual(await states(), ['delivered', 'dead']);
+  clock.advance(8 * 86_400_000);
+  await loop.tick();
+  assert.deepEqual(await states(), ['dead'], 'the delivered event is gone after a week');
+  clock.advance(23 * 86_400_000);
+  await loop.tick();
+  assert.deepEqual(await states(), [], 'the dead letter after 30 days');
+});
