@@ -40,6 +40,9 @@ import { registerSessions } from './http/session.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
 import { registerMetrics } from './metrics/metrics.routes.js';
 import { createSenders } from './senders/registry.js';
+import { createDeliveryLoop } from './events/delivery.js';
+import { advisoryLeadership, soleLeader } from './events/leader.js';
+import { eventsSettings } from './events/settings.js';
 import { sendersConfig } from './senders/from-config.js';
 import type { Senders } from './senders/types.js';
 
@@ -56,6 +59,11 @@ export interface AppOptions {
   rateLimitKeyPrefix?: string;
   /** Tests pass their own to read the counters; otherwise one per app. */
   metrics?: Metrics;
+  /**
+   * Run the delivery of webhooks and security e-mails from the outbox in this
+   * process (server.ts does; test apps leave it to the tests of src/events/).
+   */
+  deliverEvents?: boolean;
 }
 
 const PRUNE_EVERY_MS = 5 * 60 * 1000;
@@ -166,6 +174,22 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     pruneTimer.unref();
   });
   app.addHook('onClose', async () => clearInterval(pruneTimer));
+
+  // 8. Events out: the outbox's webhooks and security e-mails, sent in the background by one
+  // leader across instances (docs/architecture.md, Events out); stopped before the database closes.
+  if (opts.deliverEvents) {
+    const delivery = createDeliveryLoop({
+      db,
+      leadership: database.kind === 'postgres' ? advisoryLeadership(db, logger) : soleLeader,
+      settings: eventsSettings(config),
+      senders,
+      clock,
+      log: logger,
+      metrics,
+    });
+    app.addHook('onReady', async () => delivery.start());
+    app.addHook('onClose', async () => delivery.stop());
+  }
 
   return app;
 }

@@ -104,7 +104,7 @@ async function main(): Promise<void> {
   await migrateToLatest(database.db as never);
   logger.info({ database: database.kind }, 'database ready, migrations applied');
 
-  const app = (running.app = await buildApp({ config, database, logger, lifecycle }));
+  const app = (running.app = await buildApp({ config, database, logger, lifecycle, deliverEvents: true }));
   await app.listen({ port: config.PORT, host: config.HOST });
   if (owner) {
     // `npm run cli` runs its commands here while the service owns the folder (README, "Command line").

@@ -30,7 +30,12 @@ export type AuditType =
   | 'device.revoked'
   | 'user.created'
   | 'user.deactivated'
-  | 'user.reset_2fa';
+  | 'user.reset_2fa'
+  // Written by the operator API and WebAuthn branches; named here so events out (src/events/notices.ts) can map them.
+  | 'user.unlocked'
+  | 'user.reactivated'
+  | 'webauthn.registered'
+  | 'webauthn.deleted';
 
 export interface AuditContext {
   ip: string | null;

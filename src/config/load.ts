@@ -4,6 +4,7 @@ import { unknownSettingWarnings } from './unknown-vars.js';
 import { schema, type Config, type RawConfig } from './schema.js';
 import { validateSendersConfig } from '../senders/registry.js';
 import { sendersConfig } from '../senders/from-config.js';
+import { eventsConfigProblems } from '../events/settings.js';
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -120,6 +121,7 @@ function crossChecks(cfg: RawConfig): string[] {
       `METRICS_PORT and PORT are both ${cfg.PORT}: give metrics a port of their own, or 0 for the API port`,
     );
   }
+  problems.push(...eventsConfigProblems(cfg));
   // Providers check their own settings (a registered custom provider included).
   problems.push(...validateSendersConfig(sendersConfig(cfg as Config)));
   return problems;

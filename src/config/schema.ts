@@ -1,6 +1,8 @@
 import { allowedCountries } from '../sms-budget/countries.js';
 import { corsOrigins } from './cors-origins.js';
 import { trustProxy } from './trust-proxy.js';
+import { NOTICES } from '../events/notice-names.js';
+import { webhookUrls } from './webhook-urls.js';
 import { bool, duration, int, json, list, oneOf, str, url, type Field } from './parse.js';
 
 /** TOTP key map {"1": "<secret>", ...}: the highest tag encrypts, every tag decrypts (docs/architecture.md, Secrets at rest). */
@@ -107,6 +109,15 @@ export const schema = {
   METRICS_TOKEN: str(),
   // Node timers overflow past 2^31-1 ms (about 24 days) and would fire at once.
   SHUTDOWN_TIMEOUT: duration(10, { max: 2147483 }),
+  // Events out (README, "Webhooks" and "Security e-mails"): signed webhooks of every audit event,
+  // and e-mails to the user about changes to their second factor.
+  WEBHOOK_URLS: webhookUrls,
+  WEBHOOK_SECRET: str(),
+  WEBHOOK_SECRET_FILE: str(),
+  // Below SHUTDOWN_TIMEOUT's default, so a stop waits out an attempt in flight.
+  WEBHOOK_TIMEOUT: duration(5, { max: 300 }),
+  WEBHOOK_GIVE_UP_AFTER: duration(3 * DAY),
+  SECURITY_NOTIFICATIONS: list([...NOTICES, 'none'], NOTICES),
 } as const;
 
 type Schema = typeof schema;

@@ -17,6 +17,7 @@ const PREFIXES = [
   'OUTBOX_',
   'SHUTDOWN_',
   'EMAIL_SERVICE',
+  'WEBHOOK_',
 ];
 // Short names (PORT, HOST) are a letter or two away from common unrelated ones (PATH, HOME).
 const NEAR_MISS_MIN_LENGTH = 8;

@@ -148,4 +148,43 @@ export interface DB {
   sessions: SessionsTable;
   audit_events: AuditEventsTable;
   password_throttle: PasswordThrottleTable;
+  event_outbox: EventOutboxTable;
+  event_deliveries: EventDeliveriesTable;
+}
+
+/** A copy of each audit row, written by a trigger in the same transaction (docs/architecture.md, Events out). */
+export interface EventOutboxTable {
+  /** bigserial: pg returns int8 as a string. */
+  id: Generated<string>;
+  event_id: Generated<string>;
+  audit_id: string;
+  /** xid8 of the writing transaction, as text. */
+  xid: string;
+  user_id: number | null;
+  type: string;
+  at: Timestamp;
+  ip: string | null;
+  user_agent: string | null;
+  details: ColumnType<Record<string, unknown>, string, string>;
+  fanned_out: Generated<boolean>;
+}
+
+export type DeliveryState = 'pending' | 'delivered' | 'dead' | 'skipped';
+
+/** One outbox event for one target: `email` or `webhook:<url>`. */
+export interface EventDeliveriesTable {
+  id: Generated<string>;
+  outbox_id: string;
+  target: string;
+  user_id: number | null;
+  xid: string;
+  state: DeliveryState;
+  attempts: Generated<number>;
+  created_at: Timestamp;
+  next_attempt_at: Timestamp;
+  claim: string | null;
+  lease_until: Timestamp | null;
+  last_status: number | null;
+  last_error: string | null;
+  finished_at: Timestamp | null;
 }

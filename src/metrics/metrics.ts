@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { QueryStats } from '../db/database.js';
 
 export type SignInOutcome = 'success' | 'failure' | 'pending_second_factor';
@@ -26,7 +26,17 @@ export interface Metrics {
   smsRefused(reason: string): void;
   /** Called once per answered request by the HTTP plugin. */
   request(labels: { method: string; route: string; status: number }, seconds: number): void;
+  /** A webhook attempt: delivered (2xx), failed (to retry) or dead (given up) (README, "Webhooks"). */
+  webhookAttempt(outcome: WebhookOutcome, seconds: number): void;
+  /** A security e-mail: sent, failed (to retry), dead (given up) or skipped (switched off, user gone). */
+  notice(outcome: NoticeOutcome): void;
+  /** Deliveries waiting, by kind of target (webhook, email), and whether this instance leads the delivery. */
+  eventsPending(kind: 'webhook' | 'email', count: number): void;
+  deliveryLeader(leading: boolean): void;
 }
+
+export type WebhookOutcome = 'delivered' | 'failed' | 'dead';
+export type NoticeOutcome = 'sent' | 'failed' | 'dead' | 'skipped';
 
 // Latency of an auth service: argon2 (~15 ms) plus a few round trips; SMS/e-mail sends up to the 5 s deadline.
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -102,8 +112,10 @@ export function createMetrics(database: { stats: QueryStats }): Metrics {
     },
   });
 
+  const events = eventMetrics(registry);
   return {
     registry,
+    ...events,
     signIn: (outcome) => signIns.inc({ outcome }),
     codeSent: (method, outcome) => codesSent.inc({ method, outcome }),
     codeValidated: (method, outcome) => codesValidated.inc({ method: word(method), outcome }),
@@ -115,5 +127,53 @@ export function createMetrics(database: { stats: QueryStats }): Metrics {
       requests.inc(labels);
       latency.observe(labels, seconds);
     },
+  };
+}
+
+// A webhook answers in milliseconds to seconds; attempts end at WEBHOOK_TIMEOUT.
+const WEBHOOK_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+/** Events out (README, "Webhooks" and "Security e-mails"). */
+function eventMetrics(
+  registry: Registry,
+): Pick<Metrics, 'webhookAttempt' | 'notice' | 'eventsPending' | 'deliveryLeader'> {
+  const attempts = new Counter({
+    name: 'tfa_webhook_deliveries_total',
+    help: 'Webhook attempts by outcome: delivered, failed (retried later), dead (given up)',
+    labelNames: ['outcome'],
+    registers: [registry],
+  });
+  const duration = new Histogram({
+    name: 'tfa_webhook_delivery_duration_seconds',
+    help: 'Time from a webhook request sent to its answer (or timeout)',
+    labelNames: ['outcome'],
+    buckets: WEBHOOK_BUCKETS,
+    registers: [registry],
+  });
+  const notices = new Counter({
+    name: 'tfa_security_notices_total',
+    help: 'Security e-mails by outcome: sent, failed (retried later), dead (given up), skipped',
+    labelNames: ['outcome'],
+    registers: [registry],
+  });
+  const pending = new Gauge({
+    name: 'tfa_event_deliveries_pending',
+    help: 'Event deliveries not yet made, by kind of target (as last seen by the delivery leader)',
+    labelNames: ['kind'],
+    registers: [registry],
+  });
+  const leader = new Gauge({
+    name: 'tfa_event_delivery_leader',
+    help: '1 while this instance is the one delivering events',
+    registers: [registry],
+  });
+  return {
+    webhookAttempt(outcome, seconds) {
+      attempts.inc({ outcome });
+      duration.observe({ outcome }, seconds);
+    },
+    notice: (outcome) => notices.inc({ outcome }),
+    eventsPending: (kind, count) => pending.set({ kind }, count),
+    deliveryLeader: (leading) => leader.set(leading ? 1 : 0),
   };
 }

@@ -19,6 +19,8 @@ export interface RecordedRequest {
   receivedAt: number;
   /** The client closed the connection before we answered (it gave up). */
   aborted: boolean;
+  /** The status we answered with (none for a hang or reset, or while still being answered). */
+  answeredStatus?: number;
 }
 
 export interface HttpAnswer {
@@ -44,11 +46,12 @@ export abstract class FakeProviderServer {
     return this.baseUrl;
   }
 
-  async start(): Promise<string> {
+  /** `port`: 0 for any free one; a receiver brought back after stop() passes its old port. */
+  async start(port = 0): Promise<string> {
     const server = createServer((req, res) => void this.handle(req, res));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => resolve());
+      server.listen(port, '127.0.0.1', () => resolve());
     });
     this.server = server;
     this.baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -116,6 +119,7 @@ export abstract class FakeProviderServer {
       answer.body === undefined ? '' : typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body);
     const headers: Record<string, string> = { ...answer.headers };
     if (payload !== '' && headers['content-type'] === undefined) headers['content-type'] = 'application/json';
+    recorded.answeredStatus = answer.status;
     res.writeHead(answer.status, headers).end(payload);
   }
 }
