@@ -30,7 +30,13 @@ export type AuditType =
   | 'device.revoked'
   | 'user.created'
   | 'user.deactivated'
-  | 'user.reset_2fa';
+  | 'user.reset_2fa'
+  // Operator actions (README, "Operator API"); details.operator names who acted.
+  | 'user.unlocked'
+  | 'user.reactivated'
+  | 'operator.user_viewed'
+  | 'operator.users_listed'
+  | 'operator.audit_read';
 
 export interface AuditContext {
   ip: string | null;

@@ -10,6 +10,7 @@ export const SECRET_FILE_VARIABLES = [
   'SECURITY_TOTP_SECRETS',
   'SENDGRID_API_KEY',
   'SECURITY_SMS_SERVICE_CONFIG',
+  'ADMIN_TOKENS',
 ] as const;
 
 export type ReadFile = (path: string) => string;

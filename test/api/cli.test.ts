@@ -59,7 +59,7 @@ describe(`command line (${DB_KIND})`, () => {
     const c = new Client(() => t.app);
     await c.login(email, 'password-1');
     await enrolAuthenticator(t, c);
-    await run('users:reset-2fa', { email });
+    await run('users:reset-2fa', { email, reason: 'lost phone' });
     assert.equal((await c.get('/me')).statusCode, 401);
     const login = await new Client(() => t.app).login(email, 'password-1');
     assert.equal(login.data.response.tf_required, false);
