@@ -21,6 +21,8 @@ declare module 'fastify' {
 export function registerOperatorAuth(app: FastifyInstance, tokens: readonly OperatorToken[]): void {
   app.decorateRequest('operatorName', null);
   app.addHook('onRequest', async (request, reply) => {
+    // A path with no route is the not-found handler's 404 (openapi.yaml, x-unmatched-responses): the paths are public.
+    if (request.routeOptions.url === undefined) return;
     const header = request.headers.authorization;
     const match = typeof header === 'string' ? /^Bearer[ ]+(\S{1,512})\s*$/i.exec(header) : null;
     const name = match?.[1] ? operatorFor(tokens, match[1]) : null;

@@ -42,6 +42,8 @@ export async function buildOperatorApp(opts: OperatorAppOptions): Promise<Fastif
     logController: new RequestLog(),
     frameworkErrors,
     clientErrorHandler,
+    // `{user}` may be an e-mail address (at most 254 characters), URL-encoded.
+    routerOptions: { maxParamLength: 1024 },
   });
   registerRequestId(app);
   registerErrorHandling(app);
