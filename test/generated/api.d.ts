@@ -1248,7 +1248,7 @@ export interface components {
             meta: components["schemas"]["Meta"];
             response: components["schemas"]["Error"] & components["schemas"]["NoReauth"] & {
                 /** @enum {unknown} */
-                error_code?: "API_ERROR" | "REQUIRED" | "INVALID_CURSOR" | "INVALID_EMAIL_ADDRESS" | "PASSWORD_INVALID_LENGTH" | "EMAIL_ALREADY_ASSOCIATED" | "MALFORMED_JSON";
+                error_code?: "API_ERROR" | "REQUIRED" | "INVALID_CURSOR" | "INVALID_EMAIL_ADDRESS" | "PASSWORD_INVALID_LENGTH" | "EMAIL_ALREADY_ASSOCIATED" | "MALFORMED_JSON" | "CSRF_TOKEN_MISSING" | "CSRF_TOKEN_INVALID";
             };
         };
         OperatorError404Envelope: {
@@ -1275,7 +1275,10 @@ export interface components {
         };
         /**
          * @description Invalid input: a missing `reason`, a bad e-mail address or password,
-         *     a cursor that is not one, a limit out of range, malformed JSON.
+         *     a cursor that is not one, a limit out of range, malformed JSON. On the
+         *     public port (where these paths do not exist) a signed-in browser's
+         *     POST meets the CSRF check before the 404: `CSRF_TOKEN_MISSING` or
+         *     `CSRF_TOKEN_INVALID`.
          */
         OperatorBadRequest: {
             headers: {
