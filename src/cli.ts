@@ -15,6 +15,7 @@ import { storageSettings } from './config/storage.js';
 import { openDatabase, type Database } from './db/database.js';
 import { claimDataDir, DataDirBusyError, liveHolder, type DataDirLock } from './db/data-dir-lock.js';
 import { commands } from './cli/commands.js';
+import { cliHelp, commandHelp } from './cli/help.js';
 import { ChannelUnavailableError, runViaService } from './cli/channel-client.js';
 import { runCommand, type CommandRequest } from './cli/run-command.js';
 
@@ -29,19 +30,55 @@ async function readStdin(): Promise<string> {
     .replace(/\r?\n$/, '');
 }
 
-async function main(): Promise<number> {
-  const [name, ...rest] = process.argv.slice(2);
+const HELP = new Set(['--help', '-h', 'help']);
+
+/** The request named on the command line, or the exit code when it only asked for help or was wrong. */
+function parseCommandLine(argv: string[]): CommandRequest | number {
+  const [name, ...rest] = argv;
+  if (name !== undefined && HELP.has(name)) {
+    console.log(cliHelp(commands));
+    return 0;
+  }
   const command = name ? commands[name] : undefined;
   if (!name || !command) {
-    console.error(
-      `usage: npm run cli -- <command>\ncommands:\n${Object.entries(commands)
-        .map(([n, c]) => `  ${n} ${c.usage}`)
-        .join('\n')}`,
-    );
+    console.error(`${name ? `unknown command: ${name}\n\n` : ''}${cliHelp(commands)}`);
     return 2;
   }
-  const { values } = parseArgs({ args: rest, options: command.options, strict: true, allowPositionals: false });
-  const req: CommandRequest = { command: name, args: values as CommandRequest['args'] };
+  if (rest.some((a) => HELP.has(a))) {
+    console.log(commandHelp(name, command));
+    return 0;
+  }
+  try {
+    const { values, positionals } = parseArgs({
+      args: rest,
+      options: command.options,
+      strict: true,
+      allowPositionals: command.positional !== undefined,
+    });
+    const args = { ...values } as CommandRequest['args'];
+    if (command.positional && positionals.length > 1) throw new Error(`${name} takes one ${command.positional}`);
+    if (command.positional && positionals[0] !== undefined) args[command.positional] ??= positionals[0];
+    return { command: name, args };
+  } catch (err) {
+    console.error(`${(err as Error).message}\n\n${commandHelp(name, command)}`);
+    return 2;
+  }
+}
+
+async function main(): Promise<number> {
+  const req = parseCommandLine(process.argv.slice(2));
+  if (typeof req === 'number') return req;
+  const command = commands[req.command]!;
+  if (command.local) {
+    // Needs neither configuration nor database (admin:token): never through the service.
+    try {
+      console.log(command.local(req.args));
+      return 0;
+    } catch (err) {
+      console.error((err as Error).message);
+      return 1;
+    }
+  }
 
   const storage = storageSettings(process.env);
   let owner: DataDirLock | undefined;

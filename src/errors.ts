@@ -41,6 +41,9 @@ export const CATALOGUE = {
   METHOD_NOT_ALLOWED: [405, 'Method not allowed.'],
   SERVICE_UNAVAILABLE: [503, 'The service is temporarily unavailable.'],
   INTERNAL_ERROR: [500, 'Internal error.'],
+  // Operator API and command line (README, "Operator API").
+  USER_NOT_FOUND: [404, 'No user %(user)s.'],
+  INVALID_CURSOR: [400, 'The cursor is not valid; use next_cursor of a previous page.'],
 } as const satisfies Record<string, readonly [number, string]>;
 
 export type ErrorKey = keyof typeof CATALOGUE;

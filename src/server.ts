@@ -65,7 +65,8 @@ async function main(): Promise<void> {
   // is PID 1, which the kernel spares every signal it has no handler for, so
   // the handlers go in before the slow start (PGlite, migrations).
   const lifecycle = { draining: false };
-  const running: { database?: Database; app?: FastifyInstance; channel?: CommandChannel } = {};
+  const running: { database?: Database; app?: FastifyInstance; channel?: CommandChannel; operator?: FastifyInstance } =
+    {};
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {
     if (stopping) {
@@ -84,6 +85,7 @@ async function main(): Promise<void> {
     force.unref();
     try {
       await running.channel?.close();
+      await running.operator?.close();
       await running.app?.close();
       await running.database?.close();
     } catch (err) {
@@ -106,13 +108,19 @@ async function main(): Promise<void> {
 
   const app = (running.app = await buildApp({ config, database, logger, lifecycle, deliverEvents: true }));
   await app.listen({ port: config.PORT, host: config.HOST });
+  if (config.ADMIN_PORT !== undefined) {
+    // The operator API and token introspection: off unless ADMIN_PORT is set (README, "Operator API").
+    const { buildOperatorApp, listenOperatorApp } = await import('./operator/operator.app.js');
+    running.operator = await buildOperatorApp({ config, database, logger });
+    await listenOperatorApp(running.operator, config);
+  }
   if (owner) {
     // `npm run cli` runs its commands here while the service owns the folder (README, "Command line").
     // Without it the service still serves; only the command line must wait for a stop.
     running.channel = await serveCommands({
       dir: owner.dir,
       logger,
-      run: (req, readStdin) => runCommand(req, { config, db: database.db, readStdin }),
+      run: (req, readStdin) => runCommand(req, { config, db: database.db, readStdin, logger }),
     }).catch((err: unknown) => {
       logger.error({ err }, 'command channel failed to start: stop the service to run `npm run cli`');
       return undefined;

@@ -31,9 +31,13 @@ export type AuditType =
   | 'user.created'
   | 'user.deactivated'
   | 'user.reset_2fa'
-  // Written by the operator API and WebAuthn branches; named here so events out (src/events/notices.ts) can map them.
+  // Operator actions (README, "Operator API"); details.operator names who acted.
   | 'user.unlocked'
   | 'user.reactivated'
+  | 'operator.user_viewed'
+  | 'operator.users_listed'
+  | 'operator.audit_read'
+  // WebAuthn keys (README, "WebAuthn"); events out (src/events/notices.ts) maps them to notices.
   | 'webauthn.registered'
   | 'webauthn.deleted';
 

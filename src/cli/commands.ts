@@ -1,77 +1,32 @@
-import type { Kysely } from 'kysely';
-import { insertAuditRow, type AuditType } from '../audit/audit.js';
-import { newFsUniquifier, checkEmail, checkNewPassword } from '../auth/auth.service.js';
-import type { Config } from '../config.js';
-import type { DB } from '../db/types.js';
+import { checkEmail, checkNewPassword } from '../auth/auth.service.js';
 import { createSecretBox, secretAad } from '../crypto/secret-box.js';
-import { deleteUserSessions } from '../db/session-store.js';
-import { deleteRecoveryCodes } from '../recovery-codes/recovery-codes.repository.js';
-import { hashPassword } from '../users/passwords.js';
-import { deleteUserDevices } from '../devices/devices.repository.js';
-import { deleteUserPending, pendingWithSetupSecret, replaceSetupSecret } from '../two-factor/pending.repository.js';
-import {
-  findUserByEmail,
-  grantRole,
-  insertUser,
-  replaceTotpSecret,
-  resetSecondFactor,
-  setActive,
-  usersWithTotpSecret,
-  type User,
-} from '../users/users.repository.js';
+import { createUser, deactivateUser, resetTwoFactor } from '../operator/users-admin.service.js';
+import { pendingWithSetupSecret, replaceSetupSecret } from '../two-factor/pending.repository.js';
+import { replaceTotpSecret, usersWithTotpSecret } from '../users/users.repository.js';
+import { CLI_OPERATOR, operatorDeps, requireString, USER_OPTION, type Command } from './command.js';
+import { operatorCommands } from './operator-commands.js';
 
-export interface CommandContext {
-  config: Config;
-  db: Kysely<DB>;
-  args: Record<string, string | boolean | undefined>;
-  readStdin: () => Promise<string>;
-}
+export type { Command, CommandContext } from './command.js';
 
-type Options = Record<string, { type: 'string' | 'boolean' }>;
-
-export interface Command {
-  usage: string;
-  options: Options;
-  run(ctx: CommandContext): Promise<string>;
-}
-
-function requireString(args: CommandContext['args'], name: string): string {
-  const v = args[name];
-  if (typeof v !== 'string' || v === '') throw new Error(`--${name} is required`);
-  return v;
-}
-
-/** The user named by --email, or a clear error. */
-async function userNamed(db: Kysely<DB>, args: CommandContext['args']): Promise<User> {
-  const email = requireString(args, 'email');
-  const user = await findUserByEmail(db, email);
-  if (!user) throw new Error(`no user ${email}`);
-  return user;
-}
-
-function cliAudit(db: Kysely<DB>, type: AuditType, userId: number): Promise<void> {
-  return insertAuditRow(db, {
-    user_id: userId,
-    type,
-    at: new Date(),
-    ip: null,
-    user_agent: 'cli',
-    details: '{}',
-  });
-}
-
-/** Commands by name. */
+/** Commands by name (README, "Command line"). */
 export const commands: Record<string, Command> = {
   migrate: {
+    description: 'apply database migrations (the service also does this at start)',
     usage: '',
     options: {},
     // main() has already migrated by the time a command runs.
     run: async () => 'migrations applied',
   },
   'users:create': {
+    description: 'create a user, confirmed; the password is read from standard input',
     usage: '--email E --password-stdin [--role R]',
-    options: { email: { type: 'string' }, 'password-stdin': { type: 'boolean' }, role: { type: 'string' } },
-    async run({ config, db, args, readStdin }) {
+    options: {
+      email: { type: 'string', description: 'the new user’s e-mail address' },
+      'password-stdin': { type: 'boolean', description: 'read the password from standard input (required)' },
+      role: { type: 'string', description: 'a role to grant' },
+    },
+    async run(ctx) {
+      const { config, args, readStdin } = ctx;
       const email = requireString(args, 'email');
       // Passwords never go on the command line, where `ps` and shell history would keep them.
       if (!args['password-stdin']) throw new Error('--password-stdin is required: pipe the password in');
@@ -82,49 +37,32 @@ export const commands: Record<string, Command> = {
       } catch {
         throw new Error(`invalid e-mail or password (at least ${config.SECURITY_PASSWORD_LENGTH_MIN} characters)`);
       }
-      const user = await insertUser(db, {
-        email,
-        passwordHash: await hashPassword(password),
-        fsUniquifier: newFsUniquifier(),
-        confirmedAt: new Date(),
-      });
-      if (!user) throw new Error(`${email} is already associated with an account.`);
-      if (typeof args.role === 'string') await grantRole(db, user.id, args.role);
-      await cliAudit(db, 'user.created', user.id);
+      const roles = typeof args.role === 'string' ? [args.role] : [];
+      const { user } = await createUser(operatorDeps(ctx), CLI_OPERATOR, { email, password, roles });
       return `created user ${user.email}`;
     },
   },
   'users:deactivate': {
+    description: 'disable an account and end its sessions and tokens',
     usage: '--email E',
-    options: { email: { type: 'string' } },
-    async run({ db, args }) {
-      const user = await userNamed(db, args);
-      // A new fs_uniquifier ends every session and token at once.
-      await setActive(db, user.id, false, newFsUniquifier());
-      await deleteUserSessions(db, user.id);
-      await cliAudit(db, 'user.deactivated', user.id);
+    options: USER_OPTION,
+    async run(ctx) {
+      const { user } = await deactivateUser(operatorDeps(ctx), CLI_OPERATOR, requireString(ctx.args, 'email'));
       return `deactivated ${user.email}`;
     },
   },
   'users:reset-2fa': {
-    usage: '--email E',
-    options: { email: { type: 'string' } },
-    async run({ db, args }) {
-      const user = await userNamed(db, args);
-      // Everything a user's second factor consists of, and a new fs_uniquifier that
-      // ends every session, token and remembered device at once.
-      await db.transaction().execute(async (trx) => {
-        await resetSecondFactor(trx, user.id, newFsUniquifier());
-        await deleteUserDevices(trx, user.id);
-        await deleteUserPending(trx, user.id);
-        await deleteRecoveryCodes(trx, user.id);
-        await deleteUserSessions(trx, user.id);
-      });
-      await cliAudit(db, 'user.reset_2fa', user.id);
+    description: 'help-desk reset: remove the second factor, recovery codes and remembered devices; end sessions',
+    usage: '--email E --reason "why"',
+    options: { ...USER_OPTION, reason: { type: 'string', description: 'why (required; kept in the audit trail)' } },
+    async run(ctx) {
+      const reason = requireString(ctx.args, 'reason');
+      const { user } = await resetTwoFactor(operatorDeps(ctx), CLI_OPERATOR, requireString(ctx.args, 'email'), reason);
       return `reset two-factor authentication of ${user.email}`;
     },
   },
   'keys:rotate': {
+    description: 're-encrypt every TOTP secret with the newest key of SECURITY_TOTP_SECRETS',
     usage: '',
     options: {},
     /** Re-encrypts every TOTP secret with the newest key of SECURITY_TOTP_SECRETS (docs/architecture.md, Secrets at rest). */
@@ -147,4 +85,5 @@ export const commands: Record<string, Command> = {
       return `re-encrypted ${users} TOTP secret(s) and ${pending} pending setup(s) with key ${box.currentTag}`;
     },
   },
+  ...operatorCommands,
 };

@@ -122,7 +122,25 @@ function crossChecks(cfg: RawConfig): string[] {
     );
   }
   problems.push(...eventsConfigProblems(cfg));
+  problems.push(...operatorApiProblems(cfg));
   // Providers check their own settings (a registered custom provider included).
   problems.push(...validateSendersConfig(sendersConfig(cfg as Config)));
+  return problems;
+}
+
+/** The operator API (README, "Operator API"): a port of its own, and at least one token to open it with. */
+function operatorApiProblems(cfg: RawConfig): string[] {
+  if (cfg.ADMIN_PORT === undefined) return [];
+  const problems: string[] = [];
+  if (cfg.ADMIN_TOKENS.length === 0)
+    problems.push(
+      'ADMIN_PORT is set but ADMIN_TOKENS names no token: mint one with `npm run cli -- admin:token <name>`',
+    );
+  // 0 picks a free port (as PORT=0 does), so it clashes with nothing.
+  if (
+    cfg.ADMIN_PORT !== 0 &&
+    (cfg.ADMIN_PORT === cfg.PORT || (cfg.METRICS_ENABLED && cfg.ADMIN_PORT === cfg.METRICS_PORT))
+  )
+    problems.push(`ADMIN_PORT ${cfg.ADMIN_PORT} is also PORT or METRICS_PORT: give the operator API a port of its own`);
   return problems;
 }

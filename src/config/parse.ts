@@ -168,3 +168,9 @@ export function url(): Field<string | undefined> {
     },
   };
 }
+
+/** A whole number, or undefined when unset (a feature that is off until given a value, e.g. ADMIN_PORT). */
+export function optionalInt(min = 0, max = Number.MAX_SAFE_INTEGER): Field<number | undefined> {
+  const field = int(0, min, max);
+  return { parse: (raw, name) => (raw === undefined || raw.trim() === '' ? undefined : field.parse(raw, name)) };
+}

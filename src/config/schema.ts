@@ -3,7 +3,8 @@ import { corsOrigins } from './cors-origins.js';
 import { trustProxy } from './trust-proxy.js';
 import { NOTICES } from '../events/notice-names.js';
 import { webhookUrls } from './webhook-urls.js';
-import { bool, duration, int, json, list, oneOf, str, url, type Field } from './parse.js';
+import { bool, duration, int, json, list, oneOf, optionalInt, str, url, type Field } from './parse.js';
+import { operatorTokens } from '../operator/operator-tokens.js';
 
 /** TOTP key map {"1": "<secret>", ...}: the highest tag encrypts, every tag decrypts (docs/architecture.md, Secrets at rest). */
 function checkKeyMap(v: unknown): string | null {
@@ -107,6 +108,12 @@ export const schema = {
   METRICS_PORT: int(9464, 0, 65535),
   METRICS_HOST: str('127.0.0.1'),
   METRICS_TOKEN: str(),
+  // The operator API and token introspection (README, "Operator API"): off until ADMIN_PORT is set,
+  // on a listener of its own, on loopback by default; callers present a token whose hash ADMIN_TOKENS holds.
+  ADMIN_PORT: optionalInt(0, 65535),
+  ADMIN_HOST: str('127.0.0.1'),
+  ADMIN_TOKENS: operatorTokens,
+  ADMIN_TOKENS_FILE: str(),
   // Node timers overflow past 2^31-1 ms (about 24 days) and would fire at once.
   SHUTDOWN_TIMEOUT: duration(10, { max: 2147483 }),
   // Events out (README, "Webhooks" and "Security e-mails"): signed webhooks of every audit event,

@@ -11,6 +11,7 @@ export const SECRET_FILE_VARIABLES = [
   'SENDGRID_API_KEY',
   'SECURITY_SMS_SERVICE_CONFIG',
   'WEBHOOK_SECRET',
+  'ADMIN_TOKENS',
 ] as const;
 
 export type ReadFile = (path: string) => string;

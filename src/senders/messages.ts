@@ -121,7 +121,7 @@ export function helpDeskNoticeEmail(to: string, input: HelpDeskNoticeInput): Ema
   const lines = [
     `The ${app} user ${user} cannot complete two-factor sign-in and asked for help.`,
     'Verify that the request really comes from the account owner, by a channel other than this e-mail, before acting.',
-    `To let them set up a new second factor, an operator can run: npm run cli -- users:reset-2fa --email ${user}`,
+    `To let them set up a new second factor, an operator can run: npm run cli -- users:reset-2fa --email ${user} --reason "<why>"`,
   ];
   const text = `${lines.join('\n\n')}\n`;
   const html = [

@@ -236,7 +236,7 @@ describe(`rescue: e-mailed code, help desk and recovery codes (${DB_KIND})`, () 
     const out = await commands['users:reset-2fa']!.run({
       config: t.config,
       db: t.database.db,
-      args: { email: u.email },
+      args: { email: u.email, reason: 'lost phone, identity checked' },
       readStdin: async () => '',
     });
     assert.match(out, /reset two-factor/);

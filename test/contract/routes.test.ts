@@ -11,6 +11,7 @@ import { test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { compareRoutes, type RegisteredRoute } from '../helpers/openapi-contract.js';
+import { createOperatorApp, OPERATOR_ENV, type OperatorApp } from '../helpers/operator.js';
 
 /**
  * buildApp registers its routes before it returns, too early for an onRoute
@@ -18,6 +19,18 @@ import { compareRoutes, type RegisteredRoute } from '../helpers/openapi-contract
  * first, so the hook is in place before the first route.
  */
 async function routesOf(env: Record<string, string>): Promise<RegisteredRoute[]> {
+  let t: TestApp | undefined;
+  try {
+    return await routesRegisteredBy(async () => {
+      t = await createTestApp(env);
+    });
+  } finally {
+    await t?.close();
+  }
+}
+
+/** The routes of every Fastify instance `build` creates. */
+async function routesRegisteredBy(build: () => Promise<void>): Promise<RegisteredRoute[]> {
   const routes: RegisteredRoute[] = [];
   const init = channel('fastify.initialization');
   const collect = (message: unknown) =>
@@ -26,12 +39,10 @@ async function routesOf(env: Record<string, string>): Promise<RegisteredRoute[]>
       (r) => void routes.push({ method: r.method, url: r.url }),
     );
   init.subscribe(collect);
-  let t: TestApp | undefined;
   try {
-    t = await createTestApp(env);
+    await build();
   } finally {
     init.unsubscribe(collect);
-    await t?.close();
   }
   return routes;
 }
@@ -66,4 +77,23 @@ test('with optional features off, their routes are gone (they answer 404, as doc
   const { undocumented, unimplemented } = compareRoutes(routes);
   assert.deepEqual(undocumented, []);
   assert.ok(unimplemented.includes('POST /register'), 'SECURITY_REGISTERABLE=false removes POST /register');
+});
+
+test('the operator listener registers exactly the operations openapi.yaml puts on it (x-listener: operator)', async () => {
+  // The API's routes are compared with the `api` operations above, so an operator route there is "undocumented".
+  const t = await createTestApp(OPERATOR_ENV);
+  let op: OperatorApp | undefined;
+  let routes: RegisteredRoute[];
+  try {
+    routes = await routesRegisteredBy(async () => {
+      op = await createOperatorApp(t);
+    });
+  } finally {
+    await op?.close();
+    await t.close();
+  }
+  assert.ok(routes.some((r) => r.url === '/introspect'));
+  const { undocumented, unimplemented } = compareRoutes(routes, 'operator');
+  assert.deepEqual(undocumented, [], `operator routes missing from openapi.yaml: ${undocumented.join(', ')}`);
+  assert.deepEqual(unimplemented, [], `documented for the operator listener but not registered: ${unimplemented}`);
 });

@@ -515,6 +515,194 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List users, by id, with cursor paging
+         * @description Never a password hash, TOTP secret, phone number, recovery code or
+         *     `fs_uniquifier`. Pass `next_cursor` as `cursor` for the next page
+         *     (`null`: no more). The first page of a listing is audited
+         *     (`operator.users_listed`).
+         */
+        get: operations["operatorListUsers"];
+        put?: never;
+        /**
+         * Create a user (confirmed), who can sign in at once
+         * @description Audited as `user.created` with `details.operator` and `details.roles`.
+         */
+        post: operations["operatorCreateUser"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/users/{user}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A user's second-factor state
+         * @description Method, masked phone, recovery codes left, keys (WebAuthn, once the
+         *     service has it: an empty array today), remembered devices, lockout
+         *     and last sign-in. Audited as `operator.user_viewed`.
+         */
+        get: operations["operatorShowUser"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/users/{user}/reset-2fa": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Help-desk reset of the second factor (reason required)
+         * @description Removes the second factor, recovery codes, remembered devices and
+         *     pending sign-ins, and ends every session and token of the user at
+         *     once (a new `fs_uniquifier`; session rows deleted). Audited as
+         *     `user.reset_2fa` with `details.operator`, `details.reason` and
+         *     `details.method` (the method removed).
+         */
+        post: operations["operatorResetTwoFactor"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/users/{user}/unlock": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * End a second-factor lockout
+         * @description Clears the lockout and the failure run (the next lockout starts from
+         *     `SECURITY_TWO_FACTOR_LOCKOUT_DURATION` again). `was_locked` says
+         *     whether a lockout was running. Audited as `user.unlocked`. No body.
+         */
+        post: operations["operatorUnlockUser"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/users/{user}/deactivate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Disable an account; end its sessions and tokens
+         * @description Audited as `user.deactivated`. No body.
+         */
+        post: operations["operatorDeactivateUser"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/users/{user}/reactivate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Enable a deactivated account again
+         * @description Audited as `user.reactivated`. No body.
+         */
+        post: operations["operatorReactivateUser"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The audit trail, filtered, with cursor paging
+         * @description Oldest first, by id. `next_cursor` is the id of the last event
+         *     returned (or the `cursor` sent when none was): asking again with it
+         *     returns the events written since, so paging to the end and polling
+         *     sees every event exactly once. The first page of a reading (no
+         *     `cursor`) is audited as `operator.audit_read`; later pages are not,
+         *     so paging never chases its own rows.
+         */
+        get: operations["operatorAuditTrail"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/introspect": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Token introspection for backend services (RFC 7662)
+         * @description Is this `Authentication-Token` good, and whose is it? Decided by the
+         *     same code as the API's own token check, so an expired, forged or
+         *     otherwise refused token (its user deactivated, reset or with a new
+         *     password) is `{"active": false}`, and nothing else is said about it.
+         *     **Decision:** the answer is the RFC 7662 object itself, not the
+         *     envelope, so off-the-shelf introspection clients read it; the request
+         *     may be a form (RFC 7662 §2.1) or JSON; `token_type_hint` is ignored.
+         *     Errors are envelopes. Not audited: backends call it for every request
+         *     and it changes nothing.
+         */
+        post: operations["introspectToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -790,7 +978,7 @@ export interface components {
          * @description The stable key of SPEC §1's message table.
          * @enum {string}
          */
-        ErrorCode: "TWO_FACTOR_INVALID_TOKEN" | "TWO_FACTOR_PERMISSION_DENIED" | "TWO_FACTOR_METHOD_NOT_AVAILABLE" | "TWO_FACTOR_DISABLED" | "TWO_FACTOR_SETUP_EXPIRED" | "TWO_FACTOR_TOO_MANY_ATTEMPTS" | "TWO_FACTOR_LOCKED" | "PHONE_INVALID" | "SMS_COUNTRY_NOT_ALLOWED" | "FAILED_TO_SEND_CODE" | "INVALID_RECOVERY_CODE" | "NO_RECOVERY_CODES_SETUP" | "REAUTHENTICATION_REQUIRED" | "UNAUTHENTICATED" | "ANONYMOUS_USER_REQUIRED" | "GENERIC_AUTHN_FAILED" | "DISABLED_ACCOUNT" | "PASSWORD_INVALID_LENGTH" | "EMAIL_ALREADY_ASSOCIATED" | "INVALID_EMAIL_ADDRESS" | "API_ERROR" | "RATE_LIMITED" | "REQUIRED" | "INVALID_PASSWORD" | "CSRF_TOKEN_MISSING" | "CSRF_TOKEN_INVALID" | "ORIGIN_NOT_ALLOWED" | "MALFORMED_JSON" | "UNSUPPORTED_MEDIA_TYPE" | "PAYLOAD_TOO_LARGE" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "SERVICE_UNAVAILABLE" | "INTERNAL_ERROR";
+        ErrorCode: "TWO_FACTOR_INVALID_TOKEN" | "TWO_FACTOR_PERMISSION_DENIED" | "TWO_FACTOR_METHOD_NOT_AVAILABLE" | "TWO_FACTOR_DISABLED" | "TWO_FACTOR_SETUP_EXPIRED" | "TWO_FACTOR_TOO_MANY_ATTEMPTS" | "TWO_FACTOR_LOCKED" | "PHONE_INVALID" | "SMS_COUNTRY_NOT_ALLOWED" | "FAILED_TO_SEND_CODE" | "INVALID_RECOVERY_CODE" | "NO_RECOVERY_CODES_SETUP" | "REAUTHENTICATION_REQUIRED" | "UNAUTHENTICATED" | "ANONYMOUS_USER_REQUIRED" | "GENERIC_AUTHN_FAILED" | "DISABLED_ACCOUNT" | "PASSWORD_INVALID_LENGTH" | "EMAIL_ALREADY_ASSOCIATED" | "INVALID_EMAIL_ADDRESS" | "API_ERROR" | "RATE_LIMITED" | "REQUIRED" | "INVALID_PASSWORD" | "CSRF_TOKEN_MISSING" | "CSRF_TOKEN_INVALID" | "ORIGIN_NOT_ALLOWED" | "MALFORMED_JSON" | "UNSUPPORTED_MEDIA_TYPE" | "PAYLOAD_TOO_LARGE" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "SERVICE_UNAVAILABLE" | "INTERNAL_ERROR" | "USER_NOT_FOUND" | "INVALID_CURSOR";
         ErrorMessages: string[];
         /** @description Field name → messages; `""` for errors not tied to a field. */
         FieldErrors: {
@@ -913,8 +1101,218 @@ export interface components {
             /** @constant */
             status: "unavailable";
         };
+        OperatorCreateUserRequest: {
+            email: string;
+            /** @description At least `SECURITY_PASSWORD_LENGTH_MIN` characters. Never logged or audited. */
+            password: string;
+            /** @description Roles to grant (created when new). */
+            roles?: string[];
+        };
+        OperatorResetRequest: {
+            /** @description Why (e.g. "lost phone, identity checked by video call"); kept in the audit row. */
+            reason: string;
+        };
+        IntrospectionRequest: {
+            /** @description An `Authentication-Token`. */
+            token: string;
+            /** @description Ignored (RFC 7662 §2.1 allows it). */
+            token_type_hint?: string;
+        };
+        /** @description RFC 7662 §2.2. */
+        Introspection: {
+            /** @constant */
+            active: false;
+        } | {
+            /** @constant */
+            active: true;
+            /** @description The user's id, as a string. */
+            sub: string;
+            /** @description The user's e-mail address. */
+            username: string;
+            /** @constant */
+            token_type: "Authentication-Token";
+            /** @description The sign-in the token came from (seconds since the epoch). */
+            iat: number;
+            /** @description When the token expires (seconds since the epoch). */
+            exp: number;
+            /**
+             * @description How the user signed in, in the service's own words: `password`,
+             *     then the second factor's method (`email`, `sms`,
+             *     `authenticator`) when the user has one.
+             */
+            amr: string[];
+        };
+        /** @description A user without any secret, hash, phone number or code. */
+        OperatorUserSummary: {
+            id: number;
+            email: string;
+            active: boolean;
+            /** Format: date-time */
+            created_at: string | null;
+            /** Format: date-time */
+            confirmed_at: string | null;
+            method: components["schemas"]["NullableMethod"];
+            /**
+             * Format: date-time
+             * @description The end of the last second-factor lockout (may be past).
+             */
+            locked_until: string | null;
+        };
+        /** @description `OperatorUserSummary`, and the second-factor state. No secret, hash or code. */
+        OperatorUserDetail: {
+            id: number;
+            email: string;
+            active: boolean;
+            /** Format: date-time */
+            created_at: string | null;
+            /** Format: date-time */
+            confirmed_at: string | null;
+            method: components["schemas"]["NullableMethod"];
+            /** Format: date-time */
+            locked_until: string | null;
+            roles: string[];
+            second_factor: {
+                method: components["schemas"]["NullableMethod"];
+                /** @description The SMS number, masked but for its last two digits. */
+                phone: string | null;
+                recovery_codes_left: number;
+                /** @description WebAuthn keys, once the service has them; always empty today. */
+                keys: Record<string, never>[];
+                remembered_devices: {
+                    id: string;
+                    user_agent: string | null;
+                    /** Format: date-time */
+                    created_at: string;
+                    /** Format: date-time */
+                    last_used_at: string | null;
+                    /** Format: date-time */
+                    expires_at: string;
+                }[];
+            };
+            lockout: {
+                locked: boolean;
+                /** Format: date-time */
+                locked_until: string | null;
+                /** @description Failed codes in the current run. */
+                failures: number;
+                /** @description Lockouts in a row (each doubles the next). */
+                lockouts: number;
+            };
+            last_sign_in: {
+                /** Format: date-time */
+                at: string;
+                ip: string | null;
+            } | null;
+        };
+        OperatorAuditEvent: {
+            /** @description The event's id; cursors are ids. */
+            id: string;
+            user_id: number | null;
+            /** @description e.g. `signin.success`, `user.reset_2fa` (docs/architecture.md, Audit). */
+            type: string;
+            /** Format: date-time */
+            at: string;
+            ip: string | null;
+            user_agent: string | null;
+            /** @description Ids, methods, and for operator actions `operator` (and `reason`); never a secret. */
+            details: Record<string, never>;
+        };
+        OperatorUsersPageEnvelope: {
+            meta: components["schemas"]["Meta"];
+            response: {
+                users: components["schemas"]["OperatorUserSummary"][];
+                next_cursor: string | null;
+            };
+        };
+        OperatorUserDetailEnvelope: {
+            meta: components["schemas"]["Meta"];
+            response: {
+                user: components["schemas"]["OperatorUserDetail"];
+            };
+        };
+        OperatorUserChangedEnvelope: {
+            meta: components["schemas"]["Meta"];
+            response: {
+                user: components["schemas"]["OperatorUserSummary"];
+                was_locked?: boolean;
+            };
+        };
+        OperatorAuditPageEnvelope: {
+            meta: components["schemas"]["Meta"];
+            response: {
+                events: components["schemas"]["OperatorAuditEvent"][];
+                next_cursor: string | null;
+            };
+        };
+        OperatorError400Envelope: {
+            meta: components["schemas"]["Meta"];
+            response: components["schemas"]["Error"] & components["schemas"]["NoReauth"] & {
+                /** @enum {unknown} */
+                error_code?: "API_ERROR" | "REQUIRED" | "INVALID_CURSOR" | "INVALID_EMAIL_ADDRESS" | "PASSWORD_INVALID_LENGTH" | "EMAIL_ALREADY_ASSOCIATED" | "MALFORMED_JSON" | "CSRF_TOKEN_MISSING" | "CSRF_TOKEN_INVALID";
+            };
+        };
+        OperatorError404Envelope: {
+            meta: components["schemas"]["Meta"];
+            response: components["schemas"]["Error"] & components["schemas"]["NoReauth"] & {
+                /** @enum {unknown} */
+                error_code?: "NOT_FOUND" | "USER_NOT_FOUND";
+            };
+        };
     };
     responses: {
+        /**
+         * @description The action is done (and audited); the user as it is now. `was_locked`
+         *     only from `unlock`.
+         */
+        OperatorUserChanged: {
+            headers: {
+                "Cache-Control": components["headers"]["CacheControl"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["OperatorUserChangedEnvelope"];
+            };
+        };
+        /**
+         * @description Invalid input: a missing `reason`, a bad e-mail address or password,
+         *     a cursor that is not one, a limit out of range, malformed JSON. On the
+         *     public port (where these paths do not exist) a signed-in browser's
+         *     POST meets the CSRF check before the 404: `CSRF_TOKEN_MISSING` or
+         *     `CSRF_TOKEN_INVALID`.
+         */
+        OperatorBadRequest: {
+            headers: {
+                "Cache-Control": components["headers"]["CacheControl"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["OperatorError400Envelope"];
+            };
+        };
+        /** @description No `Authorization: Bearer` header, or a token that is not a configured operator token. */
+        OperatorUnauthorized: {
+            headers: {
+                "Cache-Control": components["headers"]["CacheControl"];
+                "WWW-Authenticate": string;
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error401Envelope"];
+            };
+        };
+        /**
+         * @description `USER_NOT_FOUND`: no user with that id or e-mail address.
+         *     `NOT_FOUND`: on the public port, where the operator paths do not exist.
+         */
+        OperatorNotFound: {
+            headers: {
+                "Cache-Control": components["headers"]["CacheControl"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["OperatorError404Envelope"];
+            };
+        };
         /**
          * @description Signed in (`tf_required: false`), or pending a second factor
          *     (`tf_required: true` with `tf_state`).
@@ -1182,6 +1580,12 @@ export interface components {
         };
     };
     parameters: {
+        /** @description The user's id, or e-mail address (URL-encoded). */
+        OperatorUser: string;
+        /** @description `next_cursor` of the previous page; absent for the first page. */
+        OperatorCursor: string;
+        /** @description Page size, 1 to 200 (default 50). */
+        OperatorLimit: number;
         /**
          * @description Present (with no value, or any value but `false`/`0`) on a request that
          *     completes a sign-in: adds `user.authentication_token`.
@@ -1970,6 +2374,243 @@ export interface operations {
                     "application/javascript": string;
                 };
             };
+        };
+    };
+    operatorListUsers: {
+        parameters: {
+            query?: {
+                /** @description `next_cursor` of the previous page; absent for the first page. */
+                cursor?: components["parameters"]["OperatorCursor"];
+                /** @description Page size, 1 to 200 (default 50). */
+                limit?: components["parameters"]["OperatorLimit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of users. */
+            200: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OperatorUsersPageEnvelope"];
+                };
+            };
+            400: components["responses"]["OperatorBadRequest"];
+            401: components["responses"]["OperatorUnauthorized"];
+            404: components["responses"]["OperatorNotFound"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    operatorCreateUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OperatorCreateUserRequest"];
+            };
+        };
+        responses: {
+            201: components["responses"]["OperatorUserChanged"];
+            400: components["responses"]["OperatorBadRequest"];
+            401: components["responses"]["OperatorUnauthorized"];
+            404: components["responses"]["OperatorNotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    operatorShowUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user's id, or e-mail address (URL-encoded). */
+                user: components["parameters"]["OperatorUser"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The user. */
+            200: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OperatorUserDetailEnvelope"];
+                };
+            };
+            401: components["responses"]["OperatorUnauthorized"];
+            404: components["responses"]["OperatorNotFound"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    operatorResetTwoFactor: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user's id, or e-mail address (URL-encoded). */
+                user: components["parameters"]["OperatorUser"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OperatorResetRequest"];
+            };
+        };
+        responses: {
+            200: components["responses"]["OperatorUserChanged"];
+            400: components["responses"]["OperatorBadRequest"];
+            401: components["responses"]["OperatorUnauthorized"];
+            404: components["responses"]["OperatorNotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    operatorUnlockUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user's id, or e-mail address (URL-encoded). */
+                user: components["parameters"]["OperatorUser"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["OperatorUserChanged"];
+            400: components["responses"]["OperatorBadRequest"];
+            401: components["responses"]["OperatorUnauthorized"];
+            404: components["responses"]["OperatorNotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    operatorDeactivateUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user's id, or e-mail address (URL-encoded). */
+                user: components["parameters"]["OperatorUser"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["OperatorUserChanged"];
+            400: components["responses"]["OperatorBadRequest"];
+            401: components["responses"]["OperatorUnauthorized"];
+            404: components["responses"]["OperatorNotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    operatorReactivateUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user's id, or e-mail address (URL-encoded). */
+                user: components["parameters"]["OperatorUser"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["OperatorUserChanged"];
+            400: components["responses"]["OperatorBadRequest"];
+            401: components["responses"]["OperatorUnauthorized"];
+            404: components["responses"]["OperatorNotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    operatorAuditTrail: {
+        parameters: {
+            query?: {
+                /** @description Only this user's events (id or e-mail address). */
+                user?: string;
+                /** @description Only events of this type, e.g. `user.reset_2fa`. */
+                type?: string;
+                /** @description Only events at or after this time (ISO 8601). */
+                since?: string;
+                /** @description Only events before this time (ISO 8601). */
+                until?: string;
+                /** @description `next_cursor` of the previous page; absent for the first page. */
+                cursor?: components["parameters"]["OperatorCursor"];
+                /** @description Page size, 1 to 200 (default 50). */
+                limit?: components["parameters"]["OperatorLimit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of events. */
+            200: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OperatorAuditPageEnvelope"];
+                };
+            };
+            400: components["responses"]["OperatorBadRequest"];
+            401: components["responses"]["OperatorUnauthorized"];
+            404: components["responses"]["OperatorNotFound"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    introspectToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": components["schemas"]["IntrospectionRequest"];
+                "application/json": components["schemas"]["IntrospectionRequest"];
+            };
+        };
+        responses: {
+            /** @description The token's state. */
+            200: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Introspection"];
+                };
+            };
+            400: components["responses"]["OperatorBadRequest"];
+            401: components["responses"]["OperatorUnauthorized"];
+            404: components["responses"]["OperatorNotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
 }

@@ -30,7 +30,11 @@ export interface RegisteredRoute {
  * with the document, both ways. HEAD and OPTIONS are ignored: Fastify adds HEAD
  * for every GET and @fastify/cors answers OPTIONS; neither is in the contract.
  */
-export function compareRoutes(registered: readonly RegisteredRoute[]): {
+export function compareRoutes(
+  registered: readonly RegisteredRoute[],
+  /** The listener whose operations to compare with: `api`, or `operator` (openapi.yaml `x-listener`). */
+  listener = 'api',
+): {
   undocumented: string[];
   unimplemented: string[];
 } {
@@ -39,7 +43,11 @@ export function compareRoutes(registered: readonly RegisteredRoute[]): {
     registered.flatMap((r) => (Array.isArray(r.method) ? r.method : [r.method]).map((m) => key(m, r.url))),
   );
   for (const k of [...implemented]) if (/^(HEAD|OPTIONS) /.test(k)) implemented.delete(k);
-  const documented = new Set(documentedOperations().map((o) => key(o.method, toFastifyPath(o.path))));
+  const documented = new Set(
+    documentedOperations()
+      .filter((o) => o.listener === listener)
+      .map((o) => key(o.method, toFastifyPath(o.path))),
+  );
   return {
     undocumented: [...implemented].filter((k) => !documented.has(k)).sort(),
     unimplemented: [...documented].filter((k) => !implemented.has(k)).sort(),

@@ -24,6 +24,8 @@ export interface DocumentedOperation {
   method: HttpMethod;
   /** The path template as written in the document, e.g. `/tf-setup/{tf_state_token}`. */
   path: string;
+  /** Which listener serves it: the path item's `x-listener` (`operator`), else `api`. */
+  listener: string;
 }
 
 interface IndexedPath {
@@ -32,6 +34,7 @@ interface IndexedPath {
   /** Literal paths win over templates that also match (`/docs` before `/{x}`). */
   templated: boolean;
   methods: Map<HttpMethod, string>; // method → JSON pointer of the operation
+  listener: string;
 }
 
 export interface LoadedDocument {
@@ -52,7 +55,14 @@ export function loadDocument(): LoadedDocument {
         methods.set(method, `/paths/${escapePointer(template)}/${method.toLowerCase()}`);
       }
     }
-    paths.push({ template, pattern: templateToRegExp(template), templated: template.includes('{'), methods });
+    const listener = asObject(item, template)['x-listener'];
+    paths.push({
+      template,
+      pattern: templateToRegExp(template),
+      templated: template.includes('{'),
+      methods,
+      listener: typeof listener === 'string' ? listener : 'api',
+    });
   }
   paths.sort((a, b) => Number(a.templated) - Number(b.templated));
   cached = { doc, paths };
@@ -60,7 +70,9 @@ export function loadDocument(): LoadedDocument {
 }
 
 export function documentedOperations(): DocumentedOperation[] {
-  return loadDocument().paths.flatMap((p) => [...p.methods.keys()].map((method) => ({ method, path: p.template })));
+  return loadDocument().paths.flatMap((p) =>
+    [...p.methods.keys()].map((method) => ({ method, path: p.template, listener: p.listener })),
+  );
 }
 
 /** `/tf-devices/{id}` → `/tf-devices/:id`, the spelling Fastify routes use. */

@@ -9,8 +9,9 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { ConfigError, loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config.js';
 import { createTestApp, METRICS_AUTH, TEST_SECRETS, type TestApp } from '../helpers/app.js';
+import { configProblems } from '../helpers/config-problems.js';
 import { DB_KIND } from '../helpers/db.js';
 import { freePort } from '../helpers/ports.js';
 import { createServiceDatabase, runServiceToExit, type ServiceDatabase } from '../helpers/service-process.js';
@@ -55,15 +56,7 @@ describe(`metrics are not public (${DB_KIND})`, () => {
   });
 
   test('METRICS_PORT=0 without a token, or the API port twice, is refused at start', () => {
-    const problems = (env: Record<string, string>) => {
-      try {
-        loadConfig({ ...TEST_SECRETS, ...env });
-        return [];
-      } catch (err) {
-        assert.ok(err instanceof ConfigError);
-        return err.problems;
-      }
-    };
+    const problems = configProblems;
     assert.match(problems({ METRICS_PORT: '0' }).join('\n'), /^METRICS_PORT=0 serves \/metrics on the public API port/);
     assert.match(problems({ METRICS_PORT: '3000' }).join('\n'), /^METRICS_PORT and PORT are both 3000/);
     assert.deepEqual(problems({ METRICS_PORT: '0', METRICS_ENABLED: 'false' }), []);
