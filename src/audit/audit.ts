@@ -30,7 +30,10 @@ export type AuditType =
   | 'device.revoked'
   | 'user.created'
   | 'user.deactivated'
-  | 'user.reset_2fa';
+  | 'user.reset_2fa'
+  | 'webauthn.registered'
+  | 'webauthn.deleted'
+  | 'webauthn.counter_regression';
 
 export interface AuditContext {
   ip: string | null;

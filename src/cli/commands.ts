@@ -8,6 +8,7 @@ import { deleteUserSessions } from '../db/session-store.js';
 import { deleteRecoveryCodes } from '../recovery-codes/recovery-codes.repository.js';
 import { hashPassword } from '../users/passwords.js';
 import { deleteUserDevices } from '../devices/devices.repository.js';
+import { deleteUserKeys, userKeys } from '../two-factor/factors/webauthn.repository.js';
 import { deleteUserPending, pendingWithSetupSecret, replaceSetupSecret } from '../two-factor/pending.repository.js';
 import {
   findUserByEmail,
@@ -118,10 +119,27 @@ export const commands: Record<string, Command> = {
         await deleteUserDevices(trx, user.id);
         await deleteUserPending(trx, user.id);
         await deleteRecoveryCodes(trx, user.id);
+        await deleteUserKeys(trx, user.id);
         await deleteUserSessions(trx, user.id);
       });
       await cliAudit(db, 'user.reset_2fa', user.id);
       return `reset two-factor authentication of ${user.email}`;
+    },
+  },
+  'users:keys': {
+    usage: '--email E',
+    options: { email: { type: 'string' } },
+    /** The user's security keys (README "Security keys"), one line each: never the key material. */
+    async run({ db, args }) {
+      const user = await userNamed(db, args);
+      const keys = await userKeys(db, user.id);
+      if (keys.length === 0) return `${user.email} has no security keys`;
+      return keys
+        .map((k) => {
+          const last = k.last_used_at ? k.last_used_at.toISOString() : 'never';
+          return `${k.name}\t${k.usage}\tregistered ${k.created_at.toISOString()}\tlast used ${last}\t${k.device_type}`;
+        })
+        .join('\n');
     },
   },
   'keys:rotate': {
