@@ -100,6 +100,7 @@ describe(`security keys: budgets, clones and bursts (${DB_KIND})`, () => {
     const { email, id, key } = await keyUser();
     const c = new Client(() => t.app);
     await c.login(email, 'password-1');
+    const before = await auditCount(id, 'signin.success');
     const { options, state } = await signinOptions(c);
     const credential = JSON.stringify(key.assert(options));
     const answers = await Promise.all(Array.from({ length: 20 }, () => c.post(`/wan-signin/${state}`, { credential })));
@@ -109,7 +110,8 @@ describe(`security keys: budgets, clones and bursts (${DB_KIND})`, () => {
       statuses.every((s) => s === 200 || s === 400 || s === 429),
       statuses.join(','),
     );
-    assert.equal(await auditCount(id, 'signin.success'), 1);
+    assert.equal(await auditCount(id, 'signin.success'), before + 1);
+    assert.equal(await auditCount(id, 'tf.passed'), 1);
     assert.equal((await lockoutCounters(t, id)).tf_failures, 0, 'replays do not count toward the lockout');
   });
 });
