@@ -1,4 +1,4 @@
-import { ValidationError } from '../../errors.js';
+import { AppError, ValidationError } from '../../errors.js';
 import { auditOf, liveChallenge, readAssertion } from './wan-ceremony.js';
 import { checkAssertion } from './wan-assertion.js';
 import type { Factor } from './factor.js';
@@ -39,7 +39,8 @@ export const webauthn: Factor = {
       within: deps.config.SECURITY_WAN_SIGNIN_WITHIN,
     };
     const challenge = await liveChallenge(deps, proof.state, scope).catch(() => null);
-    if (!challenge) return { ok: false, replay: true };
+    // Sane a moment ago (keySignin checked it), used now: a concurrent twin of this request took it.
+    if (!challenge) return { ok: false, replay: true, refusal: new AppError('API_ERROR') };
     const response = readAssertion(proof.credential);
     const check = await checkAssertion(deps, {
       userId: attempt.user.id,
