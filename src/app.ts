@@ -24,6 +24,9 @@ import { twoFactorLogin } from './two-factor/login.service.js';
 import { pruneExpiredPending } from './two-factor/pending.repository.js';
 import { pruneSends } from './two-factor/budget/send-limits.js';
 import { twoFactorRoutes } from './two-factor/tf.routes.js';
+import { selectRoutes } from './two-factor/select.routes.js';
+import { webauthnRoutes } from './webauthn/webauthn.routes.js';
+import { pruneChallenges } from './two-factor/factors/webauthn.repository.js';
 import type { Database } from './db/database.js';
 import { pruneExpiredSessions } from './db/session-store.js';
 import { healthRoutes, type Lifecycle } from './health/health.routes.js';
@@ -154,6 +157,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(authRoutes, { ...deps, afterPassword: twoFactorLogin(tf) });
   await app.register(docsRoutes);
   await app.register(twoFactorRoutes, tf);
+  await app.register(selectRoutes, tf);
+  // Security keys (README "Security keys"): Flask-Security's /wan-* endpoints, when switched on.
+  if (config.SECURITY_WEBAUTHN) await app.register(webauthnRoutes, tf);
   await app.register(rescueRoutes, deps);
   await app.register(recoveryCodesRoutes, deps);
   await app.register(devicesRoutes, deps);
@@ -169,6 +175,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         pruneExpiredPending(db, now),
         pruneSends({ db }, now),
         pruneThrottles(db, now),
+        pruneChallenges(db, now),
       ]).catch((err: unknown) => logger.warn({ err }, 'prune of expired rows failed'));
     }, PRUNE_EVERY_MS);
     pruneTimer.unref();

@@ -39,6 +39,18 @@ export const CATALOGUE = {
   REQUEST_TIMEOUT: [408, 'The request took too long to arrive.'],
   HEADERS_TOO_LARGE: [431, 'The request headers are too large.'],
   METHOD_NOT_ALLOWED: [405, 'Method not allowed.'],
+  // Security keys (README "Security keys"): Flask-Security's keys and messages.
+  WEBAUTHN_EXPIRED: [400, 'Passkey operations must be completed within %(within)s. Please start over.'],
+  WEBAUTHN_NAME_REQUIRED: [400, 'Nickname for new passkey is required.'],
+  WEBAUTHN_NAME_INUSE: [400, '%(name)s is already associated with a passkey.'],
+  WEBAUTHN_NAME_NOT_FOUND: [400, '%(name)s not registered with current user.'],
+  WEBAUTHN_CREDENTIAL_ID_INUSE: [400, 'Passkey already registered.'],
+  WEBAUTHN_UNKNOWN_CREDENTIAL_ID: [400, 'Unregistered passkey.'],
+  WEBAUTHN_NO_VERIFY: [400, 'Could not verify passkey: %(cause)s.'],
+  WEBAUTHN_CREDENTIAL_WRONG_USAGE: [400, 'Passkey not registered for this use (first or secondary)'],
+  WEBAUTHN_MISMATCH_USER_HANDLE: [400, "Credential user handle didn't match"],
+  INVALID_INPUT: [400, 'Value entered is not valid for the field'],
+  INVALID_INPUT_LENGTH: [400, 'Value entered must be less than %(length)s characters'],
   SERVICE_UNAVAILABLE: [503, 'The service is temporarily unavailable.'],
   INTERNAL_ERROR: [500, 'Internal error.'],
   // Operator API and command line (README, "Operator API").

@@ -39,7 +39,8 @@ export type AuditType =
   | 'operator.audit_read'
   // WebAuthn keys (README, "WebAuthn"); events out (src/events/notices.ts) maps them to notices.
   | 'webauthn.registered'
-  | 'webauthn.deleted';
+  | 'webauthn.deleted'
+  | 'webauthn.counter_regression';
 
 export interface AuditContext {
   ip: string | null;

@@ -1,6 +1,8 @@
 import { checkEmail, checkNewPassword } from '../auth/auth.service.js';
 import { createSecretBox, secretAad } from '../crypto/secret-box.js';
+import { userNamed } from '../operator/operator.js';
 import { createUser, deactivateUser, resetTwoFactor } from '../operator/users-admin.service.js';
+import { userKeys } from '../two-factor/factors/webauthn.repository.js';
 import { pendingWithSetupSecret, replaceSetupSecret } from '../two-factor/pending.repository.js';
 import { replaceTotpSecret, usersWithTotpSecret } from '../users/users.repository.js';
 import { CLI_OPERATOR, operatorDeps, requireString, USER_OPTION, type Command } from './command.js';
@@ -59,6 +61,23 @@ export const commands: Record<string, Command> = {
       const reason = requireString(ctx.args, 'reason');
       const { user } = await resetTwoFactor(operatorDeps(ctx), CLI_OPERATOR, requireString(ctx.args, 'email'), reason);
       return `reset two-factor authentication of ${user.email}`;
+    },
+  },
+  'users:keys': {
+    description: "list a user's security keys (never the key material)",
+    usage: '--email E',
+    options: { ...USER_OPTION },
+    /** The user's security keys (README "Security keys"), one line each. */
+    async run(ctx) {
+      const user = await userNamed(ctx.db, requireString(ctx.args, 'email'));
+      const keys = await userKeys(ctx.db, user.id);
+      if (keys.length === 0) return `${user.email} has no security keys`;
+      return keys
+        .map((k) => {
+          const last = k.last_used_at ? k.last_used_at.toISOString() : 'never';
+          return `${k.name}\t${k.usage}\tregistered ${k.created_at.toISOString()}\tlast used ${last}\t${k.device_type}`;
+        })
+        .join('\n');
     },
   },
   'keys:rotate': {

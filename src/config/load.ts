@@ -123,6 +123,11 @@ function crossChecks(cfg: RawConfig): string[] {
   }
   problems.push(...eventsConfigProblems(cfg));
   problems.push(...operatorApiProblems(cfg));
+  if (cfg.SECURITY_WEBAUTHN && (!cfg.SECURITY_WAN_RP_ID || cfg.SECURITY_WAN_ORIGINS.length === 0)) {
+    problems.push(
+      "SECURITY_WEBAUTHN needs SECURITY_WAN_RP_ID (the site's domain) and SECURITY_WAN_ORIGINS (the origins of the pages that call navigator.credentials)",
+    );
+  }
   // Providers check their own settings (a registered custom provider included).
   problems.push(...validateSendersConfig(sendersConfig(cfg as Config)));
   return problems;

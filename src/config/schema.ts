@@ -29,6 +29,12 @@ function checkTwilioConfig(v: unknown): string | null {
 
 export const TWO_FACTOR_METHODS = ['email', 'authenticator', 'sms'] as const;
 export type TwoFactorMethod = (typeof TWO_FACTOR_METHODS)[number];
+/**
+ * Every second factor: the code methods above (a user's tf_primary_method) and
+ * security keys, which a user holds apart from it (SECURITY_WEBAUTHN; README "Security keys").
+ */
+export const SECOND_FACTORS = [...TWO_FACTOR_METHODS, 'webauthn'] as const;
+export type SecondFactor = (typeof SECOND_FACTORS)[number];
 
 const MINUTE = 60;
 const HOUR = 3600;
@@ -114,6 +120,21 @@ export const schema = {
   ADMIN_HOST: str('127.0.0.1'),
   ADMIN_TOKENS: operatorTokens,
   ADMIN_TOKENS_FILE: str(),
+  // Security keys and passkeys as a second factor (README "Security keys"): names and defaults as
+  // Flask-Security's, except that the relying party and its origins are configured, not read
+  // from the Host header (a proxy's Host is not what the browser signed).
+  SECURITY_WEBAUTHN: bool(false),
+  SECURITY_WAN_RP_ID: str(),
+  SECURITY_WAN_RP_NAME: str('tfa-service'),
+  SECURITY_WAN_ORIGINS: corsOrigins,
+  SECURITY_WAN_REGISTER_WITHIN: duration(30 * MINUTE, { unusualBelow: MINUTE }),
+  SECURITY_WAN_SIGNIN_WITHIN: duration(MINUTE, { unusualBelow: 10 }),
+  SECURITY_WAN_REGISTER_TIMEOUT: int(60000, 1000, 600000),
+  SECURITY_WAN_SIGNIN_TIMEOUT: int(60000, 1000, 600000),
+  SECURITY_WAN_ALLOW_AS_MULTI_FACTOR: bool(true),
+  // What the key is asked for (a PIN or a fingerprint): Flask-Security asks a second factor for
+  // none ('discouraged'); 'required' also refuses an assertion without it.
+  SECURITY_WAN_USER_VERIFICATION: oneOf(['discouraged', 'preferred', 'required'], 'discouraged'),
   // Node timers overflow past 2^31-1 ms (about 24 days) and would fire at once.
   SHUTDOWN_TIMEOUT: duration(10, { max: 2147483 }),
   // Events out (README, "Webhooks" and "Security e-mails"): signed webhooks of every audit event,

@@ -1,5 +1,5 @@
 import type { ColumnType, Generated } from 'kysely';
-import type { TwoFactorMethod } from '../config/schema.js';
+import type { SecondFactor, TwoFactorMethod } from '../config/schema.js';
 
 /** A second factor's id (two-factor/factors/factor.ts FactorId): the values of SECURITY_TWO_FACTOR_ENABLED_METHODS. */
 type FactorId = TwoFactorMethod;
@@ -60,7 +60,8 @@ export interface AuditEventsTable {
 }
 
 export type PendingKind = 'signin' | 'change';
-export type PendingState = 'setup_from_login' | 'validating_profile' | 'ready';
+/** `select`: the user holds two factors and picks one with /tf-select (two-factor/flow.ts). */
+export type PendingState = 'setup_from_login' | 'validating_profile' | 'ready' | 'select';
 
 export interface TfPendingTable {
   id: string;
@@ -70,7 +71,8 @@ export interface TfPendingTable {
   fs_uniquifier: string;
   remember: Generated<boolean>;
   attempts: Generated<number>;
-  setup_method: FactorId | null;
+  /** A /tf-setup method in practice (setup.service.ts picks only enabled code methods). */
+  setup_method: SecondFactor | null;
   setup_secret: string | null;
   setup_phone: string | null;
   code_hash: string | null;
@@ -134,7 +136,53 @@ export interface PasswordThrottleTable {
   forget_at: Timestamp;
 }
 
+/** A registered security key (two-factor/webauthn/): what its assertions are checked against. */
+export interface WebauthnCredentialsTable {
+  id: Generated<number>;
+  user_id: number;
+  /** base64url of the raw credential id. */
+  credential_id: string;
+  /** base64url of the COSE public key. */
+  public_key: string;
+  /** bigint: pg returns a string, PGlite a number (read with Number()). */
+  sign_count: ColumnType<string | number, number, number>;
+  /** JSON array of the transports the browser reported. */
+  transports: string;
+  backup_eligible: boolean;
+  backup_state: boolean;
+  device_type: string;
+  usage: string;
+  discoverable: boolean | null;
+  name: string;
+  created_at: Timestamp;
+  last_used_at: Timestamp | null;
+}
+
+/** The user id security keys store (README "Security keys"): random, made at the first registration. */
+export interface WebauthnUserHandlesTable {
+  user_id: number;
+  /** base64url of 32 random bytes. */
+  handle: string;
+}
+
+/** A ceremony's challenge, named by the keyed hash of its wan_state; used once. */
+export interface WebauthnChallengesTable {
+  token_hash: string;
+  purpose: 'register' | 'signin' | 'verify';
+  user_id: number;
+  pending_id: string | null;
+  challenge: string;
+  name: string | null;
+  usage: string | null;
+  user_verification: boolean;
+  expires_at: Timestamp;
+  used_at: Timestamp | null;
+}
+
 export interface DB {
+  webauthn_credentials: WebauthnCredentialsTable;
+  webauthn_challenges: WebauthnChallengesTable;
+  webauthn_user_handles: WebauthnUserHandlesTable;
   tf_pending: TfPendingTable;
   tf_code_sends: TfCodeSendsTable;
   sms_sends: SmsSendsTable;

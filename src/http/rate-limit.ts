@@ -23,6 +23,15 @@ const LIMITED_POSTS = new Set([
   '/tf-rescue',
   '/mf-recovery',
   '/mf-recovery-codes',
+  // Security keys and the choice between two factors (README "Security keys").
+  '/tf-select',
+  '/wan-register',
+  '/wan-register/:param',
+  '/wan-delete',
+  '/wan-signin',
+  '/wan-signin/:param',
+  '/wan-verify',
+  '/wan-verify/:param',
 ]);
 
 export function isRateLimited(method: string, routeUrl: string | undefined): boolean {

@@ -3,6 +3,7 @@ import { deleteUserSessions } from '../db/session-store.js';
 import { deleteUserDevices, listDevices } from '../devices/devices.repository.js';
 import { AppError } from '../errors.js';
 import { countUnusedRecoveryCodes, deleteRecoveryCodes } from '../recovery-codes/recovery-codes.repository.js';
+import { deleteUserKeys, userKeys } from '../two-factor/factors/webauthn.repository.js';
 import { deleteUserPending } from '../two-factor/pending.repository.js';
 import { hashPassword } from '../users/passwords.js';
 import {
@@ -53,11 +54,12 @@ export function maskPhone(phone: string | null): string | null {
 export async function showUser(deps: OperatorDeps, op: Operator, ref: string) {
   const user = await userNamed(deps.db, ref);
   const now = deps.clock.now();
-  const [roles, codesLeft, devices, signIn] = await Promise.all([
+  const [roles, codesLeft, devices, signIn, keys] = await Promise.all([
     userRoles(deps.db, user.id),
     countUnusedRecoveryCodes(deps.db, user.id),
     listDevices(deps.db, user.id, user.fs_uniquifier, now),
     lastSignIn(deps.db, user.id),
+    userKeys(deps.db, user.id),
   ]);
   await deps.audit.record(deps.db, 'operator.user_viewed', user.id, op.audit, { operator: op.name });
   return {
@@ -68,8 +70,15 @@ export async function showUser(deps: OperatorDeps, op: Operator, ref: string) {
         method: user.tf_primary_method,
         phone: maskPhone(user.tf_phone_number),
         recovery_codes_left: codesLeft,
-        // WebAuthn keys once the service has them (README, "Operator API"); none today.
-        keys: [] as never[],
+        // Security keys (README, "Security keys"): what a help desk matches, never the key material.
+        keys: keys.map((k) => ({
+          name: k.name,
+          usage: k.usage,
+          transports: JSON.parse(k.transports) as string[],
+          backed_up: k.backup_state,
+          created_at: iso(k.created_at),
+          last_used_at: iso(k.last_used_at),
+        })),
         remembered_devices: devices.map((d) => ({
           id: d.id,
           user_agent: d.user_agent,
@@ -144,6 +153,7 @@ export async function resetTwoFactor(deps: OperatorDeps, op: Operator, ref: stri
     await deleteUserDevices(trx, user.id);
     await deleteUserPending(trx, user.id);
     await deleteRecoveryCodes(trx, user.id);
+    await deleteUserKeys(trx, user.id);
     await deleteUserSessions(trx, user.id);
     await deps.audit.record(trx, 'user.reset_2fa', user.id, op.audit, {
       operator: op.name,

@@ -6,6 +6,7 @@ import type { PendingKind, PendingState } from '../db/types.js';
  * describes the states as `tf_state`):
  *
  *   /login ─► ready ─────────────────────────────► (validate) ─► signed in
+ *   /login ─► select ─► (/tf-select) ─► ready ─► (validate, or a key at /wan-signin) ─► signed in
  *   /login ─► setup_from_login ─► (setup) ─► validating_profile ─► (validate) ─► signed in
  *   signed in ─► (setup) ─► validating_profile, kind `change` ─► (validate / confirm) ─► changed
  *
@@ -26,4 +27,8 @@ export const STEP = {
   confirm: { states: ['validating_profile'], kinds: ['change'] },
   /** /tf-rescue and /mf-recovery: an anonymous sign-in that cannot give its factor. */
   rescue: { states: ['ready'], kinds: ['signin'] },
+  /** GET/POST /tf-select: a sign-in whose user holds two factors picks one. */
+  select: { states: ['select'], kinds: ['signin'] },
+  /** POST /wan-signin and /wan-signin/{wan_state}: a security key for a sign-in's second step. */
+  keySignin: { states: ['ready'], kinds: ['signin'] },
 } as const satisfies Record<string, StepRule>;

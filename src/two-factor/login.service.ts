@@ -3,21 +3,24 @@ import type { Caller } from '../caller.js';
 import { deviceSkipsSecondFactor } from '../devices/devices.service.js';
 import type { User } from '../users/users.repository.js';
 import type { TfDeps } from './deps.js';
-import { factorOf, type WithFactors } from './factors/factor.js';
+import { askAnswer, heldFactors, type WithFactors } from './factors/factor.js';
 import { startPending, wipePending } from './pending.js';
 
 /**
  * The password was right; now the second factor (openapi.yaml, /login):
  * a remembered device signs in at once; a user with a method gets a pending
  * sign-in in state `ready` (and the factor's challenge, e.g. a code); a user
- * without one gets `setup_from_login` when 2FA is required, else is signed in.
+ * with two (a code method and security keys) picks one first (state `select`,
+ * /tf-select); a user without one gets `setup_from_login` when 2FA is required,
+ * else is signed in.
  */
 export function twoFactorLogin(deps: TfDeps & WithFactors): AfterPassword {
   return {
     discardPending: (caller) => wipePending(deps, caller),
     async proceed(caller, user, { remember }) {
-      const method = user.tf_primary_method;
-      if (!method) {
+      const held = await heldFactors(deps, deps.factors, user);
+      const factor = held[0];
+      if (!factor) {
         if (!deps.config.SECURITY_TWO_FACTOR_REQUIRED) {
           await wipePending(deps, caller);
           return { kind: 'signed-in', user, methods: ['password'] };
@@ -30,13 +33,21 @@ export function twoFactorLogin(deps: TfDeps & WithFactors): AfterPassword {
         await wipePending(deps, caller);
         return { kind: 'signed-in', user, methods: ['password', 'remembered_device'] };
       }
+      if (held.length > 1) {
+        // Flask-Security's answer for two factors: the client picks one at /tf-select.
+        await beginPending(deps, caller, user, 'select', remember);
+        deps.metrics.signIn('pending_second_factor');
+        return {
+          kind: 'pending',
+          answer: { tf_required: true, tf_select: true, tf_setup_methods: held.map((f) => f.id) },
+        };
+      }
       // Limits first: over the send limit nothing changes, the earlier pending sign-in and its code stay valid.
-      const challenge = await factorOf(deps.factors, method)?.challenge(deps, user, null, caller.audit);
+      const challenge = await factor.challenge(deps, user, null, caller.audit);
       const pending = await beginPending(deps, caller, user, 'ready', remember);
       await challenge?.issue(pending, 'signin', caller.audit);
       deps.metrics.signIn('pending_second_factor');
-      const answer = { tf_required: true, tf_state: 'ready', tf_primary_method: method, tf_method: method };
-      return { kind: 'pending', answer };
+      return { kind: 'pending', answer: askAnswer(factor, user) };
     },
   };
 }
@@ -46,7 +57,7 @@ async function beginPending(
   deps: TfDeps,
   caller: Caller,
   user: User,
-  state: 'ready' | 'setup_from_login',
+  state: 'ready' | 'setup_from_login' | 'select',
   remember: boolean,
 ): Promise<string> {
   await wipePending(deps, caller);

@@ -5,9 +5,17 @@ import { AppError } from '../errors.js';
 import { FAILURE_RUN_RESET, type User } from '../users/users.repository.js';
 import { chargeGuess, chargeStep, refuseGuess } from './budget/attempts.js';
 import type { TfDeps } from './deps.js';
-import { factorOf, type Attempt, type Factor, type Proof, type Verdict, type WithFactors } from './factors/factor.js';
+import {
+  factorForProof,
+  factorOf,
+  type Attempt,
+  type Factor,
+  type Proof,
+  type Verdict,
+  type WithFactors,
+} from './factors/factor.js';
 import { rescueEmail } from './factors/sent-code.js';
-import { STEP } from './flow.js';
+import { STEP, type StepRule } from './flow.js';
 import { humanDuration } from './human-duration.js';
 import type { PendingContext } from './pending.js';
 import { completePending, findPendingInScope } from './pending.repository.js';
@@ -34,7 +42,20 @@ export async function validateSecondFactor(
   caller: Caller,
   body: unknown,
 ): Promise<StepOutcome> {
-  const { ctx, input: proof } = await chargeStep(deps, caller, STEP.validate, () => readProof(body));
+  return validateProof(deps, caller, STEP.validate, () => readProof(body));
+}
+
+/**
+ * A step with a proof for the caller's pending row (a code at /tf-validate, a key's
+ * assertion at /wan-signin/{wan_state}): state, then input, then charge, then decide.
+ */
+export async function validateProof(
+  deps: TfDeps & WithFactors,
+  caller: Caller,
+  step: StepRule,
+  read: () => Proof,
+): Promise<StepOutcome> {
+  const { ctx, input: proof } = await chargeStep(deps, caller, step, read);
   return decide(deps, caller, ctx, proof);
 }
 
@@ -69,8 +90,10 @@ async function decide(
   ctx: PendingContext,
   proof: Proof,
 ): Promise<StepOutcome> {
-  const attempt = attemptOf(deps, ctx);
-  const own = factorOf(deps.factors, attempt.enrolment ? ctx.pending.setup_method : ctx.user.tf_primary_method);
+  const attempt = { ...attemptOf(deps, ctx), audit: caller.audit };
+  const own = attempt.enrolment
+    ? factorOf(deps.factors, ctx.pending.setup_method)
+    : factorForProof(deps.factors, ctx.user, proof);
   let factor: Pick<Factor, 'confirmed'> = rescueEmail;
   let verdict: Verdict = await rescueEmail.verify(deps, proof, attempt);
   if (!verdict.ok && own) [factor, verdict] = [own, await own.verify(deps, proof, attempt)];
@@ -87,7 +110,7 @@ async function decide(
   if (!verdict.ok || !user) {
     return refuseGuess(deps, caller, ctx, {
       method: own?.id ?? 'none',
-      wrong: new AppError('TWO_FACTOR_INVALID_TOKEN', { field: 'code' }),
+      wrong: (!verdict.ok && verdict.refusal) || new AppError('TWO_FACTOR_INVALID_TOKEN', { field: 'code' }),
       // Right, but a concurrent request completed first (or the step was used): a replay.
       replay: verdict.ok || verdict.replay === true,
     });

@@ -55,6 +55,9 @@ const ALL_FEATURES = {
   METRICS_ENABLED: 'true',
   METRICS_PORT: '0',
   CORS_ORIGINS: 'https://spa.example',
+  SECURITY_WEBAUTHN: 'true',
+  SECURITY_WAN_RP_ID: 'spa.example',
+  SECURITY_WAN_ORIGINS: 'https://spa.example',
 };
 
 test('with every feature on, the registered routes are exactly the documented operations', async () => {
@@ -77,6 +80,7 @@ test('with optional features off, their routes are gone (they answer 404, as doc
   const { undocumented, unimplemented } = compareRoutes(routes);
   assert.deepEqual(undocumented, []);
   assert.ok(unimplemented.includes('POST /register'), 'SECURITY_REGISTERABLE=false removes POST /register');
+  assert.ok(unimplemented.includes('POST /wan-register'), 'SECURITY_WEBAUTHN off (the default) removes /wan-*');
 });
 
 test('the operator listener registers exactly the operations openapi.yaml puts on it (x-listener: operator)', async () => {

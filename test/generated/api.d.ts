@@ -391,6 +391,230 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/tf-select": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The second factors a sign-in may pick from
+         * @description For a pending sign-in in state `select`: `/login` answered
+         *     `tf_select: true` because the user holds two second factors (a code
+         *     method and security keys). Any other state: 400
+         *     `TWO_FACTOR_PERMISSION_DENIED` (the pending sign-in is voided).
+         */
+        get: operations["getTfSelect"];
+        put?: never;
+        /**
+         * Pick the second factor of this sign-in
+         * @description `which` is one of `tf_setup_methods`; the answer is what `/login`
+         *     answers for a user with that one factor (a code method's code is sent
+         *     now; `webauthn` adds `tf_signin_url`), and the pending sign-in is
+         *     `ready`. Either factor is then accepted, as in Flask-Security. A method
+         *     the user does not hold: 400 `TWO_FACTOR_METHOD_NOT_AVAILABLE` on
+         *     `which`. Not in state `select`: 400 `TWO_FACTOR_PERMISSION_DENIED`.
+         */
+        post: operations["postTfSelect"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/wan-register": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller's security keys
+         * @description Signed in and fresh (as in Flask-Security, where the whole view needs
+         *     freshness). Flask-Security's fields, plus `created`; `lastuse` is the
+         *     registration time until the key is first used. `discoverable` is the
+         *     browser's `credProps.rk`, or `"Unknown"`.
+         */
+        get: operations["listWebauthnKeys"];
+        put?: never;
+        /**
+         * Start registering a security key
+         * @description Signed in and fresh. `name` is required (400 `WEBAUTHN_NAME_REQUIRED`),
+         *     trimmed and NFKC-normalized; letters, digits, spaces, dashes and
+         *     connectors only (400 `INVALID_INPUT`), at most 64 characters (400
+         *     `INVALID_INPUT_LENGTH`), unique among the user's keys (400
+         *     `WEBAUTHN_NAME_INUSE`). `usage` may be `first` or `secondary`; keys are a
+         *     second factor only here, so `first` is stored as `secondary` (as
+         *     Flask-Security does with first-factor keys off). Pass
+         *     `credential_options` to `navigator.credentials.create()` (after decoding
+         *     its base64url members) and post the result to
+         *     `/wan-register/{wan_state}` within SECURITY_WAN_REGISTER_WITHIN.
+         */
+        post: operations["startWebauthnRegistration"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/wan-register/{wan_state}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Register the key with the browser's attestation
+         * @description Signed in. `credential` is the PublicKeyCredential as JSON (a string,
+         *     as Flask-Security's clients send it, or the object). The attestation
+         *     (`none`, `packed` and the other formats of @simplewebauthn/server) is
+         *     checked against the challenge, SECURITY_WAN_ORIGINS and
+         *     SECURITY_WAN_RP_ID: 400 `WEBAUTHN_NO_VERIFY` on `credential` when it
+         *     fails. A `wan_state` that names nothing, another user's, or one used
+         *     already: 400 `API_ERROR`; past SECURITY_WAN_REGISTER_WITHIN: 400
+         *     `WEBAUTHN_EXPIRED`. A key registered already: 400
+         *     `WEBAUTHN_CREDENTIAL_ID_INUSE`. Audited as `webauthn.registered`.
+         */
+        post: operations["finishWebauthnRegistration"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/wan-delete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Delete one of the caller's keys by name
+         * @description Signed in and fresh. Missing `name`: 400 `WEBAUTHN_NAME_REQUIRED`; no
+         *     key of that name: 400 `WEBAUTHN_NAME_NOT_FOUND`. Audited as
+         *     `webauthn.deleted`. Deleting the last key ends the user's key sign-ins.
+         */
+        post: operations["deleteWebauthnKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/wan-signin": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A key as the second step of a pending sign-in
+         * @description For a pending sign-in in state `ready` (`/login` answered
+         *     `tf_method: webauthn` and `tf_signin_url`, or `/tf-select` did). The
+         *     challenge is bound to this pending sign-in and valid
+         *     SECURITY_WAN_SIGNIN_WITHIN. `remember` repeats the `/login` choice.
+         *     **Decision:** keys are not a first factor here, so without such a
+         *     pending sign-in the answer is 400 `TWO_FACTOR_PERMISSION_DENIED`;
+         *     signed in: 400 `ANONYMOUS_USER_REQUIRED`. `identity` (Flask-Security's
+         *     first-factor hint) is ignored.
+         */
+        post: operations["startWebauthnSignin"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/wan-signin/{wan_state}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Complete the sign-in with the key's assertion
+         * @description The assertion is charged like a code at `/tf-validate` (attempt cap,
+         *     lockout: 429 `TWO_FACTOR_TOO_MANY_ATTEMPTS`, `TWO_FACTOR_LOCKED`) once
+         *     the pending state, the `credential` and the `wan_state` are found sane
+         *     (a malformed credential: 400 `API_ERROR` on `credential`; an unknown or
+         *     used `wan_state`: 400 `API_ERROR`; an expired one: 400
+         *     `WEBAUTHN_EXPIRED`; none of these is charged). A key the user does not
+         *     hold: 400 `WEBAUTHN_UNKNOWN_CREDENTIAL_ID`; a wrong signature, origin,
+         *     RP id, or a signature counter that did not increase (audited as
+         *     `webauthn.counter_regression`): 400 `WEBAUTHN_NO_VERIFY`, all on
+         *     `credential`. Success signs in as `/tf-validate` does (new session id,
+         *     `tf_validity` when remembered) and adds `tf_required: false`; the
+         *     challenge is used once, so of parallel requests with one assertion one
+         *     signs in.
+         */
+        post: operations["finishWebauthnSignin"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/wan-verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reauthenticate with a key (start)
+         * @description Signed in (freshness not needed: this is how it is regained). Request
+         *     options over the caller's keys; the challenge is bound to the user and
+         *     valid SECURITY_WAN_SIGNIN_WITHIN.
+         */
+        post: operations["startWebauthnVerify"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/wan-verify/{wan_state}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reauthenticate with a key (assertion)
+         * @description One of the caller's own keys makes the session fresh, as `POST /verify`
+         *     does with the password (another user's key: 400
+         *     `WEBAUTHN_UNKNOWN_CREDENTIAL_ID`). Errors as for
+         *     `/wan-signin/{wan_state}`; not charged to the second-factor budget
+         *     (every try needs a new `wan_state` from a signed-in caller). Audited as
+         *     `verify.success` / `verify.failure` with method `webauthn`.
+         */
+        post: operations["finishWebauthnVerify"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -829,8 +1053,10 @@ export interface components {
             tf_required: true;
             /** @constant */
             tf_state: "ready";
-            tf_primary_method: components["schemas"]["Method"];
-            tf_method: components["schemas"]["Method"];
+            tf_primary_method: components["schemas"]["NullableMethod"];
+            tf_method: components["schemas"]["SecondFactor"];
+            /** @description With `tf_method` `webauthn`, where the key's sign-in starts (`/wan-signin`). */
+            tf_signin_url?: string;
         };
         UserResult: {
             csrf_token: components["schemas"]["CsrfToken"];
@@ -854,7 +1080,7 @@ export interface components {
              *     code counts as `email`; a skipped second factor as
              *     `remembered_device`.
              */
-            authn_methods: ("password" | "email" | "sms" | "authenticator" | "recovery_code" | "remembered_device")[];
+            authn_methods: ("password" | "email" | "sms" | "authenticator" | "recovery_code" | "remembered_device" | "webauthn")[];
         };
         TfSetupInfo: {
             csrf_token: components["schemas"]["CsrfToken"];
@@ -922,13 +1148,129 @@ export interface components {
             csrf_token: components["schemas"]["CsrfToken"];
             devices: components["schemas"]["Device"][];
         };
+        TfSelectRequest: {
+            /** @description One of `tf_setup_methods`. */
+            which: string;
+            csrf_token?: components["schemas"]["CsrfToken"];
+        };
+        TfSelect: {
+            csrf_token: components["schemas"]["CsrfToken"];
+            /** @constant */
+            tf_select: true;
+            tf_setup_methods: components["schemas"]["SecondFactor"][];
+        };
+        /** @description The user holds two second factors; pick one at `/tf-select`. */
+        LoginSelect: {
+            csrf_token: components["schemas"]["CsrfToken"];
+            /** @constant */
+            tf_required: true;
+            /** @constant */
+            tf_select: true;
+            tf_setup_methods: components["schemas"]["SecondFactor"][];
+        };
+        /** @enum {string} */
+        SecondFactor: "email" | "sms" | "authenticator" | "webauthn";
+        WanRegisterRequest: {
+            name: string;
+            /** @enum {string} */
+            usage?: "first" | "secondary";
+            csrf_token?: components["schemas"]["CsrfToken"];
+        };
+        WanDeleteRequest: {
+            name: string;
+            csrf_token?: components["schemas"]["CsrfToken"];
+        };
+        WanSigninRequest: {
+            /** @description Ignored (a first-factor hint in Flask-Security). */
+            identity?: string;
+            /** @description Ignored; the choice made at `/login` holds. */
+            remember?: boolean;
+            csrf_token?: components["schemas"]["CsrfToken"];
+        };
+        WanCredentialRequest: {
+            /** @description The PublicKeyCredential as JSON (base64url members), as a string or an object. */
+            credential: string | Record<string, never>;
+            /** @description Ignored (Flask-Security's forms carry it). */
+            remember?: boolean;
+            csrf_token?: components["schemas"]["CsrfToken"];
+        };
+        WanOptions: {
+            csrf_token: components["schemas"]["CsrfToken"];
+            /**
+             * @description PublicKeyCredentialCreationOptionsJSON (registration) or
+             *     PublicKeyCredentialRequestOptionsJSON (sign-in, verify), binary
+             *     members base64url-encoded.
+             */
+            credential_options: {
+                challenge: string;
+            };
+            /** @description Names the challenge; the path parameter of the second call. */
+            wan_state: string;
+        };
+        WanSigninOptions: {
+            csrf_token: components["schemas"]["CsrfToken"];
+            credential_options: {
+                challenge: string;
+            };
+            wan_state: string;
+            remember: boolean;
+            /** @constant */
+            is_secondary: true;
+        };
+        WanKey: {
+            name: string;
+            /** @description base64url. */
+            credential_id: string;
+            transports: string[];
+            /** @enum {string} */
+            usage: "first" | "secondary";
+            backup_state: boolean;
+            /** @enum {string} */
+            device_type: "singleDevice" | "multiDevice";
+            discoverable: boolean | "Unknown";
+            /** Format: date-time */
+            created: string;
+            /** Format: date-time */
+            lastuse: string;
+        };
+        WanKeys: {
+            csrf_token: components["schemas"]["CsrfToken"];
+            user: components["schemas"]["User"];
+            registered_credentials: components["schemas"]["WanKey"][];
+        };
+        WanSignedIn: {
+            csrf_token: components["schemas"]["CsrfToken"];
+            user: components["schemas"]["User"];
+            /** @constant */
+            tf_required: false;
+        };
+        TfSelectEnvelope: {
+            meta: components["schemas"]["Meta"];
+            response: components["schemas"]["TfSelect"];
+        };
+        WanOptionsEnvelope: {
+            meta: components["schemas"]["Meta"];
+            response: components["schemas"]["WanOptions"];
+        };
+        WanSigninOptionsEnvelope: {
+            meta: components["schemas"]["Meta"];
+            response: components["schemas"]["WanSigninOptions"];
+        };
+        WanKeysEnvelope: {
+            meta: components["schemas"]["Meta"];
+            response: components["schemas"]["WanKeys"];
+        };
+        WanSignedInEnvelope: {
+            meta: components["schemas"]["Meta"];
+            response: components["schemas"]["WanSignedIn"];
+        };
         LoginInfoEnvelope: {
             meta: components["schemas"]["Meta"];
             response: components["schemas"]["LoginInfo"];
         };
         LoginResultEnvelope: {
             meta: components["schemas"]["Meta"];
-            response: components["schemas"]["LoginSignedIn"] | components["schemas"]["LoginSetupRequired"] | components["schemas"]["LoginReady"];
+            response: components["schemas"]["LoginSignedIn"] | components["schemas"]["LoginSetupRequired"] | components["schemas"]["LoginReady"] | components["schemas"]["LoginSelect"];
         };
         EmptyEnvelope: {
             meta: components["schemas"]["Meta"];
@@ -978,7 +1320,7 @@ export interface components {
          * @description The stable key of SPEC §1's message table.
          * @enum {string}
          */
-        ErrorCode: "TWO_FACTOR_INVALID_TOKEN" | "TWO_FACTOR_PERMISSION_DENIED" | "TWO_FACTOR_METHOD_NOT_AVAILABLE" | "TWO_FACTOR_DISABLED" | "TWO_FACTOR_SETUP_EXPIRED" | "TWO_FACTOR_TOO_MANY_ATTEMPTS" | "TWO_FACTOR_LOCKED" | "PHONE_INVALID" | "SMS_COUNTRY_NOT_ALLOWED" | "FAILED_TO_SEND_CODE" | "INVALID_RECOVERY_CODE" | "NO_RECOVERY_CODES_SETUP" | "REAUTHENTICATION_REQUIRED" | "UNAUTHENTICATED" | "ANONYMOUS_USER_REQUIRED" | "GENERIC_AUTHN_FAILED" | "DISABLED_ACCOUNT" | "PASSWORD_INVALID_LENGTH" | "EMAIL_ALREADY_ASSOCIATED" | "INVALID_EMAIL_ADDRESS" | "API_ERROR" | "RATE_LIMITED" | "REQUIRED" | "INVALID_PASSWORD" | "CSRF_TOKEN_MISSING" | "CSRF_TOKEN_INVALID" | "ORIGIN_NOT_ALLOWED" | "MALFORMED_JSON" | "UNSUPPORTED_MEDIA_TYPE" | "PAYLOAD_TOO_LARGE" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "SERVICE_UNAVAILABLE" | "INTERNAL_ERROR" | "USER_NOT_FOUND" | "INVALID_CURSOR";
+        ErrorCode: "TWO_FACTOR_INVALID_TOKEN" | "TWO_FACTOR_PERMISSION_DENIED" | "TWO_FACTOR_METHOD_NOT_AVAILABLE" | "TWO_FACTOR_DISABLED" | "TWO_FACTOR_SETUP_EXPIRED" | "TWO_FACTOR_TOO_MANY_ATTEMPTS" | "TWO_FACTOR_LOCKED" | "PHONE_INVALID" | "SMS_COUNTRY_NOT_ALLOWED" | "FAILED_TO_SEND_CODE" | "INVALID_RECOVERY_CODE" | "NO_RECOVERY_CODES_SETUP" | "REAUTHENTICATION_REQUIRED" | "UNAUTHENTICATED" | "ANONYMOUS_USER_REQUIRED" | "GENERIC_AUTHN_FAILED" | "DISABLED_ACCOUNT" | "PASSWORD_INVALID_LENGTH" | "EMAIL_ALREADY_ASSOCIATED" | "INVALID_EMAIL_ADDRESS" | "API_ERROR" | "RATE_LIMITED" | "REQUIRED" | "INVALID_PASSWORD" | "CSRF_TOKEN_MISSING" | "CSRF_TOKEN_INVALID" | "ORIGIN_NOT_ALLOWED" | "MALFORMED_JSON" | "UNSUPPORTED_MEDIA_TYPE" | "PAYLOAD_TOO_LARGE" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "SERVICE_UNAVAILABLE" | "INTERNAL_ERROR" | "USER_NOT_FOUND" | "INVALID_CURSOR" | "WEBAUTHN_EXPIRED" | "WEBAUTHN_NAME_REQUIRED" | "WEBAUTHN_NAME_INUSE" | "WEBAUTHN_NAME_NOT_FOUND" | "WEBAUTHN_CREDENTIAL_ID_INUSE" | "WEBAUTHN_UNKNOWN_CREDENTIAL_ID" | "WEBAUTHN_NO_VERIFY" | "WEBAUTHN_CREDENTIAL_WRONG_USAGE" | "WEBAUTHN_MISMATCH_USER_HANDLE" | "INVALID_INPUT" | "INVALID_INPUT_LENGTH";
         ErrorMessages: string[];
         /** @description Field name → messages; `""` for errors not tied to a field. */
         FieldErrors: {
@@ -1005,7 +1347,7 @@ export interface components {
             meta: components["schemas"]["Meta"];
             response: components["schemas"]["Error"] & components["schemas"]["NoReauth"] & {
                 /** @enum {unknown} */
-                error_code?: "TWO_FACTOR_INVALID_TOKEN" | "TWO_FACTOR_PERMISSION_DENIED" | "TWO_FACTOR_METHOD_NOT_AVAILABLE" | "TWO_FACTOR_SETUP_EXPIRED" | "PHONE_INVALID" | "SMS_COUNTRY_NOT_ALLOWED" | "INVALID_RECOVERY_CODE" | "NO_RECOVERY_CODES_SETUP" | "ANONYMOUS_USER_REQUIRED" | "GENERIC_AUTHN_FAILED" | "DISABLED_ACCOUNT" | "PASSWORD_INVALID_LENGTH" | "EMAIL_ALREADY_ASSOCIATED" | "INVALID_EMAIL_ADDRESS" | "API_ERROR" | "REQUIRED" | "INVALID_PASSWORD" | "CSRF_TOKEN_MISSING" | "CSRF_TOKEN_INVALID" | "MALFORMED_JSON";
+                error_code?: "TWO_FACTOR_INVALID_TOKEN" | "TWO_FACTOR_PERMISSION_DENIED" | "TWO_FACTOR_METHOD_NOT_AVAILABLE" | "TWO_FACTOR_SETUP_EXPIRED" | "PHONE_INVALID" | "SMS_COUNTRY_NOT_ALLOWED" | "INVALID_RECOVERY_CODE" | "NO_RECOVERY_CODES_SETUP" | "ANONYMOUS_USER_REQUIRED" | "GENERIC_AUTHN_FAILED" | "DISABLED_ACCOUNT" | "PASSWORD_INVALID_LENGTH" | "EMAIL_ALREADY_ASSOCIATED" | "INVALID_EMAIL_ADDRESS" | "API_ERROR" | "REQUIRED" | "INVALID_PASSWORD" | "CSRF_TOKEN_MISSING" | "CSRF_TOKEN_INVALID" | "MALFORMED_JSON" | "WEBAUTHN_EXPIRED" | "WEBAUTHN_NAME_REQUIRED" | "WEBAUTHN_NAME_INUSE" | "WEBAUTHN_NAME_NOT_FOUND" | "WEBAUTHN_CREDENTIAL_ID_INUSE" | "WEBAUTHN_UNKNOWN_CREDENTIAL_ID" | "WEBAUTHN_NO_VERIFY" | "WEBAUTHN_CREDENTIAL_WRONG_USAGE" | "WEBAUTHN_MISMATCH_USER_HANDLE" | "INVALID_INPUT" | "INVALID_INPUT_LENGTH";
             };
         };
         Error401Envelope: {
@@ -1176,8 +1518,19 @@ export interface components {
                 /** @description The SMS number, masked but for its last two digits. */
                 phone: string | null;
                 recovery_codes_left: number;
-                /** @description WebAuthn keys, once the service has them; always empty today. */
-                keys: Record<string, never>[];
+                /** @description The user's security keys (README "Security keys"); never the key material. */
+                keys: {
+                    name: string;
+                    /** @enum {string} */
+                    usage: "secondary";
+                    transports: string[];
+                    /** @description The key's backup state (a synced passkey). */
+                    backed_up: boolean;
+                    /** Format: date-time */
+                    created_at: string;
+                    /** Format: date-time */
+                    last_used_at: string | null;
+                }[];
                 remembered_devices: {
                     id: string;
                     user_agent: string | null;
@@ -1411,6 +1764,16 @@ export interface components {
                 "application/json": components["schemas"]["DevicesEnvelope"];
             };
         };
+        /** @description Options for the browser, and the wan_state that names their challenge. */
+        WanOptionsResult: {
+            headers: {
+                "Cache-Control": components["headers"]["CacheControl"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["WanOptionsEnvelope"];
+            };
+        };
         /**
          * @description Validation error, wrong credentials, wrong two-factor state, missing or
          *     invalid CSRF token, malformed JSON.
@@ -1591,6 +1954,8 @@ export interface components {
          *     completes a sign-in: adds `user.authentication_token`.
          */
         IncludeAuthToken: string;
+        /** @description The `wan_state` of the call that made the options. Over 256 characters it cannot be one, and the router refuses it: 414 `URI_TOO_LONG`. */
+        WanState: string;
     };
     requestBodies: never;
     headers: {
@@ -2237,6 +2602,291 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getTfSelect: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The choices, as in the `/login` answer. */
+            200: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TfSelectEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    postTfSelect: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "which": "webauthn"
+                 *     }
+                 */
+                "application/json": components["schemas"]["TfSelectRequest"];
+            };
+        };
+        responses: {
+            200: components["responses"]["LoginResult"];
+            400: components["responses"]["BadRequest"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["SendFailed"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listWebauthnKeys: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The keys, oldest first. */
+            200: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WanKeysEnvelope"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    startWebauthnRegistration: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": "my key",
+                 *       "usage": "secondary"
+                 *     }
+                 */
+                "application/json": components["schemas"]["WanRegisterRequest"];
+            };
+        };
+        responses: {
+            200: components["responses"]["WanOptionsResult"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    finishWebauthnRegistration: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The `wan_state` of the call that made the options. Over 256 characters it cannot be one, and the router refuses it: 414 `URI_TOO_LONG`. */
+                wan_state: components["parameters"]["WanState"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WanCredentialRequest"];
+            };
+        };
+        responses: {
+            200: components["responses"]["UserResult"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deleteWebauthnKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": "my key"
+                 *     }
+                 */
+                "application/json": components["schemas"]["WanDeleteRequest"];
+            };
+        };
+        responses: {
+            200: components["responses"]["UserResult"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    startWebauthnSignin: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["WanSigninRequest"];
+            };
+        };
+        responses: {
+            /** @description Request options for `navigator.credentials.get()`. */
+            200: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WanSigninOptionsEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    finishWebauthnSignin: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Present (with no value, or any value but `false`/`0`) on a request that
+                 *     completes a sign-in: adds `user.authentication_token`.
+                 */
+                include_auth_token?: components["parameters"]["IncludeAuthToken"];
+            };
+            header?: never;
+            path: {
+                /** @description The `wan_state` of the call that made the options. Over 256 characters it cannot be one, and the router refuses it: 414 `URI_TOO_LONG`. */
+                wan_state: components["parameters"]["WanState"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WanCredentialRequest"];
+            };
+        };
+        responses: {
+            /** @description Signed in. */
+            200: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "Set-Cookie": components["headers"]["SetCookie"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WanSignedInEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    startWebauthnVerify: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["WanOptionsResult"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    finishWebauthnVerify: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Present (with no value, or any value but `false`/`0`) on a request that
+                 *     completes a sign-in: adds `user.authentication_token`.
+                 */
+                include_auth_token?: components["parameters"]["IncludeAuthToken"];
+            };
+            header?: never;
+            path: {
+                /** @description The `wan_state` of the call that made the options. Over 256 characters it cannot be one, and the router refuses it: 414 `URI_TOO_LONG`. */
+                wan_state: components["parameters"]["WanState"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WanCredentialRequest"];
+            };
+        };
+        responses: {
+            200: components["responses"]["UserResult"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            414: components["responses"]["UriTooLong"];
             415: components["responses"]["UnsupportedMediaType"];
             503: components["responses"]["ServiceUnavailable"];
         };

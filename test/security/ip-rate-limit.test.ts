@@ -151,12 +151,21 @@ describe('which routes are limited', () => {
       '/tf-rescue',
       '/mf-recovery',
       '/mf-recovery-codes',
+      '/tf-select',
+      '/wan-register',
+      '/wan-register/:wan_state',
+      '/wan-delete',
+      '/wan-signin',
+      '/wan-signin/:wan_state',
+      '/wan-verify',
+      '/wan-verify/:wan_state',
     ]) {
       assert.equal(isRateLimited('POST', url), true, url);
     }
     for (const [method, url] of [
       ['GET', '/login'],
       ['GET', '/tf-setup'],
+      ['GET', '/wan-register'],
       ['POST', '/logout'],
       ['GET', '/healthz'],
       ['GET', '/metrics'],

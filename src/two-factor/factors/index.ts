@@ -1,6 +1,7 @@
 import { authenticator } from './authenticator.js';
 import type { Factors } from './factor.js';
 import { sentCode } from './sent-code.js';
+import { webauthn } from './webauthn.js';
 
 /**
  * The factor table: one line per method (docs/architecture.md, "Adding a
@@ -11,4 +12,5 @@ export const factors = {
   authenticator,
   email: sentCode('email'),
   sms: sentCode('sms'),
+  webauthn,
 } as const satisfies Factors;

@@ -3,7 +3,7 @@ import type { components } from '../../../generated/api.js';
 /** The answers this SPA reads, typed from openapi.yaml (test/generated/api.d.ts): the contract is the only coupling. */
 type S = components['schemas'];
 export type LoginInfo = S['LoginInfo'];
-export type LoginResult = S['LoginSignedIn'] | S['LoginSetupRequired'] | S['LoginReady'];
+export type LoginResult = S['LoginSignedIn'] | S['LoginSetupRequired'] | S['LoginReady'] | S['LoginSelect'];
 export type Me = S['Me'];
 export type SetupResult = S['TfSetupStartedCode'] | S['TfSetupStartedAuthenticator'];
 export type UserResult = S['UserResult'];

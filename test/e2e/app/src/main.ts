@@ -10,6 +10,7 @@ import {
 } from './api.js';
 import { renderDevices } from './devices.js';
 import { el, field, onClick, onSubmit, run, setText, show } from './dom.js';
+import { registerKey, signInWithKey } from './keys.js';
 
 /**
  * A sample single-page app on its own origin that talks to tfa-service only
@@ -30,7 +31,7 @@ function view(name: 'signed-out' | 'second-factor' | 'signed-in'): void {
 }
 
 function hidePanels(): void {
-  for (const id of ['setup', 'recovery-codes', 'devices', 'rescue', 'recovery-form']) show(id, false);
+  for (const id of ['setup', 'recovery-codes', 'devices', 'rescue', 'recovery-form', 'key-message']) show(id, false);
 }
 
 async function signedOut(): Promise<void> {
@@ -49,21 +50,43 @@ async function signedIn(): Promise<void> {
   view('signed-in');
 }
 
-async function afterFirstFactor(result: LoginResult): Promise<void> {
-  if (!result.tf_required) return signedIn();
+async function afterFirstFactor(answer: LoginResult): Promise<void> {
+  if (!answer.tf_required) return signedIn();
   hidePanels();
-  if (result.tf_state === 'setup_from_login')
+  // Two second factors (a code method and a key): this sample prefers the key.
+  const result = 'tf_select' in answer ? await api.post<LoginResult>('/tf-select', { which: 'webauthn' }) : answer;
+  if (!('tf_state' in result) || result.tf_state === 'setup_from_login')
     throw new Error('This account must set up a second factor first; this sample does not cover that.');
   setText('status', 'Password accepted; second factor needed');
+  const key = result.tf_method === 'webauthn';
+  keySigninUrl = result.tf_signin_url ?? '/wan-signin';
   setText(
     'second-factor-hint',
-    result.tf_method === 'authenticator'
-      ? 'Enter the code your authenticator app shows.'
-      : `We sent a code by ${result.tf_method}.`,
+    key
+      ? 'Use your security key.'
+      : result.tf_method === 'authenticator'
+        ? 'Enter the code your authenticator app shows.'
+        : `We sent a code by ${result.tf_method}.`,
   );
+  show('use-key', key);
+  show('code-form', !key);
   field(el<HTMLFormElement>('code-form'), 'code').value = '';
   view('second-factor');
 }
+
+/** Where the key's sign-in starts (`tf_signin_url` of the /login answer). */
+let keySigninUrl = '/wan-signin';
+
+onClick('use-key', async () => {
+  await signInWithKey(api, keySigninUrl);
+  await signedIn();
+});
+
+onSubmit('key-form', async (form) => {
+  await registerKey(api, field(form, 'name').value);
+  setText('key-message', `Security key "${field(form, 'name').value.trim()}" added.`);
+  show('key-message');
+});
 
 function credentials(form: HTMLFormElement): { email: string; password: string } {
   return { email: field(form, 'email').value, password: field(form, 'password').value };
