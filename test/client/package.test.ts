@@ -6,15 +6,18 @@
  */
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { before, describe, it } from 'node:test';
 import type * as Client from '../../packages/client/src/index.js';
-import { loadClientPackage, PACKAGE_DIR, ROOT } from './build.js';
+import { buildClientPackage, loadClientPackage, PACKAGE_DIR, ROOT } from './build.js';
 
 let pkg: typeof Client;
+/** The built package: package.json, README.md and dist/, as published. */
+let packed: string;
 
 before(async () => {
   pkg = await loadClientPackage();
+  packed = await buildClientPackage();
 });
 
 function files(dir: string): string[] {
@@ -34,21 +37,46 @@ describe('the package', () => {
   });
 
   it('exports, for types and code, files the build produced; publishes dist and the README only', () => {
-    const manifest = JSON.parse(readFileSync(join(PACKAGE_DIR, 'package.json'), 'utf8'));
+    const manifest = JSON.parse(readFileSync(join(packed, 'package.json'), 'utf8'));
     assert.equal(manifest.type, 'module');
     assert.match(manifest.version, /^\d+\.\d+\.\d+$/);
     assert.deepEqual(manifest.files, ['dist', 'README.md']);
     assert.deepEqual(manifest.dependencies ?? {}, {}, 'no runtime dependency');
     for (const target of [manifest.exports['.'].types, manifest.exports['.'].default, manifest.types])
-      assert.ok(statSync(join(PACKAGE_DIR, target)).isFile(), `${target} is built`);
+      assert.ok(statSync(join(packed, target)).isFile(), `${target} is built`);
   });
 
   it('imports no Node built-in and no other package (it must load in a browser)', () => {
-    for (const file of files(join(PACKAGE_DIR, 'dist')).filter((f) => f.endsWith('.js'))) {
+    for (const file of files(join(packed, 'dist')).filter((f) => f.endsWith('.js'))) {
       const source = readFileSync(file, 'utf8');
       const specifiers = [...source.matchAll(/\b(?:from|import)\s*\(?\s*['"]([^'"]+)['"]/g)].map((m) => m[1]!);
-      for (const s of specifiers) assert.match(s, /^\.\.?\//, `${relative(PACKAGE_DIR, file)} imports ${s}`);
-      assert.doesNotMatch(source, /\b(require|process|Buffer)\b/, `${relative(PACKAGE_DIR, file)} uses a Node global`);
+      for (const s of specifiers) assert.match(s, /^\.\.?\//, `${relative(packed, file)} imports ${s}`);
+      assert.doesNotMatch(source, /\b(require|process|Buffer)\b/, `${relative(packed, file)} uses a Node global`);
+    }
+  });
+});
+
+describe('the documentation', () => {
+  it('the README documents every flow function the package exports', () => {
+    const readme = readFileSync(join(PACKAGE_DIR, 'README.md'), 'utf8');
+    const flows = Object.entries(pkg).filter(([name, v]) => typeof v === 'function' && /^[a-z]/.test(name));
+    assert.ok(flows.length > 15, flows.map(([n]) => n).join());
+    for (const [name] of flows) assert.match(readme, new RegExp(`\\b${name}\\(`), `README.md: ${name}`);
+  });
+
+  it('relative links of the integration docs and READMEs lead to files that exist', () => {
+    const docs = [
+      'docs/spa-integration.md',
+      'docs/behind-a-proxy.md',
+      'packages/client/README.md',
+      'examples/starter-spa/README.md',
+    ];
+    for (const doc of docs) {
+      const text = readFileSync(join(ROOT, doc), 'utf8');
+      for (const [, target] of text.matchAll(/\]\(([^)#\s]+)(?:#[^)]*)?\)/g)) {
+        if (/^[a-z]+:/.test(target!)) continue;
+        assert.ok(statSync(join(ROOT, dirname(doc), target!), { throwIfNoEntry: false }), `${doc} links ${target}`);
+      }
     }
   });
 });
