@@ -119,6 +119,26 @@ describe('the cookie jar (outside a browser)', () => {
     );
   });
 
+  it('reads Set-Cookie joined into one header where fetch has no getSetCookie (older Node, polyfills)', async () => {
+    const seen: (string | undefined)[] = [];
+    const joined = 'session=abc; Path=/; Expires=Thu, 01 Jan 2099 00:00:00 GMT; HttpOnly, tf_validity=d; Path=/';
+    const client = pkg.createClient({
+      baseUrl: 'https://auth.example.com',
+      fetch: async (_url, init) => {
+        seen.push(init.headers['Cookie']);
+        return {
+          status: 200,
+          ok: true,
+          headers: { get: (name) => (name.toLowerCase() === 'set-cookie' ? joined : null) },
+          text: async () => JSON.stringify({ meta: { code: 200 }, response: { csrf_token: 'c' } }),
+        };
+      },
+    });
+    await pkg.currentUser(client);
+    await pkg.currentUser(client);
+    assert.equal(seen[1], 'session=abc; tf_validity=d');
+  });
+
   it('keeps a Secure cookie for https and loopback only, as a browser does (threat: a session cookie sent in clear text)', async () => {
     const secure = [['session=abc; Path=/; Secure']];
     assert.equal(await cookieAfter('http://auth.example.com', secure), undefined);

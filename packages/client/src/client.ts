@@ -1,5 +1,5 @@
 import type { paths } from './generated/api.js';
-import { CookieJar } from './cookie-jar.js';
+import { CookieJar, splitSetCookie } from './cookie-jar.js';
 import { errorFromEnvelope, TfaNetworkError } from './errors.js';
 import { defaultFetch, inBrowser, type FetchLike, type FetchResponse } from './http.js';
 import type { CallOptions, Method, Ok, PathsFor } from './operations.js';
@@ -164,7 +164,7 @@ export class TfaClient {
     } catch (err) {
       throw new TfaNetworkError(`${method.toUpperCase()} ${path}: ${(err as Error).message}`, err);
     }
-    this.jar?.store(res.headers.getSetCookie?.() ?? []);
+    this.jar?.store(res.headers.getSetCookie?.() ?? splitSetCookie(res.headers.get('set-cookie')));
     const text = await res.text();
     const data = parseJson(text);
     const response = (data as { response?: Record<string, unknown> } | null)?.response;

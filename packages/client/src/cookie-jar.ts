@@ -51,3 +51,13 @@ export class CookieJar {
     this.cookies.clear();
   }
 }
+
+/**
+ * Set-Cookie lines from a fetch without `getSetCookie` (Node before 19.7 and
+ * some polyfills join them into one header with commas). A comma starts a new
+ * cookie only when `name=` follows, so the comma inside `Expires=Thu, 01 …`
+ * stays where it is.
+ */
+export function splitSetCookie(joined: string | null): string[] {
+  return joined ? joined.split(/,(?=\s*[^;,=\s]+=)/).map((s) => s.trim()) : [];
+}
