@@ -5,6 +5,8 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   { ignores: ['node_modules/', 'dist/', 'data/', 'test-results/', 'test/e2e/app/dist/', 'test/e2e/app/generated/'] },
+  // Build output of the client package and the starter SPA (packages/client/README.md).
+  { ignores: ['packages/*/dist/', 'examples/*/dist/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -9,7 +9,8 @@ import { promisify } from 'node:util';
 import type { FastifyInstance } from 'fastify';
 import { chromium, type Browser, type Page, type Response } from 'playwright-core';
 import { buildApp } from '../../src/app.js';
-import { systemClock } from '../../src/clock.js';
+import { systemClock, type Clock } from '../../src/clock.js';
+import type { Database } from '../../src/db/database.js';
 import { createLogger } from '../../src/logger.js';
 import { testConfig } from '../helpers/app.js';
 import { createTestDatabase } from '../helpers/db.js';
@@ -24,6 +25,8 @@ export interface RunningApi {
   app: FastifyInstance;
   senders: RecordingSenders;
   logs: string[];
+  /** The service's database, for creating users as an administrator would (test/helpers/app.ts createUser). */
+  database: Database;
   close(): Promise<void>;
 }
 
@@ -32,7 +35,7 @@ export interface RunningApi {
  * CORS and TOTP codes all run on wall time, like a deployment. Codes are
  * read back from recording senders.
  */
-export async function startApi(env: Record<string, string>): Promise<RunningApi> {
+export async function startApi(env: Record<string, string>, options: { clock?: Clock } = {}): Promise<RunningApi> {
   const database = await createTestDatabase();
   const senders = new RecordingSenders();
   const logs: string[] = [];
@@ -40,7 +43,8 @@ export async function startApi(env: Record<string, string>): Promise<RunningApi>
     'warn',
     suiteLogged((line) => void logs.push(line)),
   );
-  const app = await buildApp({ config: testConfig(env), database, logger, clock: systemClock, senders });
+  const clock = options.clock ?? systemClock;
+  const app = await buildApp({ config: testConfig(env), database, logger, clock, senders });
   harvestSecrets(app);
   await app.listen({ host: '127.0.0.1', port: 0 });
   const { port } = app.server.address() as AddressInfo;
@@ -49,6 +53,7 @@ export async function startApi(env: Record<string, string>): Promise<RunningApi>
     app,
     senders,
     logs,
+    database,
     async close() {
       await app.close();
       await database.close();

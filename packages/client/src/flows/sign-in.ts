@@ -1,0 +1,75 @@
+import type { TfaClient } from '../client.js';
+import { TfaUsageError } from '../errors.js';
+import type { Ok } from '../operations.js';
+import type { SecondFactorMethod, User } from './types.js';
+
+export interface Credentials {
+  email: string;
+  password: string;
+  /** Remember this device for SECURITY_TWO_FACTOR_LOGIN_VALIDITY, when the service allows it. */
+  remember?: boolean;
+}
+
+/** Where the user stands after the password (openapi.yaml, The four two-factor paths). */
+export type SignInResult =
+  /** Done: no second factor, or a remembered device skipped it. */
+  | { status: 'signed-in'; user: User }
+  /** Path 1: enter the code of `method` (for email/sms it was just sent) with `submitCode`. */
+  | { status: 'code-required'; method: SecondFactorMethod }
+  /** Path 3: 2FA is required and the user has no method yet: `beginSetup` with one of `methods`. */
+  | { status: 'setup-required'; methods: SecondFactorMethod[] };
+
+type LoginAnswer = Ok<'/login', 'post'>;
+
+async function afterPassword(client: TfaClient, answer: LoginAnswer): Promise<SignInResult> {
+  if (!answer.tf_required) return { status: 'signed-in', user: answer.user };
+  if (answer.tf_state === 'ready') return { status: 'code-required', method: answer.tf_method };
+  const info = await client.call('get', '/tf-setup');
+  const methods = info.tf_available_methods.filter((m): m is SecondFactorMethod => m !== 'disable');
+  return { status: 'setup-required', methods };
+}
+
+/** POST /login. Wrong e-mail or password: TfaApiError `GENERIC_AUTHN_FAILED`. */
+export async function signIn(client: TfaClient, credentials: Credentials): Promise<SignInResult> {
+  const { email, password, remember = false } = credentials;
+  const answer = await client.call('post', '/login', {
+    body: { email, password, remember },
+    query: client.signInQuery(),
+  });
+  return afterPassword(client, answer);
+}
+
+/** POST /register (when SECURITY_REGISTERABLE=true): creates the account and answers as `signIn`. */
+export async function register(client: TfaClient, credentials: Omit<Credentials, 'remember'>): Promise<SignInResult> {
+  const answer = await client.call('post', '/register', {
+    body: { email: credentials.email, password: credentials.password },
+    query: client.signInQuery(),
+  });
+  return afterPassword(client, answer);
+}
+
+/**
+ * POST /tf-validate: the code of a pending sign-in, or of a setup being
+ * confirmed. Wrong code: `TWO_FACTOR_INVALID_TOKEN`; too many:
+ * `TWO_FACTOR_TOO_MANY_ATTEMPTS` / `TWO_FACTOR_LOCKED` (429, `retryAfter`).
+ */
+export async function submitCode(client: TfaClient, code: string): Promise<User> {
+  const answer = await client.call('post', '/tf-validate', {
+    body: { code: code.trim() },
+    query: client.signInQuery(),
+  });
+  return answer.user;
+}
+
+/**
+ * A new e-mail or SMS code for a pending sign-in. The service sends one code
+ * per password step ("sign in again to resend", openapi.yaml POST /login), so
+ * this repeats the password step; a code sent less than the send gap ago is a
+ * 429 with `retryAfter`. Authenticator codes are not sent: nothing to resend.
+ */
+export async function resendSignInCode(client: TfaClient, credentials: Credentials): Promise<SignInResult> {
+  const result = await signIn(client, credentials);
+  if (result.status === 'code-required' && result.method === 'authenticator')
+    throw new TfaUsageError('An authenticator code is not sent: use the code the app shows.');
+  return result;
+}

@@ -1,0 +1,253 @@
+/**
+ * The starter SPA (examples/starter-spa), built by Vite as production would
+ * ship it and served from its own origin, in Debian's Chromium against the
+ * real service on 127.0.0.1 with SECURITY_TWO_FACTOR_REQUIRED=true. One
+ * user's journey through every screen: required setup at first sign-in with
+ * the QR code read off the screen by zbarimg (as a phone would), the recovery
+ * codes shown right after, sign out and in with an oathtool code, a wrong
+ * code, rescue with a recovery code, a remembered device skipping the code and
+ * then forgotten, and e-mail codes resent inside and after the send gap.
+ *
+ * The service's clock runs ahead of wall time on demand (the 30 s send gap, a
+ * new TOTP step) instead of the test sleeping; the browser's own clock is wall
+ * time, which only cookie lifetimes (days) depend on.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Clock } from '../../src/clock.js';
+import { createUser, uniqueEmail } from '../helpers/app.js';
+import { oathtool } from '../helpers/real-clients.js';
+import { launchChromium, scanPng, startApi, waitForError, waitForUi, type RunningApi } from './harness.js';
+import { STARTER_DIR, startBuiltSpa, type BuiltSpa } from './starter-spa-server.js';
+
+const PASSWORD = 'correct horse battery staple';
+const STEP_MS = 30_000;
+const SHOTS = 'test-results/e2e-starter';
+
+/** Wall time plus an offset the test moves forward. */
+class AheadClock implements Clock {
+  offset = 0;
+  now(): Date {
+    return new Date(Date.now() + this.offset);
+  }
+}
+
+const clock = new AheadClock();
+let api: RunningApi | undefined;
+let spa: BuiltSpa | undefined;
+let browser: Browser | undefined;
+let context: BrowserContext;
+let page: Page;
+let sizes: Map<string, { bytes: number; gzip: number }>;
+let typecheck: Promise<string>;
+const email = uniqueEmail('starter');
+const journey = { failed: false, secret: '', recoveryCodes: [] as string[] };
+
+function step(name: string, fn: () => Promise<void>): void {
+  it(name, async (t) => {
+    if (journey.failed) return t.skip('an earlier step failed');
+    try {
+      await fn();
+    } catch (err) {
+      journey.failed = true;
+      await shot(`failed-${name.replace(/\W+/g, '-').slice(0, 40)}`).catch(() => undefined);
+      throw err;
+    }
+  });
+}
+
+async function shot(name: string): Promise<void> {
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+/** The authenticator's code for a time step after the last one used (a code counts once). */
+function nextTotp(): string {
+  clock.offset += STEP_MS;
+  return oathtool(journey.secret, clock.now());
+}
+
+async function signIn(remember = false): Promise<void> {
+  await page.fill('#sign-in-form [name=email]', email);
+  await page.fill('#sign-in-form [name=password]', PASSWORD);
+  await page.setChecked('#sign-in-form [name=remember]', remember);
+  await page.click('#sign-in-form button[type=submit]');
+}
+
+async function signOut(): Promise<void> {
+  await page.click('#sign-out');
+  await waitForUi(page, '#status', 'Signed out');
+}
+
+async function enterCode(form: 'code-form' | 'setup-form' | 'recovery-form', code: string): Promise<void> {
+  await page.fill(`#${form} [name=code]`, code);
+  await page.click(`#${form} button[type=submit]`);
+}
+
+function emailsTo(): number {
+  return api!.senders.emails.filter((m) => m.to === email).length;
+}
+
+describe('the starter SPA in Chromium', () => {
+  before(async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    typecheck = promisify(execFile)(process.execPath, ['node_modules/typescript/bin/tsc', '-p', STARTER_DIR]).then(
+      () => '',
+      (e: { stdout?: string; message: string }) => e.stdout || e.message,
+    );
+    spa = await startBuiltSpa();
+    const started = await Promise.allSettled([
+      startApi(
+        {
+          CORS_ORIGINS: spa.origin,
+          SECURITY_TWO_FACTOR_REQUIRED: 'true',
+          SECURITY_TWO_FACTOR_ALWAYS_VALIDATE: 'false',
+        },
+        { clock },
+      ).then((a) => (api = a)),
+      launchChromium().then((b) => (browser = b)),
+    ]);
+    for (const s of started) if (s.status === 'rejected') throw s.reason;
+    spa.apiOrigin = api!.origin;
+    sizes = await spa.build();
+    await createUser(api!.database, email, PASSWORD);
+    context = await browser!.newContext({ viewport: { width: 720, height: 560 } });
+    page = await context.newPage();
+    page.setDefaultTimeout(15_000);
+  });
+
+  after(async () => {
+    await browser?.close();
+    await Promise.all([spa?.close(), api?.close()]);
+  });
+
+  it('typechecks against the client package (tsc -p examples/starter-spa) and builds with Vite', async (t) => {
+    assert.equal(await typecheck, '');
+    const js = [...sizes].filter(([name]) => name.endsWith('.js'));
+    assert.equal(js.length, 1, 'one script bundle');
+    const [name, size] = js[0]!;
+    t.diagnostic(`${name}: ${size.bytes} bytes, ${size.gzip} gzipped`);
+    // A budget, so a dependency pulled in by mistake shows: the client and the app are a few kB.
+    assert.ok(size.gzip < 15_000, `${size.gzip} bytes gzipped`);
+  });
+
+  step('required setup at first sign-in: the QR code on screen scans to the otpauth URI', async () => {
+    await page.goto(spa!.origin);
+    await waitForUi(page, '#status', 'Signed out');
+    await signIn();
+    await waitForUi(page, '#setup-intro', 'needs a second factor');
+    await page.click('#setup-methods [data-method=authenticator]');
+    await waitForUi(page, '#setup-hint', 'type the code the app shows');
+    await page.waitForFunction(() => (globalThis as any).document.getElementById('qr').complete);
+    await shot('01-required-setup');
+    const uri = scanPng(await page.locator('#qr').screenshot());
+    const otpauth = new URL(uri);
+    assert.equal(otpauth.protocol, 'otpauth:');
+    assert.match(decodeURIComponent(otpauth.pathname), new RegExp(email.replace(/[.+]/g, '\\$&')));
+    journey.secret = otpauth.searchParams.get('secret')!;
+    assert.equal(
+      (await page.textContent('#manual-key'))!.replace(/-/g, ''),
+      journey.secret,
+      'the typed key is the scanned one',
+    );
+  });
+
+  step('confirming the setup shows the recovery codes at once, then the account', async () => {
+    await enterCode('setup-form', nextTotp());
+    await waitForUi(page, '#view-recovery-codes', 'shown only now');
+    journey.recoveryCodes = await page.locator('#recovery-code-list li').allTextContents();
+    assert.equal(journey.recoveryCodes.length, 5);
+    for (const c of journey.recoveryCodes) assert.match(c, /^[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}$/);
+    await shot('02-recovery-codes');
+    await page.click('#recovery-codes-saved');
+    await waitForUi(page, '#status', `Signed in as ${email} (password + authenticator); second factor: authenticator`);
+  });
+
+  step('sign out, then in with the password and a code; a wrong code shows the service error', async () => {
+    await signOut();
+    await signIn();
+    await waitForUi(page, '#code-hint', 'authenticator app');
+    assert.equal(await page.isVisible('#resend-sign-in-code'), false, 'an authenticator code is not sent');
+    await enterCode('code-form', '000000');
+    assert.equal((await waitForError(page)).code, 'TWO_FACTOR_INVALID_TOKEN');
+    await enterCode('code-form', nextTotp());
+    await waitForUi(page, '#status', '(password + authenticator)');
+  });
+
+  step('rescue with a recovery code', async () => {
+    await signOut();
+    await signIn();
+    await waitForUi(page, '#code-hint', 'authenticator app');
+    await page.click('#rescue-start');
+    await page.click('#rescue-options [data-option=recovery_code]');
+    await waitForUi(page, '#rescue-message', 'recovery codes');
+    await shot('03-rescue');
+    await enterCode('recovery-form', journey.recoveryCodes[0]!);
+    await waitForUi(page, '#status', '(password + recovery_code)');
+  });
+
+  step('a remembered device skips the code until it is forgotten', async () => {
+    await signOut();
+    await signIn(true);
+    await enterCode('code-form', nextTotp());
+    await waitForUi(page, '#status', '(password + authenticator)');
+    await signOut();
+    await signIn(true);
+    await waitForUi(page, '#status', '(password + remembered_device)');
+    await page.click('#show-devices');
+    await waitForUi(page, '#device-rows tr', '(this device)');
+    await shot('04-remembered-devices');
+    await page.click('#device-rows button[data-forget]');
+    await waitForUi(page, '#no-devices', 'No remembered devices');
+    await signOut();
+    await signIn();
+    await waitForUi(page, '#code-hint', 'authenticator app');
+    await enterCode('code-form', nextTotp());
+    await waitForUi(page, '#status', '(password + authenticator)');
+  });
+
+  step(
+    'switching to e-mail codes: a resend inside the send gap says when to retry, after it a new code comes',
+    async () => {
+      await page.click('#change-setup');
+      await page.click('#setup-methods [data-method=email]');
+      await waitForUi(page, '#setup-hint', 'We sent a code by E-mail');
+      const before = emailsTo();
+      await page.click('#resend-setup-code');
+      const refused = await waitForError(page);
+      assert.equal(refused.code, 'RATE_LIMITED');
+      assert.match(refused.message, /try again in \d+ s/);
+      assert.equal(emailsTo(), before, 'nothing sent inside the gap');
+      clock.offset += STEP_MS + 1000;
+      const resent = page.waitForResponse(
+        (r) => r.url() === `${api!.origin}/tf-setup` && r.request().method() === 'POST',
+      );
+      await page.click('#resend-setup-code');
+      assert.equal((await resent).status(), 200);
+      assert.equal(emailsTo(), before + 1, 'a new code after the gap');
+      await enterCode('setup-form', api!.senders.lastCode(email));
+      // Four recovery codes are left, so the SPA goes straight back to the account.
+      await waitForUi(page, '#status', 'second factor: email');
+    },
+  );
+
+  step('signing in with e-mail codes: "Send a new code" sends one', async () => {
+    await signOut();
+    clock.offset += STEP_MS + 1000;
+    await signIn();
+    await waitForUi(page, '#code-hint', 'We sent a code by E-mail');
+    const first = api!.senders.lastCode(email);
+    clock.offset += STEP_MS + 1000;
+    await page.click('#resend-sign-in-code');
+    await waitForUi(page, '#code-hint', 'We sent a new code');
+    const second = api!.senders.lastCode(email);
+    assert.notEqual(second, first);
+    await enterCode('code-form', second);
+    await waitForUi(page, '#status', '(password + email)');
+    await shot('05-signed-in-with-email');
+  });
+});
