@@ -9,6 +9,7 @@ import {
   register,
   rescue,
   rescueOptions,
+  selectMethod,
   resendSetupCode,
   resendSignInCode,
   setupInfo,
@@ -97,6 +98,15 @@ async function afterPassword(result: SignInResult, credentials: Credentials): Pr
   if (result.status === 'code-required') {
     pendingSignIn = credentials;
     return showCodeEntry(result.method);
+  }
+  if (result.status === 'select-required') {
+    // This starter signs in with codes only (security keys: README, "Security keys"): it picks the code method.
+    const code = result.methods.find((m): m is SecondFactorMethod => m !== 'webauthn');
+    if (code) return afterPassword(await selectMethod(tfa, code), credentials);
+  }
+  if (result.status === 'key-required' || result.status === 'select-required') {
+    setText('status', 'This account signs in with a security key, which this starter does not offer yet');
+    return;
   }
   setText('status', 'Password accepted; a second factor must be set up');
   showSetup(result.methods, 'Your account needs a second factor before you can continue. Choose one:');

@@ -1,7 +1,7 @@
 import type { TfaClient } from '../client.js';
 import { TfaUsageError } from '../errors.js';
 import type { Ok } from '../operations.js';
-import type { SecondFactorMethod, User } from './types.js';
+import type { Schemas, SecondFactorMethod, User } from './types.js';
 
 export interface Credentials {
   email: string;
@@ -17,13 +17,28 @@ export type SignInResult =
   /** Path 1: enter the code of `method` (for email/sms it was just sent) with `submitCode`. */
   | { status: 'code-required'; method: SecondFactorMethod }
   /** Path 3: 2FA is required and the user has no method yet: `beginSetup` with one of `methods`. */
-  | { status: 'setup-required'; methods: SecondFactorMethod[] };
+  | { status: 'setup-required'; methods: SecondFactorMethod[] }
+  /**
+   * Path 1 with a security key: the browser's WebAuthn ceremony, started at `signInUrl`
+   * (POST /wan-signin for the options, then POST /wan-signin/{wan_state} with the assertion).
+   */
+  | { status: 'key-required'; signInUrl: string }
+  /** The user holds a code method and security keys: `selectMethod` with one of `methods`. */
+  | { status: 'select-required'; methods: SecondFactorChoice[] };
 
-type LoginAnswer = Ok<'/login', 'post'>;
+/** A second factor a sign-in can use: a code method or `webauthn` (a security key). */
+export type SecondFactorChoice = Schemas['TfSelectRequest']['which'];
+
+type LoginAnswer = Ok<'/login', 'post'> | Ok<'/tf-select', 'post'>;
 
 async function afterPassword(client: TfaClient, answer: LoginAnswer): Promise<SignInResult> {
   if (!answer.tf_required) return { status: 'signed-in', user: answer.user };
-  if (answer.tf_state === 'ready') return { status: 'code-required', method: answer.tf_method };
+  if ('tf_select' in answer) return { status: 'select-required', methods: answer.tf_setup_methods };
+  if (answer.tf_state === 'ready') {
+    return answer.tf_method === 'webauthn'
+      ? { status: 'key-required', signInUrl: answer.tf_signin_url ?? '/wan-signin' }
+      : { status: 'code-required', method: answer.tf_method };
+  }
   const info = await client.call('get', '/tf-setup');
   const methods = info.tf_available_methods.filter((m): m is SecondFactorMethod => m !== 'disable');
   return { status: 'setup-required', methods };
@@ -36,6 +51,12 @@ export async function signIn(client: TfaClient, credentials: Credentials): Promi
     body: { email, password, remember },
     query: client.signInQuery(),
   });
+  return afterPassword(client, answer);
+}
+
+/** POST /tf-select: which of the user's two second factors this sign-in uses; answers as `signIn`. */
+export async function selectMethod(client: TfaClient, which: SecondFactorChoice): Promise<SignInResult> {
+  const answer = await client.call('post', '/tf-select', { body: { which } });
   return afterPassword(client, answer);
 }
 
