@@ -40,8 +40,21 @@ async function main(): Promise<number> {
     );
     return 2;
   }
-  const { values } = parseArgs({ args: rest, options: command.options, strict: true, allowPositionals: false });
-  const req: CommandRequest = { command: name, args: values as CommandRequest['args'] };
+  const positionals = command.positionals ?? [];
+  const parsed = parseArgs({
+    args: rest,
+    options: command.options,
+    strict: true,
+    allowPositionals: positionals.length > 0,
+  });
+  if (parsed.positionals.length > positionals.length) {
+    console.error(`usage: npm run cli -- ${name} ${command.usage}`);
+    return 2;
+  }
+  // `users:require-2fa you@example.com on` is `--email you@example.com --state on`.
+  const values: Record<string, string | boolean | undefined> = { ...parsed.values };
+  parsed.positionals.forEach((v, i) => (values[positionals[i]!] = v));
+  const req: CommandRequest = { command: name, args: values };
 
   const storage = storageSettings(process.env);
   let owner: DataDirLock | undefined;

@@ -30,7 +30,11 @@ export type AuditType =
   | 'device.revoked'
   | 'user.created'
   | 'user.deactivated'
-  | 'user.reset_2fa';
+  | 'user.reset_2fa'
+  | 'token.refresh_reused'
+  | 'user.tf_required'
+  | 'user.role_granted'
+  | 'user.role_revoked';
 
 export interface AuditContext {
   ip: string | null;

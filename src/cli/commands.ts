@@ -6,6 +6,7 @@ import type { DB } from '../db/types.js';
 import { createSecretBox, secretAad } from '../crypto/secret-box.js';
 import { deleteUserSessions } from '../db/session-store.js';
 import { deleteRecoveryCodes } from '../recovery-codes/recovery-codes.repository.js';
+import { revokeRole, setTwoFactorRequired } from '../policy/policy.repository.js';
 import { hashPassword } from '../users/passwords.js';
 import { deleteUserDevices } from '../devices/devices.repository.js';
 import { deleteUserPending, pendingWithSetupSecret, replaceSetupSecret } from '../two-factor/pending.repository.js';
@@ -32,6 +33,8 @@ type Options = Record<string, { type: 'string' | 'boolean' }>;
 export interface Command {
   usage: string;
   options: Options;
+  /** Option names that may also be given as positional arguments, in order. */
+  positionals?: readonly string[];
   run(ctx: CommandContext): Promise<string>;
 }
 
@@ -49,15 +52,36 @@ async function userNamed(db: Kysely<DB>, args: CommandContext['args']): Promise<
   return user;
 }
 
-function cliAudit(db: Kysely<DB>, type: AuditType, userId: number): Promise<void> {
+function cliAudit(db: Kysely<DB>, type: AuditType, userId: number, details: object = {}): Promise<void> {
   return insertAuditRow(db, {
     user_id: userId,
     type,
     at: new Date(),
     ip: null,
     user_agent: 'cli',
-    details: '{}',
+    details: JSON.stringify(details),
   });
+}
+
+/** --role (or the second argument): a role name as the policy settings take it (README, "Two-factor policy"). */
+function roleNamed(args: CommandContext['args']): string {
+  const role = requireString(args, 'role');
+  if (!/^[A-Za-z0-9._:-]{1,80}$/.test(role))
+    throw new Error('a role name is 1-80 letters, digits, ".", "_", ":" or "-"');
+  return role;
+}
+
+/** `users:grant-role` / `users:revoke-role <email> <role>`: the user and the role checked, then `apply`. */
+function roleCommand(apply: (db: Kysely<DB>, user: User, role: string) => Promise<string>): Command {
+  return {
+    usage: '<email> <role>',
+    options: { email: { type: 'string' }, role: { type: 'string' } },
+    positionals: ['email', 'role'],
+    async run({ db, args }) {
+      const role = roleNamed(args);
+      return apply(db, await userNamed(db, args), role);
+    },
+  };
 }
 
 /** Commands by name. */
@@ -124,6 +148,30 @@ export const commands: Record<string, Command> = {
       return `reset two-factor authentication of ${user.email}`;
     },
   },
+  'users:require-2fa': {
+    usage: '<email> on|off',
+    options: { email: { type: 'string' }, state: { type: 'string' } },
+    positionals: ['email', 'state'],
+    /** The per-user requirement (README, "Two-factor policy"): on top of SECURITY_TWO_FACTOR_REQUIRED and the roles. */
+    async run({ db, args }) {
+      const state = requireString(args, 'state').toLowerCase();
+      if (state !== 'on' && state !== 'off') throw new Error('the state must be on or off');
+      const user = await userNamed(db, args);
+      await setTwoFactorRequired(db, user.id, state === 'on');
+      await cliAudit(db, 'user.tf_required', user.id, { required: state === 'on' });
+      return `two-factor authentication ${state === 'on' ? 'required' : 'no longer required by user setting'} for ${user.email}`;
+    },
+  },
+  'users:grant-role': roleCommand(async (db, user, role) => {
+    await grantRole(db, user.id, role);
+    await cliAudit(db, 'user.role_granted', user.id, { role });
+    return `granted role ${role} to ${user.email}`;
+  }),
+  'users:revoke-role': roleCommand(async (db, user, role) => {
+    if (!(await revokeRole(db, user.id, role))) return `${user.email} does not have role ${role}`;
+    await cliAudit(db, 'user.role_revoked', user.id, { role });
+    return `revoked role ${role} from ${user.email}`;
+  }),
   'keys:rotate': {
     usage: '',
     options: {},

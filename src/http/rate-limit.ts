@@ -23,6 +23,7 @@ const LIMITED_POSTS = new Set([
   '/tf-rescue',
   '/mf-recovery',
   '/mf-recovery-codes',
+  '/refresh-token',
 ]);
 
 export function isRateLimited(method: string, routeUrl: string | undefined): boolean {

@@ -38,6 +38,7 @@ async function routesOf(env: Record<string, string>): Promise<RegisteredRoute[]>
 
 const ALL_FEATURES = {
   SECURITY_REGISTERABLE: 'true',
+  SECURITY_REFRESH_TOKEN: 'true',
   SECURITY_MULTI_FACTOR_RECOVERY_CODES: 'true',
   SECURITY_TWO_FACTOR_RESCUE_EMAIL: 'true',
   SECURITY_TWO_FACTOR_ALWAYS_VALIDATE: 'false',
