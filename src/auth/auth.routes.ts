@@ -79,7 +79,8 @@ export async function authRoutes(app: FastifyInstance, deps: AuthRouteDeps): Pro
       request.auth?.via === 'session' ? deps.audit.row('signout', request.auth.user.id, auditContext(request)) : null;
     // The sign-in's tokens first (docs/backend-services.md): once this answers, none of them works anywhere.
     const refresh = refreshTokenPresented(request, config);
-    await revokeOnSignOut(deps, request.auth, refresh.token);
+    const issued = request.auth?.via === 'token' || request.session.tokensIssued === true;
+    await revokeOnSignOut(deps, issued ? request.auth : null, refresh.token);
     if (refresh.fromCookie) clearRefreshCookie(reply, config);
     const cookie = Boolean(request.cookies[SESSION_COOKIE]);
     // One statement deletes the session and writes the signout row.

@@ -108,6 +108,8 @@ export async function authTokenFor(
   reply?: FastifyReply,
 ): Promise<IssuedTokens> {
   const tokens: IssuedTokens = { authentication_token: await issueAccessToken(deps, user, grant) };
+  // A browser session that never handed out a token has nothing to revoke at sign-out: /logout skips the statement.
+  if (reply?.request.auth?.via === 'session') reply.request.session.tokensIssued = true;
   if (!deps.config.SECURITY_REFRESH_TOKEN) return tokens;
   const refresh = await issueRefreshToken(deps, user, grant);
   const cookie = deps.config.SECURITY_REFRESH_TOKEN_COOKIE_NAME;

@@ -23,6 +23,8 @@ declare module 'fastify' {
     tfAt?: number | null;
     /** The sign-in this session is: its tokens are revoked when it signs out (docs/backend-services.md). */
     signinId?: string;
+    /** This sign-in handed out a token (or refresh token): /logout has some to revoke. */
+    tokensIssued?: boolean;
     remember?: boolean;
     /** A pending sign-in or setup (tf_pending row id). */
     pendingId?: string;
