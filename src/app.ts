@@ -8,6 +8,8 @@ import { authRoutes } from './auth/auth.routes.js';
 import { createPasswordThrottle } from './auth/password-throttle.js';
 import { tokenResolver } from './auth/token-auth.js';
 import { pruneThrottles } from './auth/password-throttle.repository.js';
+import { pruneTokenRows } from './auth/token-rows.repository.js';
+import { refreshRoutes } from './refresh/refresh.routes.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
 import { fastifyTrustProxy } from './config/trust-proxy.js';
@@ -117,7 +119,14 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     await app.register(fastifyCors, {
       origin: [...config.CORS_ORIGINS],
       credentials: true,
-      allowedHeaders: ['Content-Type', 'X-CSRF-Token', 'X-XSRF-Token', 'Authentication-Token', 'X-Request-Id'],
+      allowedHeaders: [
+        'Content-Type',
+        'X-CSRF-Token',
+        'X-XSRF-Token',
+        'Authentication-Token',
+        'Authorization',
+        'X-Request-Id',
+      ],
       exposedHeaders: ['Retry-After', 'X-Request-Id'],
       methods: ['GET', 'POST', 'DELETE'],
       maxAge: 600,
@@ -129,7 +138,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
   // 4. Session, caller identity, CSRF and Origin checks.
   await registerSessions(app, { config, db, clock, hmac });
-  registerAuthContext(app, { resolveToken: tokenResolver({ db, hmac, clock }) });
+  registerAuthContext(app, {
+    resolveToken: tokenResolver({ db, hmac, clock, stateless: config.SECURITY_TOKEN_STATELESS }),
+  });
   registerCsrf(app, { config, hmac });
 
   // 5. Every success is an envelope carrying the session's CSRF token (openapi.yaml, wire conventions).
@@ -163,6 +174,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(rescueRoutes, deps);
   await app.register(recoveryCodesRoutes, deps);
   await app.register(devicesRoutes, deps);
+  if (config.SECURITY_REFRESH_TOKEN) await app.register(refreshRoutes, deps);
 
   // 7. Housekeeping: expired sessions, pending sign-ins, old send records and forgotten
   // password failures are ours to delete.
@@ -176,6 +188,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         pruneSends({ db }, now),
         pruneThrottles(db, now),
         pruneChallenges(db, now),
+        pruneTokenRows(db, now),
       ]).catch((err: unknown) => logger.warn({ err }, 'prune of expired rows failed'));
     }, PRUNE_EVERY_MS);
     pruneTimer.unref();

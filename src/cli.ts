@@ -48,16 +48,18 @@ function parseCommandLine(argv: string[]): CommandRequest | number {
     console.log(commandHelp(name, command));
     return 0;
   }
+  const names = command.positionals ?? (command.positional ? [command.positional] : []);
   try {
     const { values, positionals } = parseArgs({
       args: rest,
       options: command.options,
       strict: true,
-      allowPositionals: command.positional !== undefined,
+      allowPositionals: names.length > 0,
     });
     const args = { ...values } as CommandRequest['args'];
-    if (command.positional && positionals.length > 1) throw new Error(`${name} takes one ${command.positional}`);
-    if (command.positional && positionals[0] !== undefined) args[command.positional] ??= positionals[0];
+    if (positionals.length > names.length) throw new Error(`${name} takes at most: ${names.join(' ')}`);
+    // `users:require-2fa you@example.com on` is `--email you@example.com --state on`.
+    positionals.forEach((v, i) => (args[names[i]!] ??= v));
     return { command: name, args };
   } catch (err) {
     console.error(`${(err as Error).message}\n\n${commandHelp(name, command)}`);

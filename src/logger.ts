@@ -28,6 +28,7 @@ export const REDACT_PATHS = [
   '*.secret',
   '*.csrf_token',
   '*.authentication_token',
+  '*.refresh_token',
 ];
 
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {

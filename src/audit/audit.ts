@@ -40,7 +40,12 @@ export type AuditType =
   // WebAuthn keys (README, "WebAuthn"); events out (src/events/notices.ts) maps them to notices.
   | 'webauthn.registered'
   | 'webauthn.deleted'
-  | 'webauthn.counter_regression';
+  | 'webauthn.counter_regression'
+  // Tokens and the two-factor policy (README, "Tokens", "Two-factor policy").
+  | 'token.refresh_reused'
+  | 'user.tf_required'
+  | 'user.role_granted'
+  | 'user.role_revoked';
 
 export interface AuditContext {
   ip: string | null;

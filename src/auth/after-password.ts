@@ -3,7 +3,14 @@ import type { User } from '../users/users.repository.js';
 
 /** What the password step leads to: signed in at once, or a pending second factor to answer with. */
 export type LoginOutcome =
-  { kind: 'signed-in'; user: User; methods: string[] } | { kind: 'pending'; answer: Record<string, unknown> };
+  | {
+      kind: 'signed-in';
+      user: User;
+      methods: string[];
+      /** More members of the answer (a required user in the grace period: tf_setup_required, tf_grace_until). */
+      extra?: Record<string, unknown>;
+    }
+  | { kind: 'pending'; answer: Record<string, unknown> };
 
 /**
  * What happens once the password is accepted: the port through which the

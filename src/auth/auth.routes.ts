@@ -9,7 +9,10 @@ import { readBody, wantsAuthToken } from '../http/input.js';
 import { endSession, SESSION_COOKIE } from '../http/session.js';
 import { PASSWORD_MAX_LENGTH } from '../users/passwords.js';
 import { changePassword, checkCredentials, reauthenticate, register, type AuthDeps } from './auth.service.js';
-import { authTokenFor, completeSignIn, establishSession, publicUser, type CompleteDeps } from './signin.js';
+import { authTokenFor, completeSignIn, establishSession, grantOf, publicUser, type CompleteDeps } from './signin.js';
+import { meAnswer, readMaxAge } from './me.service.js';
+import { refreshTokenPresented, clearRefreshCookie } from '../refresh/refresh.routes.js';
+import { revokeOnSignOut } from '../refresh/signout.service.js';
 import type { AfterPassword } from './after-password.js';
 
 export type AuthRouteDeps = AuthDeps & CompleteDeps & { afterPassword: AfterPassword };
@@ -31,7 +34,7 @@ export async function authRoutes(app: FastifyInstance, deps: AuthRouteDeps): Pro
     if (outcome.kind === 'pending') return outcome.answer;
     const includeToken = wantsAuthToken(request.query);
     const done = await completeSignIn(deps, request, reply, user, { remember, methods: outcome.methods, includeToken });
-    return { ...done, tf_required: false };
+    return { ...done, tf_required: false, ...outcome.extra };
   };
 
   app.get('/login', async (request) => {
@@ -74,6 +77,11 @@ export async function authRoutes(app: FastifyInstance, deps: AuthRouteDeps): Pro
   app.post('/logout', { config: { noCsrfToken: true } }, async (request, reply) => {
     const signout =
       request.auth?.via === 'session' ? deps.audit.row('signout', request.auth.user.id, auditContext(request)) : null;
+    // The sign-in's tokens first (docs/backend-services.md): once this answers, none of them works anywhere.
+    const refresh = refreshTokenPresented(request, config);
+    const issued = request.auth?.via === 'token' || request.session.tokensIssued === true;
+    await revokeOnSignOut(deps, issued ? request.auth : null, refresh.token);
+    if (refresh.fromCookie) clearRefreshCookie(reply, config);
     const cookie = Boolean(request.cookies[SESSION_COOKIE]);
     // One statement deletes the session and writes the signout row.
     if (cookie || signout) await endSession(request, signout);
@@ -82,7 +90,7 @@ export async function authRoutes(app: FastifyInstance, deps: AuthRouteDeps): Pro
     return {};
   });
 
-  app.post('/verify', async (request) => {
+  app.post('/verify', async (request, reply) => {
     const auth = requireAuth(request);
     const body = readBody(request.body);
     const password = body.string('password', { max: PASSWORD_MAX_LENGTH });
@@ -90,11 +98,12 @@ export async function authRoutes(app: FastifyInstance, deps: AuthRouteDeps): Pro
     await reauthenticate(deps, auth.user.id, password, auditContext(request));
     const now = clock.now();
     if (auth.via === 'session') request.session.authAt = now.getTime();
-    const token = wantsAuthToken(request.query) ? authTokenFor(deps, auth.user, now) : undefined;
+    const grant = { ...grantOf(auth), authAt: now };
+    const token = wantsAuthToken(request.query) ? await authTokenFor(deps, auth.user, grant, reply) : undefined;
     return { user: publicUser(auth.user, token) };
   });
 
-  app.post('/change', async (request) => {
+  app.post('/change', async (request, reply) => {
     const auth = requireAuth(request);
     const body = readBody(request.body);
     const password = body.string('password', { max: PASSWORD_MAX_LENGTH });
@@ -103,21 +112,19 @@ export async function authRoutes(app: FastifyInstance, deps: AuthRouteDeps): Pro
     const fsu = await changePassword(deps, auth.user.id, password, newPassword, auditContext(request));
     const user = { ...auth.user, fs_uniquifier: fsu };
     // The caller stays signed in, on a new session id bound to the new fs_uniquifier.
-    const authAt = await establishSession(request, deps, user, {
+    const grant = await establishSession(request, deps, user, {
       remember: request.session.remember === true,
       methods: auth.authnMethods,
     });
-    const token = wantsAuthToken(request.query) || auth.via === 'token' ? authTokenFor(deps, user, authAt) : undefined;
+    const wanted = wantsAuthToken(request.query) || auth.via === 'token';
+    const token = wanted ? await authTokenFor(deps, user, grant, reply) : undefined;
     return { user: publicUser(user, token) };
   });
 
+  // docs/backend-services.md: who the caller is, how strongly, and since when; `?max_age=` for step-up checks.
   app.get('/me', async (request) => {
     const auth = requireAuth(request);
-    return {
-      user: publicUser(auth.user),
-      tf_primary_method: auth.user.tf_primary_method,
-      authenticated_at: auth.authAt.toISOString(),
-      authn_methods: auth.authnMethods,
-    };
+    const maxAge = readMaxAge(request.query);
+    return { user: publicUser(auth.user), ...(await meAnswer(deps, auth, maxAge)) };
   });
 }

@@ -10,7 +10,11 @@ import type { Config, TwoFactorMethod } from '../config.js';
 import type { Clock } from '../clock.js';
 import { rotateSession } from '../http/session.js';
 import type { SessionUser } from '../db/session-store.js';
-import { issueAuthToken } from './tokens.js';
+import type { Auth } from '../http/auth-context.js';
+import { cookiesSecure } from '../http/session.js';
+import { issueRefreshToken } from '../refresh/refresh.service.js';
+import { secondFactorAt } from './assurance.js';
+import { issueAccessToken, newSigninId, type SignInGrant } from './token-issue.js';
 
 export interface SignInDeps {
   config: Config;
@@ -25,9 +29,15 @@ export interface SignedInUser {
   tf_primary_method: TwoFactorMethod | null;
 }
 
+/** What a sign-in hands a token client: `authentication_token`, and `refresh_token` unless it went into its cookie. */
+export type IssuedTokens = { authentication_token: string; refresh_token?: string };
+
 /** The `user` object clients see: never ids, hashes, secrets or fs_uniquifier. */
-export function publicUser(user: { email: string }, token?: string): Record<string, unknown> {
-  return token ? { email: user.email, authentication_token: token } : { email: user.email };
+export function publicUser(user: { email: string }, token?: string | IssuedTokens): Record<string, unknown> {
+  if (!token) return { email: user.email };
+  return typeof token === 'string'
+    ? { email: user.email, authentication_token: token }
+    : { email: user.email, ...token };
 }
 
 /**
@@ -39,14 +49,22 @@ export async function establishSession(
   deps: SignInDeps,
   user: SignedInUser,
   opts: { remember: boolean; methods: string[] },
-): Promise<Date> {
+): Promise<SignInGrant> {
   await rotateSession(request);
   const now = deps.clock.now();
   const s = request.session;
+  const grant: SignInGrant = {
+    signinId: newSigninId(),
+    authAt: now,
+    methods: opts.methods,
+    tfAt: secondFactorAt(opts.methods, now),
+  };
   s.userId = user.id;
   s.fsUniquifier = user.fs_uniquifier;
   s.authAt = now.getTime();
   s.authnMethods = opts.methods;
+  s.tfAt = grant.tfAt?.getTime() ?? null;
+  s.signinId = grant.signinId;
   s.remember = opts.remember;
   const sessionUser: SessionUser = {
     id: user.id,
@@ -57,12 +75,58 @@ export async function establishSession(
   s._user = sessionUser;
   // Without `remember` the cookie lives as long as the browser session; the row expires server-side.
   if (opts.remember) s.cookie.maxAge = deps.config.SECURITY_REMEMBER_DURATION * 1000;
-  request.auth = { user: sessionUser, via: 'session', authAt: now, authnMethods: opts.methods };
-  return now;
+  request.auth = {
+    user: sessionUser,
+    via: 'session',
+    authAt: now,
+    authnMethods: opts.methods,
+    tfAt: grant.tfAt,
+    signinId: grant.signinId,
+  };
+  return grant;
 }
 
-export function authTokenFor(deps: SignInDeps, user: SignedInUser, authAt: Date): string {
-  return issueAuthToken(deps.hmac, user.id, user.fs_uniquifier, authAt, deps.config.SECURITY_TOKEN_MAX_AGE);
+/** The sign-in a signed-in caller belongs to, for tokens issued to it later (/verify, a changed setup). */
+export function grantOf(auth: Auth): SignInGrant {
+  return {
+    signinId: auth.signinId ?? newSigninId(),
+    authAt: auth.authAt,
+    methods: auth.authnMethods,
+    tfAt: auth.tfAt ?? null,
+  };
+}
+
+/**
+ * The tokens of a sign-in (`?include_auth_token`): an auth token and, with
+ * SECURITY_REFRESH_TOKEN, a new refresh token family, in its HttpOnly cookie
+ * (SECURITY_REFRESH_TOKEN_COOKIE_NAME, Flask-Security's default) or in the answer.
+ */
+export async function authTokenFor(
+  deps: SignInDeps & { db: Kysely<DB> },
+  user: Pick<SignedInUser, 'id' | 'fs_uniquifier'>,
+  grant: SignInGrant,
+  reply?: FastifyReply,
+): Promise<IssuedTokens> {
+  const tokens: IssuedTokens = { authentication_token: await issueAccessToken(deps, user, grant) };
+  // A browser session that never handed out a token has nothing to revoke at sign-out: /logout skips the statement.
+  if (reply?.request.auth?.via === 'session') reply.request.session.tokensIssued = true;
+  if (!deps.config.SECURITY_REFRESH_TOKEN) return tokens;
+  const refresh = await issueRefreshToken(deps, user, grant);
+  const cookie = deps.config.SECURITY_REFRESH_TOKEN_COOKIE_NAME;
+  if (cookie && reply) setRefreshCookie(reply, deps.config, refresh);
+  else tokens.refresh_token = refresh;
+  return tokens;
+}
+
+/** Flask-Security's refresh cookie: HttpOnly, SameSite=Strict, Secure (unless cookies are configured insecure). */
+export function setRefreshCookie(reply: FastifyReply, config: Config, token: string): void {
+  reply.setCookie(config.SECURITY_REFRESH_TOKEN_COOKIE_NAME, token, {
+    path: '/',
+    httpOnly: true,
+    sameSite: 'strict',
+    secure: cookiesSecure(config),
+    maxAge: config.SECURITY_REFRESH_TOKEN_MAX_AGE,
+  });
 }
 
 export type CompleteDeps = SignInDeps & { db: Kysely<DB>; audit: Auditor; metrics: Metrics };
@@ -86,12 +150,12 @@ export async function completeSignIn(
     device?: RememberedDevice | undefined;
   },
 ): Promise<{ user: Record<string, unknown> }> {
-  const authAt = await establishSession(request, deps, user, { remember: opts.remember, methods: opts.methods });
+  const grant = await establishSession(request, deps, user, { remember: opts.remember, methods: opts.methods });
   if (opts.audited) deps.audit.logged(opts.audited);
   else await deps.audit.record(deps.db, 'signin.success', user.id, auditContext(request), { methods: opts.methods });
   deps.metrics.signIn('success');
   if (opts.device) setDeviceCookie(reply, deps.config, opts.device);
-  const token = opts.includeToken ? authTokenFor(deps, user, authAt) : undefined;
+  const token = opts.includeToken ? await authTokenFor(deps, user, grant, reply) : undefined;
   return { user: publicUser(user, token) };
 }
 

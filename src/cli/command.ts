@@ -29,6 +29,8 @@ export interface Command {
   local?: (args: CommandContext['args']) => string;
   /** The option a lone positional argument fills (`admin:token ops-alice`). */
   positional?: string;
+  /** The options that positional arguments fill, in order (`users:require-2fa you@example.com on`). */
+  positionals?: string[];
   run(ctx: CommandContext): Promise<string>;
 }
 

@@ -2,13 +2,48 @@ import { checkEmail, checkNewPassword } from '../auth/auth.service.js';
 import { createSecretBox, secretAad } from '../crypto/secret-box.js';
 import { userNamed } from '../operator/operator.js';
 import { createUser, deactivateUser, resetTwoFactor } from '../operator/users-admin.service.js';
+import { revokeRole, setTwoFactorRequired } from '../policy/policy.repository.js';
 import { userKeys } from '../two-factor/factors/webauthn.repository.js';
+import { grantRole } from '../users/users.repository.js';
 import { pendingWithSetupSecret, replaceSetupSecret } from '../two-factor/pending.repository.js';
 import { replaceTotpSecret, usersWithTotpSecret } from '../users/users.repository.js';
-import { CLI_OPERATOR, operatorDeps, requireString, USER_OPTION, type Command } from './command.js';
+import type { User } from '../users/users.repository.js';
+import {
+  CLI_OPERATOR,
+  operatorDeps,
+  requireString,
+  USER_OPTION,
+  type Command,
+  type CommandContext,
+} from './command.js';
 import { operatorCommands } from './operator-commands.js';
 
 export type { Command, CommandContext } from './command.js';
+
+/** --role (or the second argument): a role name as the policy settings take it (README, "Two-factor policy"). */
+function roleNamed(args: CommandContext['args']): string {
+  const role = requireString(args, 'role');
+  if (!/^[A-Za-z0-9._:-]{1,80}$/.test(role))
+    throw new Error('a role name is 1-80 letters, digits, ".", "_", ":" or "-"');
+  return role;
+}
+
+/** `users:grant-role` / `users:revoke-role <email> <role>`: the user and the role checked, then `apply`. */
+function roleCommand(
+  description: string,
+  apply: (ctx: CommandContext, user: User, role: string) => Promise<string>,
+): Command {
+  return {
+    description,
+    usage: '<email> <role>',
+    options: { ...USER_OPTION, role: { type: 'string', description: 'the role name' } },
+    positionals: ['email', 'role'],
+    async run(ctx) {
+      const role = roleNamed(ctx.args);
+      return apply(ctx, await userNamed(ctx.db, requireString(ctx.args, 'email')), role);
+    },
+  };
+}
 
 /** Commands by name (README, "Command line"). */
 export const commands: Record<string, Command> = {
@@ -80,6 +115,41 @@ export const commands: Record<string, Command> = {
         .join('\n');
     },
   },
+  'users:require-2fa': {
+    description: 'the per-user two-factor requirement, on top of SECURITY_TWO_FACTOR_REQUIRED and the roles',
+    usage: '<email> on|off',
+    options: { ...USER_OPTION, state: { type: 'string', description: 'on or off' } },
+    positionals: ['email', 'state'],
+    /** README, "Two-factor policy". */
+    async run(ctx) {
+      const state = requireString(ctx.args, 'state').toLowerCase();
+      if (state !== 'on' && state !== 'off') throw new Error('the state must be on or off');
+      const deps = operatorDeps(ctx);
+      const user = await userNamed(ctx.db, requireString(ctx.args, 'email'));
+      await setTwoFactorRequired(ctx.db, user.id, state === 'on');
+      await deps.audit.record(ctx.db, 'user.tf_required', user.id, CLI_OPERATOR.audit, {
+        operator: CLI_OPERATOR.name,
+        required: state === 'on',
+      });
+      return `two-factor authentication ${state === 'on' ? 'required' : 'no longer required by user setting'} for ${user.email}`;
+    },
+  },
+  'users:grant-role': roleCommand('give a user a role (created on first use)', async (ctx, user, role) => {
+    await grantRole(ctx.db, user.id, role);
+    await operatorDeps(ctx).audit.record(ctx.db, 'user.role_granted', user.id, CLI_OPERATOR.audit, {
+      operator: CLI_OPERATOR.name,
+      role,
+    });
+    return `granted role ${role} to ${user.email}`;
+  }),
+  'users:revoke-role': roleCommand('take a role from a user', async (ctx, user, role) => {
+    if (!(await revokeRole(ctx.db, user.id, role))) return `${user.email} does not have role ${role}`;
+    await operatorDeps(ctx).audit.record(ctx.db, 'user.role_revoked', user.id, CLI_OPERATOR.audit, {
+      operator: CLI_OPERATOR.name,
+      role,
+    });
+    return `revoked role ${role} from ${user.email}`;
+  }),
   'keys:rotate': {
     description: 're-encrypt every TOTP secret with the newest key of SECURITY_TOTP_SECRETS',
     usage: '',

@@ -111,6 +111,13 @@ function crossChecks(cfg: RawConfig): string[] {
   if (cfg.SECURITY_TWO_FACTOR_ENABLED_METHODS.length === 0) {
     problems.push('SECURITY_TWO_FACTOR_ENABLED_METHODS must name at least one method');
   }
+  for (const [role, methods] of Object.entries(cfg.SECURITY_TWO_FACTOR_METHODS_BY_ROLE)) {
+    if (!methods.some((m) => cfg.SECURITY_TWO_FACTOR_ENABLED_METHODS.includes(m))) {
+      problems.push(
+        `SECURITY_TWO_FACTOR_METHODS_BY_ROLE allows role "${role}" only methods that SECURITY_TWO_FACTOR_ENABLED_METHODS does not enable`,
+      );
+    }
+  }
   if (cfg.METRICS_ENABLED && cfg.METRICS_PORT === 0 && (cfg.METRICS_TOKEN ?? '').length < 16) {
     problems.push(
       'METRICS_PORT=0 serves /metrics on the public API port: set METRICS_TOKEN (at least 16 characters), or a METRICS_PORT of its own',

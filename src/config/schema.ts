@@ -1,5 +1,6 @@
 import { allowedCountries } from '../sms-budget/countries.js';
 import { corsOrigins } from './cors-origins.js';
+import { cookieName, methodsByRole, roleList } from './policy-settings.js';
 import { trustProxy } from './trust-proxy.js';
 import { NOTICES } from '../events/notice-names.js';
 import { webhookUrls } from './webhook-urls.js';
@@ -67,13 +68,24 @@ export const schema = {
   SESSION_COOKIE_SAMESITE: oneOf(['strict', 'lax', 'none'], 'lax'),
   SECURITY_SESSION_LIFETIME: duration(DAY, { unusualBelow: MINUTE }),
   SECURITY_REMEMBER_DURATION: duration(30 * DAY, { unusualBelow: MINUTE }),
-  SECURITY_TOKEN_MAX_AGE: duration(DAY, { unusualBelow: MINUTE }),
+  // Flask-Security 5.9's default: short-lived, renewed with a refresh token (README, "Tokens").
+  SECURITY_TOKEN_MAX_AGE: duration(15 * MINUTE, { unusualBelow: MINUTE }),
+  // true: Flask-Security's stateless tokens (no token rows; signing out does not revoke them).
+  SECURITY_TOKEN_STATELESS: bool(false),
+  SECURITY_REFRESH_TOKEN: bool(false),
+  SECURITY_REFRESH_TOKEN_MAX_AGE: duration(90 * DAY),
+  SECURITY_REFRESH_TOKEN_MAX_IDLE: duration(7 * DAY),
+  SECURITY_REFRESH_TOKEN_COOKIE_NAME: cookieName('fs_refresh'),
   SECURITY_PASSWORD_LENGTH_MIN: int(8, 1, 4096),
   SECURITY_REGISTERABLE: bool(false),
   SECURITY_FRESHNESS: duration(24 * HOUR, { min: 0 }),
   SECURITY_FRESHNESS_GRACE_PERIOD: duration(HOUR, { min: 0 }),
   SECURITY_TWO_FACTOR_REQUIRED: bool(false),
   SECURITY_TWO_FACTOR_ENABLED_METHODS: list(TWO_FACTOR_METHODS, TWO_FACTOR_METHODS),
+  // Two-factor policy without code (README, "Two-factor policy"; src/policy/two-factor-policy.ts).
+  SECURITY_TWO_FACTOR_REQUIRED_ROLES: roleList(),
+  SECURITY_TWO_FACTOR_METHODS_BY_ROLE: methodsByRole(TWO_FACTOR_METHODS),
+  SECURITY_TWO_FACTOR_GRACE_PERIOD: duration(0, { min: 0 }),
   SECURITY_TOTP_ISSUER: str('tfa-service'),
   // 0 accepts the current 30-second step only; 49 steps (1470 s) is the most the TOTP check
   // takes (MAX_TOTP_WINDOW_SECONDS of the authenticator module), so a wider window fails here, not at sign-in.

@@ -26,6 +26,10 @@ export interface UsersTable {
   tf_failures: Generated<number>;
   tf_locked_until: Timestamp | null;
   tf_lockouts: Generated<number>;
+  /** Per-user two-factor requirement (users:require-2fa; src/policy/two-factor-policy.ts). */
+  tf_required: Generated<boolean>;
+  /** First sign-in under a requirement without a factor: the enrolment grace period runs from here. */
+  tf_grace_started_at: Timestamp | null;
 }
 
 export interface RolesTable {
@@ -179,10 +183,37 @@ export interface WebauthnChallengesTable {
   used_at: Timestamp | null;
 }
 
+/** One issued Authentication-Token (auth/token-rows.repository.ts), bound to the sign-in that issued it. */
+export interface AuthTokensTable {
+  id: string;
+  user_id: number;
+  signin_id: string;
+  issued_at: Timestamp;
+  expires_at: Timestamp;
+  revoked_at: Timestamp | null;
+}
+
+/** A refresh token family (Flask-Security 5.9's refresh tracker): `gen` counts rotations. */
+export interface RefreshTokensTable {
+  family: string;
+  user_id: number;
+  signin_id: string;
+  gen: Generated<number>;
+  auth_at: Timestamp;
+  tf_at: Timestamp | null;
+  authn_methods: ColumnType<string[], string, string>;
+  created_at: CreatedAt;
+  last_used_at: Timestamp;
+  expires_at: Timestamp;
+  revoked_at: Timestamp | null;
+}
+
 export interface DB {
   webauthn_credentials: WebauthnCredentialsTable;
   webauthn_challenges: WebauthnChallengesTable;
   webauthn_user_handles: WebauthnUserHandlesTable;
+  auth_tokens: AuthTokensTable;
+  refresh_tokens: RefreshTokensTable;
   tf_pending: TfPendingTable;
   tf_code_sends: TfCodeSendsTable;
   sms_sends: SmsSendsTable;

@@ -32,6 +32,7 @@ const LIMITED_POSTS = new Set([
   '/wan-signin/:param',
   '/wan-verify',
   '/wan-verify/:param',
+  '/refresh-token',
 ]);
 
 export function isRateLimited(method: string, routeUrl: string | undefined): boolean {

@@ -19,6 +19,12 @@ declare module 'fastify' {
     /** ms since epoch of the last sign-in or /verify (freshness, README, SECURITY_FRESHNESS). */
     authAt?: number;
     authnMethods?: string[];
+    /** ms since epoch the sign-in passed its second factor (GET /me `tf_authenticated_at`). */
+    tfAt?: number | null;
+    /** The sign-in this session is: its tokens are revoked when it signs out (docs/backend-services.md). */
+    signinId?: string;
+    /** This sign-in handed out a token (or refresh token): /logout has some to revoke. */
+    tokensIssued?: boolean;
     remember?: boolean;
     /** A pending sign-in or setup (tf_pending row id). */
     pendingId?: string;

@@ -1,5 +1,12 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { authTokenFor, completeSignIn, publicUser, refreshCachedUser, type CompleteDeps } from '../auth/signin.js';
+import {
+  authTokenFor,
+  completeSignIn,
+  grantOf,
+  publicUser,
+  refreshCachedUser,
+  type CompleteDeps,
+} from '../auth/signin.js';
 import { wantsAuthToken } from '../http/input.js';
 import type { StepOutcome } from './validate.service.js';
 
@@ -16,6 +23,7 @@ export async function applyStepOutcome(
     return completeSignIn(deps, request, reply, user, { remember, methods, includeToken, audited, device });
   }
   refreshCachedUser(request, outcome.user);
-  const token = includeToken && request.auth ? authTokenFor(deps, outcome.user, request.auth.authAt) : undefined;
+  const token =
+    includeToken && request.auth ? await authTokenFor(deps, outcome.user, grantOf(request.auth), reply) : undefined;
   return { user: publicUser(outcome.user, token) };
 }

@@ -1,6 +1,7 @@
 import type { AfterPassword } from '../auth/after-password.js';
 import type { Caller } from '../caller.js';
 import { deviceSkipsSecondFactor } from '../devices/devices.service.js';
+import { graceSignIn, policyOf } from '../policy/policy.service.js';
 import type { User } from '../users/users.repository.js';
 import type { TfDeps } from './deps.js';
 import { askAnswer, heldFactors, type WithFactors } from './factors/factor.js';
@@ -11,8 +12,9 @@ import { startPending, wipePending } from './pending.js';
  * a remembered device signs in at once; a user with a method gets a pending
  * sign-in in state `ready` (and the factor's challenge, e.g. a code); a user
  * with two (a code method and security keys) picks one first (state `select`,
- * /tf-select); a user without one gets `setup_from_login` when 2FA is required,
- * else is signed in.
+ * /tf-select); a user without one gets `setup_from_login` when the policy
+ * requires 2FA (src/policy/two-factor-policy.ts), else is signed in, told so
+ * while a grace period lets a required user in without a factor.
  */
 export function twoFactorLogin(deps: TfDeps & WithFactors): AfterPassword {
   return {
@@ -21,9 +23,12 @@ export function twoFactorLogin(deps: TfDeps & WithFactors): AfterPassword {
       const held = await heldFactors(deps, deps.factors, user);
       const factor = held[0];
       if (!factor) {
-        if (!deps.config.SECURITY_TWO_FACTOR_REQUIRED) {
+        const policy = await policyOf(deps, user);
+        const graceUntil = policy.required ? await graceSignIn(deps, user, policy) : null;
+        if (!policy.required || graceUntil) {
           await wipePending(deps, caller);
-          return { kind: 'signed-in', user, methods: ['password'] };
+          const extra = graceUntil ? { tf_setup_required: true, tf_grace_until: graceUntil.toISOString() } : undefined;
+          return { kind: 'signed-in', user, methods: ['password'], extra };
         }
         await beginPending(deps, caller, user, 'setup_from_login', remember);
         deps.metrics.signIn('pending_second_factor');

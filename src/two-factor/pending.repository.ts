@@ -52,6 +52,8 @@ const USER_COLUMNS = [
   'tf_failures',
   'tf_locked_until',
   'tf_lockouts',
+  'tf_required',
+  'tf_grace_started_at',
 ] as const;
 
 type Joined = Pending & Omit<User, 'id' | 'fs_uniquifier' | 'created_at'> & { user_created_at: Date };
@@ -71,6 +73,8 @@ function split(row: Joined): { pending: Pending; user: User } {
     tf_failures,
     tf_locked_until,
     tf_lockouts,
+    tf_required,
+    tf_grace_started_at,
     ...pending
   } = row;
   const user: User = {
@@ -89,6 +93,8 @@ function split(row: Joined): { pending: Pending; user: User } {
     tf_failures,
     tf_locked_until,
     tf_lockouts,
+    tf_required,
+    tf_grace_started_at,
   };
   return { pending, user };
 }

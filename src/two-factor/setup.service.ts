@@ -1,6 +1,8 @@
 import type { Caller } from '../caller.js';
 import { deleteUserDevices } from '../devices/devices.repository.js';
 import { AppError, ValidationError } from '../errors.js';
+import { policyOf } from '../policy/policy.service.js';
+import { methodAllowed, type TwoFactorPolicy } from '../policy/two-factor-policy.js';
 import { clearSecondFactor, findUserById, type User } from '../users/users.repository.js';
 import type { TfDeps } from './deps.js';
 import { factorOf, type Factor, type FactorId, type WithFactors } from './factors/factor.js';
@@ -26,9 +28,9 @@ export async function setupCaller(
   return { user: pending.user, pending };
 }
 
-export function availableMethods(deps: TfDeps, user: User): string[] {
-  const methods = [...deps.config.SECURITY_TWO_FACTOR_ENABLED_METHODS];
-  return !deps.config.SECURITY_TWO_FACTOR_REQUIRED && user.tf_primary_method ? ['disable', ...methods] : methods;
+/** The choices of GET /tf-setup: the methods the policy allows this user, and `disable` when 2FA is optional for them. */
+export function availableMethods(policy: TwoFactorPolicy, user: User): string[] {
+  return !policy.required && user.tf_primary_method ? ['disable', ...policy.methods] : [...policy.methods];
 }
 
 export interface SetupRequest {
@@ -41,11 +43,17 @@ export type SetupOutcome =
   /** `setup: "disable"`: the user has no second factor any more. */
   | { kind: 'disabled'; user: Pick<User, 'tf_primary_method'> };
 
-/** An enabled method's factor, else 400 TWO_FACTOR_METHOD_NOT_AVAILABLE on `setup`. */
-function chosenFactor(deps: TfDeps & WithFactors, setup: string): Factor {
+/**
+ * An enabled method's factor, else 400 TWO_FACTOR_METHOD_NOT_AVAILABLE on `setup`;
+ * an enabled method the user's roles forbid (SECURITY_TWO_FACTOR_METHODS_BY_ROLE)
+ * is 400 TWO_FACTOR_METHOD_NOT_ALLOWED, so the client can say why.
+ */
+function chosenFactor(deps: TfDeps & WithFactors, policy: TwoFactorPolicy, setup: string): Factor {
   const enabled: readonly string[] = deps.config.SECURITY_TWO_FACTOR_ENABLED_METHODS;
   const factor = enabled.includes(setup) ? factorOf(deps.factors, setup) : null;
   if (!factor) throw new ValidationError([{ field: 'setup', key: 'TWO_FACTOR_METHOD_NOT_AVAILABLE' }]);
+  if (!methodAllowed(policy, setup))
+    throw new ValidationError([{ field: 'setup', key: 'TWO_FACTOR_METHOD_NOT_ALLOWED' }]);
   return factor;
 }
 
@@ -59,8 +67,9 @@ export async function beginSetup(
   choice: SetupRequest,
 ): Promise<SetupOutcome> {
   const { user, pending } = await setupCaller(deps, caller);
-  if (choice.setup === 'disable') return disable(deps, caller, user, pending);
-  const factor = chosenFactor(deps, choice.setup);
+  const policy = await policyOf(deps, user);
+  if (choice.setup === 'disable') return disable(deps, caller, user, pending, policy);
+  const factor = chosenFactor(deps, policy, choice.setup);
   const { enrolment, answer } = await factor.enrol(deps, user, { phone: choice.phone }, caller.audit);
   // Limits first: over the limit nothing changes and an earlier code stays valid.
   const challenge = await factor.challenge(deps, user, enrolment, caller.audit);
@@ -101,14 +110,15 @@ export async function beginSetup(
   };
 }
 
-/** `setup: "disable"`: only for a signed-in user, and only when 2FA is optional (README configuration). */
+/** `setup: "disable"`: only for a signed-in user, and only when the policy leaves 2FA optional for them. */
 async function disable(
   deps: TfDeps,
   caller: Caller,
   user: User,
   pending: PendingContext | null,
+  policy: TwoFactorPolicy,
 ): Promise<SetupOutcome> {
-  if (pending || deps.config.SECURITY_TWO_FACTOR_REQUIRED) {
+  if (pending || policy.required) {
     throw new ValidationError([{ field: 'setup', key: 'TWO_FACTOR_METHOD_NOT_AVAILABLE' }]);
   }
   await wipePending(deps, caller);

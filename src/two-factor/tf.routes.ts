@@ -9,6 +9,7 @@ import type { TfDeps } from './deps.js';
 import type { WithFactors } from './factors/factor.js';
 import { STEP } from './flow.js';
 import { requirePending } from './pending.js';
+import { policyOf } from '../policy/policy.service.js';
 import { availableMethods, beginSetup, setupCaller } from './setup.service.js';
 import { confirmSetup, validateSecondFactor } from './validate.service.js';
 
@@ -24,12 +25,13 @@ export async function twoFactorRoutes(app: FastifyInstance, deps: TfRouteDeps): 
   app.get('/tf-setup', async (request) => {
     const { user, pending } = await setupCaller(deps, setupCallerOf(deps, request));
     const setupMethod = pending?.pending.state === 'validating_profile' ? pending.pending.setup_method : null;
+    const policy = await policyOf(deps, user);
     return {
-      tf_required: deps.config.SECURITY_TWO_FACTOR_REQUIRED,
+      tf_required: policy.required,
       tf_primary_method: user.tf_primary_method,
       tf_method: setupMethod ?? user.tf_primary_method,
       tf_phone_number: user.tf_phone_number,
-      tf_available_methods: availableMethods(deps, user),
+      tf_available_methods: availableMethods(policy, user),
     };
   });
 

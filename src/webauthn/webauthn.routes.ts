@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { auditContext } from '../audit/audit.js';
-import { authTokenFor, publicUser, type CompleteDeps } from '../auth/signin.js';
+import { authTokenFor, grantOf, publicUser, type CompleteDeps } from '../auth/signin.js';
 import { AppError } from '../errors.js';
 import { requireAuth, requireFresh } from '../http/auth-context.js';
 import { callerOf } from '../http/caller.js';
@@ -68,7 +68,7 @@ export async function webauthnRoutes(app: FastifyInstance, deps: WebauthnRouteDe
     return verifyOptions(deps, auth.user.id);
   });
 
-  app.post<{ Params: { wan_state: string } }>('/wan-verify/:wan_state', async (request) => {
+  app.post<{ Params: { wan_state: string } }>('/wan-verify/:wan_state', async (request, reply) => {
     const auth = requireAuth(request);
     const caller = callerOf(request);
     await verifyWithKey(
@@ -80,7 +80,9 @@ export async function webauthnRoutes(app: FastifyInstance, deps: WebauthnRouteDe
     // Fresh from now on, as after /verify with the password.
     const now = deps.clock.now();
     if (auth.via === 'session') request.session.authAt = now.getTime();
-    const token = wantsAuthToken(request.query) ? authTokenFor(deps, auth.user, now) : undefined;
+    // As /verify: the same sign-in, fresh from now (its tokens stay revocable with it).
+    const grant = { ...grantOf(auth), authAt: now };
+    const token = wantsAuthToken(request.query) ? await authTokenFor(deps, auth.user, grant, reply) : undefined;
     return { user: publicUser(auth.user, token) };
   });
 }

@@ -151,6 +151,11 @@ describe(`command line (${DB_KIND})`, () => {
       const created = cli(['users:create', '--email', 'cli@example.com', '--password-stdin'], 'a long password\n');
       assert.equal(created.status, 0, created.stderr);
       assert.match(created.stdout, /created user cli@example.com/);
+      // Positional arguments, as the README writes them: users:require-2fa <email> on|off.
+      const required = cli(['users:require-2fa', 'cli@example.com', 'on']);
+      assert.equal(required.status, 0, required.stderr);
+      assert.match(required.stdout, /two-factor authentication required for cli@example.com/);
+      assert.equal(cli(['users:grant-role', 'cli@example.com', 'admin', 'extra']).status, 2);
       const dup = cli(['users:create', '--email', 'cli@example.com', '--password-stdin'], 'a long password\n');
       assert.equal(dup.status, 1);
       const unknown = cli(['nope']);

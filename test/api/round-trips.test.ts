@@ -20,7 +20,8 @@ const BUDGET = {
   validateRight: 4,
   // Session, charge the guess, tf.failed row with the lock decision.
   validateWrong: 3,
-  me: 1,
+  // Session; the user's roles and two-factor policy (issue #20: /me answers roles and tf_required).
+  me: 2,
   // Session, delete it with its signout row.
   logout: 2,
 };

@@ -49,6 +49,7 @@ async function routesRegisteredBy(build: () => Promise<void>): Promise<Registere
 
 const ALL_FEATURES = {
   SECURITY_REGISTERABLE: 'true',
+  SECURITY_REFRESH_TOKEN: 'true',
   SECURITY_MULTI_FACTOR_RECOVERY_CODES: 'true',
   SECURITY_TWO_FACTOR_RESCUE_EMAIL: 'true',
   SECURITY_TWO_FACTOR_ALWAYS_VALIDATE: 'false',

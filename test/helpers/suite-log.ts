@@ -59,6 +59,7 @@ const SECRET_FIELDS = new Set([
   'new_password',
   'code',
   'authentication_token',
+  'refresh_token',
   'tf_state_token',
   'csrf_token',
   'tf_authr_key',
@@ -94,6 +95,7 @@ export function harvestSecrets(app: FastifyInstance): void {
     // in secret fields ("recovery_code" as a csrf_token): not secrets, and they are logged as words.
     if (request.headers[GENERATED_BODY_HEADER] === undefined) harvest(request.body);
     recordSecret('authentication-token', request.headers['authentication-token']);
+    recordSecret('authorization', request.headers.authorization?.replace(/^bearer\s+/i, ''));
     recordSecret('csrf-header', request.headers['x-csrf-token']);
     harvestCookies(request.headers.cookie, 'cookie');
     harvestCookies(reply.getHeader('set-cookie'), 'set-cookie');

@@ -27,11 +27,12 @@ describe(`batched session lookups (${DB_KIND})`, () => {
   });
   after(() => t.close());
 
-  test('a burst of GET /me from many sessions (three at once on each) answers each with its own user, in few statements', async () => {
+  // GET /login answers the signed-in user from the session alone; GET /me also reads the user's roles and policy (one statement each).
+  test('a burst of GET /login from many sessions (three at once on each) answers each with its own user, in few statements', async () => {
     const before = t.database.stats.queries;
     const burst = users
       .flatMap((u) => [u, u, u])
-      .map(async (u) => ({ email: u.email, res: await u.client.get('/me') }));
+      .map(async (u) => ({ email: u.email, res: await u.client.get('/login') }));
     const answers = await Promise.all(burst);
     const statements = t.database.stats.queries - before;
     for (const { email, res } of answers) {

@@ -54,7 +54,13 @@ export interface paths {
          * @description Works for anonymous callers too, and clears the `session` cookie.
          *     **Decision:** a signed-in session must send its CSRF token like any
          *     other state-changing request (else 400), so another site cannot sign
-         *     the user out. The body is optional and ignored.
+         *     the user out.
+         *     **Decision:** signing out (by the session cookie or by a token) revokes
+         *     every auth token and refresh token the sign-in issued, at once on every
+         *     instance, unless SECURITY_TOKEN_STATELESS is true. As in
+         *     Flask-Security 5.9, a `refresh_token` in the body (or the refresh
+         *     cookie) is revoked too, and the cookie cleared. Other body fields are
+         *     ignored.
          */
         post: operations["postLogout"];
         delete?: never;
@@ -143,10 +149,58 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The signed-in user (beyond Flask-Security) */
+        /**
+         * The signed-in user (beyond Flask-Security)
+         * @description Who the caller is and how strongly they signed in, for single-page
+         *     apps and backend services (docs/backend-services.md).
+         *     **Decision:** `?max_age=N` is a step-up check (OpenID Connect's
+         *     `max_age`): a sign-in (or `POST /verify`) older than N seconds is 401
+         *     `AUTHENTICATION_TOO_OLD` with `reauth_required: true` and
+         *     `authenticated_at`; the cure is `POST /verify` (or signing in again).
+         *     `max_age` that is not 0-9999999999 is 400 `API_ERROR` on `max_age`.
+         */
         get: operations["getMe"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/refresh-token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A new auth token for a refresh token (SECURITY_REFRESH_TOKEN)
+         * @description Flask-Security 5.9's refresh: the refresh token (from the answer that
+         *     issued an auth token, or the `fs_refresh` cookie when
+         *     SECURITY_REFRESH_TOKEN_COOKIE_NAME is set) is exchanged for a new
+         *     `authentication_token` and the next refresh token of the same family;
+         *     the one presented is spent (rotation). When SECURITY_REFRESH_TOKEN is
+         *     false the path answers 404 `NOT_FOUND`.
+         *     Refusals are 400 `REFRESH_TOKEN_INVALID` on `refresh_token`, the reason
+         *     in the message as in Flask-Security: `INVALID` (not ours, or the
+         *     password changed since), `NOT_FOUND`, `EXPIRED`
+         *     (SECURITY_REFRESH_TOKEN_MAX_AGE, or unused for
+         *     SECURITY_REFRESH_TOKEN_MAX_IDLE), `REVOKED` (signed out), and
+         *     `GEN_MISMATCH`: a refresh token already exchanged was presented again.
+         *     **Decision:** reuse ends the whole sign-in — its refresh family and
+         *     every auth token it issued are revoked (a thief and the owner hold the
+         *     same token and cannot be told apart). Concurrent requests with one
+         *     refresh token are reuse too: exactly one gets new tokens, and the
+         *     sign-in is then revoked, so clients refresh one request at a time.
+         *     The new auth token keeps the sign-in's `authenticated_at` (freshness
+         *     is not renewed by refreshing). No CSRF token is needed (the caller is
+         *     not signed in by a cookie; the refresh cookie is SameSite=Strict).
+         */
+        post: operations["postRefreshToken"];
         delete?: never;
         options?: never;
         head?: never;
@@ -950,6 +1004,12 @@ export interface components {
         User: {
             email: string;
             authentication_token?: string;
+            /**
+             * @description With SECURITY_REFRESH_TOKEN and no refresh cookie
+             *     (SECURITY_REFRESH_TOKEN_COOKIE_NAME empty): exchange it at
+             *     `POST /refresh-token`.
+             */
+            refresh_token?: string;
         };
         /** @description Rescue option → the path to use next. */
         RecoveryOptions: {
@@ -979,6 +1039,21 @@ export interface components {
         /** @description No fields are needed; `csrf_token` may be sent here instead of a header. */
         EmptyRequest: {
             csrf_token?: components["schemas"]["CsrfToken"];
+        };
+        /**
+         * @description All optional. `refresh_token`: a refresh token to revoke with the
+         *     sign-in (Flask-Security 5.9). Other fields are ignored.
+         */
+        LogoutRequest: {
+            csrf_token?: components["schemas"]["CsrfToken"];
+            refresh_token?: string;
+        };
+        /**
+         * @description `refresh_token` is required unless SECURITY_REFRESH_TOKEN_COOKIE_NAME is
+         *     set; then the cookie is read and this field ignored (Flask-Security 5.9).
+         */
+        RefreshTokenRequest: {
+            refresh_token?: string;
         };
         LoginRequest: {
             email: string;
@@ -1039,6 +1114,16 @@ export interface components {
             user: components["schemas"]["User"];
             /** @constant */
             tf_required: false;
+            /**
+             * @description **Decision:** the two-factor policy requires a second factor of this
+             *     user, but SECURITY_TWO_FACTOR_GRACE_PERIOD still lets them in
+             *     without one until `tf_grace_until`; after that, sign-in goes through
+             *     `setup_from_login`. Set one up now with `POST /tf-setup`.
+             * @constant
+             */
+            tf_setup_required?: true;
+            /** Format: date-time */
+            tf_grace_until?: string;
         };
         LoginSetupRequired: {
             csrf_token: components["schemas"]["CsrfToken"];
@@ -1068,7 +1153,34 @@ export interface components {
         Me: {
             csrf_token: components["schemas"]["CsrfToken"];
             user: components["schemas"]["User"];
+            /**
+             * @description The user's id: stable for the life of the account (a password
+             *     change does not change it). Backend services key their own records
+             *     by it.
+             */
+            id: number;
+            /** @description The user's role names (`users:grant-role`), sorted. */
+            roles: string[];
             tf_primary_method: components["schemas"]["NullableMethod"];
+            /**
+             * @description Whether the two-factor policy requires a second factor of this user
+             *     (SECURITY_TWO_FACTOR_REQUIRED, _REQUIRED_ROLES, or `users:require-2fa`).
+             */
+            tf_required: boolean;
+            /**
+             * Format: date-time
+             * @description When this sign-in passed its second factor (or recovery code);
+             *     `null` when it did not (password only, or a remembered device).
+             */
+            tf_authenticated_at: string | null;
+            /**
+             * @description **Decision:** `aal2` when the sign-in proved two different factors
+             *     (password and a second factor or recovery code), else `aal1`. A
+             *     remembered device skips the code without proving a factor now, so
+             *     it gives `aal1`.
+             * @enum {string}
+             */
+            aal: "aal1" | "aal2";
             /**
              * Format: date-time
              * @description **Decision:** the last time the caller proved who they are (sign-in
@@ -1320,7 +1432,7 @@ export interface components {
          * @description The stable key of SPEC §1's message table.
          * @enum {string}
          */
-        ErrorCode: "TWO_FACTOR_INVALID_TOKEN" | "TWO_FACTOR_PERMISSION_DENIED" | "TWO_FACTOR_METHOD_NOT_AVAILABLE" | "TWO_FACTOR_DISABLED" | "TWO_FACTOR_SETUP_EXPIRED" | "TWO_FACTOR_TOO_MANY_ATTEMPTS" | "TWO_FACTOR_LOCKED" | "PHONE_INVALID" | "SMS_COUNTRY_NOT_ALLOWED" | "FAILED_TO_SEND_CODE" | "INVALID_RECOVERY_CODE" | "NO_RECOVERY_CODES_SETUP" | "REAUTHENTICATION_REQUIRED" | "UNAUTHENTICATED" | "ANONYMOUS_USER_REQUIRED" | "GENERIC_AUTHN_FAILED" | "DISABLED_ACCOUNT" | "PASSWORD_INVALID_LENGTH" | "EMAIL_ALREADY_ASSOCIATED" | "INVALID_EMAIL_ADDRESS" | "API_ERROR" | "RATE_LIMITED" | "REQUIRED" | "INVALID_PASSWORD" | "CSRF_TOKEN_MISSING" | "CSRF_TOKEN_INVALID" | "ORIGIN_NOT_ALLOWED" | "MALFORMED_JSON" | "UNSUPPORTED_MEDIA_TYPE" | "PAYLOAD_TOO_LARGE" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "SERVICE_UNAVAILABLE" | "INTERNAL_ERROR" | "USER_NOT_FOUND" | "INVALID_CURSOR" | "WEBAUTHN_EXPIRED" | "WEBAUTHN_NAME_REQUIRED" | "WEBAUTHN_NAME_INUSE" | "WEBAUTHN_NAME_NOT_FOUND" | "WEBAUTHN_CREDENTIAL_ID_INUSE" | "WEBAUTHN_UNKNOWN_CREDENTIAL_ID" | "WEBAUTHN_NO_VERIFY" | "WEBAUTHN_CREDENTIAL_WRONG_USAGE" | "WEBAUTHN_MISMATCH_USER_HANDLE" | "INVALID_INPUT" | "INVALID_INPUT_LENGTH";
+        ErrorCode: "TWO_FACTOR_INVALID_TOKEN" | "TWO_FACTOR_PERMISSION_DENIED" | "TWO_FACTOR_METHOD_NOT_AVAILABLE" | "TWO_FACTOR_METHOD_NOT_ALLOWED" | "REFRESH_TOKEN_INVALID" | "AUTHENTICATION_TOO_OLD" | "TWO_FACTOR_DISABLED" | "TWO_FACTOR_SETUP_EXPIRED" | "TWO_FACTOR_TOO_MANY_ATTEMPTS" | "TWO_FACTOR_LOCKED" | "PHONE_INVALID" | "SMS_COUNTRY_NOT_ALLOWED" | "FAILED_TO_SEND_CODE" | "INVALID_RECOVERY_CODE" | "NO_RECOVERY_CODES_SETUP" | "REAUTHENTICATION_REQUIRED" | "UNAUTHENTICATED" | "ANONYMOUS_USER_REQUIRED" | "GENERIC_AUTHN_FAILED" | "DISABLED_ACCOUNT" | "PASSWORD_INVALID_LENGTH" | "EMAIL_ALREADY_ASSOCIATED" | "INVALID_EMAIL_ADDRESS" | "API_ERROR" | "RATE_LIMITED" | "REQUIRED" | "INVALID_PASSWORD" | "CSRF_TOKEN_MISSING" | "CSRF_TOKEN_INVALID" | "ORIGIN_NOT_ALLOWED" | "MALFORMED_JSON" | "UNSUPPORTED_MEDIA_TYPE" | "PAYLOAD_TOO_LARGE" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "SERVICE_UNAVAILABLE" | "INTERNAL_ERROR" | "USER_NOT_FOUND" | "INVALID_CURSOR" | "WEBAUTHN_EXPIRED" | "WEBAUTHN_NAME_REQUIRED" | "WEBAUTHN_NAME_INUSE" | "WEBAUTHN_NAME_NOT_FOUND" | "WEBAUTHN_CREDENTIAL_ID_INUSE" | "WEBAUTHN_UNKNOWN_CREDENTIAL_ID" | "WEBAUTHN_NO_VERIFY" | "WEBAUTHN_CREDENTIAL_WRONG_USAGE" | "WEBAUTHN_MISMATCH_USER_HANDLE" | "INVALID_INPUT" | "INVALID_INPUT_LENGTH";
         ErrorMessages: string[];
         /** @description Field name → messages; `""` for errors not tied to a field. */
         FieldErrors: {
@@ -1347,7 +1459,7 @@ export interface components {
             meta: components["schemas"]["Meta"];
             response: components["schemas"]["Error"] & components["schemas"]["NoReauth"] & {
                 /** @enum {unknown} */
-                error_code?: "TWO_FACTOR_INVALID_TOKEN" | "TWO_FACTOR_PERMISSION_DENIED" | "TWO_FACTOR_METHOD_NOT_AVAILABLE" | "TWO_FACTOR_SETUP_EXPIRED" | "PHONE_INVALID" | "SMS_COUNTRY_NOT_ALLOWED" | "INVALID_RECOVERY_CODE" | "NO_RECOVERY_CODES_SETUP" | "ANONYMOUS_USER_REQUIRED" | "GENERIC_AUTHN_FAILED" | "DISABLED_ACCOUNT" | "PASSWORD_INVALID_LENGTH" | "EMAIL_ALREADY_ASSOCIATED" | "INVALID_EMAIL_ADDRESS" | "API_ERROR" | "REQUIRED" | "INVALID_PASSWORD" | "CSRF_TOKEN_MISSING" | "CSRF_TOKEN_INVALID" | "MALFORMED_JSON" | "WEBAUTHN_EXPIRED" | "WEBAUTHN_NAME_REQUIRED" | "WEBAUTHN_NAME_INUSE" | "WEBAUTHN_NAME_NOT_FOUND" | "WEBAUTHN_CREDENTIAL_ID_INUSE" | "WEBAUTHN_UNKNOWN_CREDENTIAL_ID" | "WEBAUTHN_NO_VERIFY" | "WEBAUTHN_CREDENTIAL_WRONG_USAGE" | "WEBAUTHN_MISMATCH_USER_HANDLE" | "INVALID_INPUT" | "INVALID_INPUT_LENGTH";
+                error_code?: "TWO_FACTOR_INVALID_TOKEN" | "TWO_FACTOR_PERMISSION_DENIED" | "TWO_FACTOR_METHOD_NOT_AVAILABLE" | "TWO_FACTOR_METHOD_NOT_ALLOWED" | "REFRESH_TOKEN_INVALID" | "TWO_FACTOR_SETUP_EXPIRED" | "PHONE_INVALID" | "SMS_COUNTRY_NOT_ALLOWED" | "INVALID_RECOVERY_CODE" | "NO_RECOVERY_CODES_SETUP" | "ANONYMOUS_USER_REQUIRED" | "GENERIC_AUTHN_FAILED" | "DISABLED_ACCOUNT" | "PASSWORD_INVALID_LENGTH" | "EMAIL_ALREADY_ASSOCIATED" | "INVALID_EMAIL_ADDRESS" | "API_ERROR" | "REQUIRED" | "INVALID_PASSWORD" | "CSRF_TOKEN_MISSING" | "CSRF_TOKEN_INVALID" | "MALFORMED_JSON" | "WEBAUTHN_EXPIRED" | "WEBAUTHN_NAME_REQUIRED" | "WEBAUTHN_NAME_INUSE" | "WEBAUTHN_NAME_NOT_FOUND" | "WEBAUTHN_CREDENTIAL_ID_INUSE" | "WEBAUTHN_UNKNOWN_CREDENTIAL_ID" | "WEBAUTHN_NO_VERIFY" | "WEBAUTHN_CREDENTIAL_WRONG_USAGE" | "WEBAUTHN_MISMATCH_USER_HANDLE" | "INVALID_INPUT" | "INVALID_INPUT_LENGTH";
             };
         };
         Error401Envelope: {
@@ -1365,6 +1477,16 @@ export interface components {
                 error_code: "REAUTHENTICATION_REQUIRED";
                 /** @constant */
                 reauth_required: true;
+                csrf_token?: components["schemas"]["CsrfToken"];
+            } | {
+                errors: components["schemas"]["ErrorMessages"];
+                field_errors: components["schemas"]["FieldErrors"];
+                /** @constant */
+                error_code: "AUTHENTICATION_TOO_OLD";
+                /** @constant */
+                reauth_required: true;
+                /** Format: date-time */
+                authenticated_at: string;
                 csrf_token?: components["schemas"]["CsrfToken"];
             };
         };
@@ -1788,9 +1910,11 @@ export interface components {
             };
         };
         /**
-         * @description Not signed in (`UNAUTHENTICATED`), or signed in but not fresh enough
+         * @description Not signed in (`UNAUTHENTICATED`: no session, or a token that is
+         *     invalid, expired or revoked), or signed in but not fresh enough
          *     (`REAUTHENTICATION_REQUIRED` with `reauth_required: true`; call
-         *     `POST /verify`).
+         *     `POST /verify`), or, on `GET /me?max_age=`, signed in longer ago than
+         *     `max_age` (`AUTHENTICATION_TOO_OLD`, same cure).
          */
         Unauthorized: {
             headers: {
@@ -1951,7 +2075,9 @@ export interface components {
         OperatorLimit: number;
         /**
          * @description Present (with no value, or any value but `false`/`0`) on a request that
-         *     completes a sign-in: adds `user.authentication_token`.
+         *     completes a sign-in: adds `user.authentication_token` and, with
+         *     SECURITY_REFRESH_TOKEN, a refresh token (`user.refresh_token`, or the
+         *     `fs_refresh` cookie when SECURITY_REFRESH_TOKEN_COOKIE_NAME is set).
          */
         IncludeAuthToken: string;
         /** @description The `wan_state` of the call that made the options. Over 256 characters it cannot be one, and the router refuses it: 414 `URI_TOO_LONG`. */
@@ -1978,7 +2104,9 @@ export interface operations {
             query?: {
                 /**
                  * @description Present (with no value, or any value but `false`/`0`) on a request that
-                 *     completes a sign-in: adds `user.authentication_token`.
+                 *     completes a sign-in: adds `user.authentication_token` and, with
+                 *     SECURITY_REFRESH_TOKEN, a refresh token (`user.refresh_token`, or the
+                 *     `fs_refresh` cookie when SECURITY_REFRESH_TOKEN_COOKIE_NAME is set).
                  */
                 include_auth_token?: components["parameters"]["IncludeAuthToken"];
             };
@@ -2006,7 +2134,9 @@ export interface operations {
             query?: {
                 /**
                  * @description Present (with no value, or any value but `false`/`0`) on a request that
-                 *     completes a sign-in: adds `user.authentication_token`.
+                 *     completes a sign-in: adds `user.authentication_token` and, with
+                 *     SECURITY_REFRESH_TOKEN, a refresh token (`user.refresh_token`, or the
+                 *     `fs_refresh` cookie when SECURITY_REFRESH_TOKEN_COOKIE_NAME is set).
                  */
                 include_auth_token?: components["parameters"]["IncludeAuthToken"];
             };
@@ -2046,7 +2176,7 @@ export interface operations {
         };
         requestBody?: {
             content: {
-                "application/json": components["schemas"]["EmptyRequest"];
+                "application/json": components["schemas"]["LogoutRequest"];
             };
         };
         responses: {
@@ -2081,7 +2211,9 @@ export interface operations {
             query?: {
                 /**
                  * @description Present (with no value, or any value but `false`/`0`) on a request that
-                 *     completes a sign-in: adds `user.authentication_token`.
+                 *     completes a sign-in: adds `user.authentication_token` and, with
+                 *     SECURITY_REFRESH_TOKEN, a refresh token (`user.refresh_token`, or the
+                 *     `fs_refresh` cookie when SECURITY_REFRESH_TOKEN_COOKIE_NAME is set).
                  */
                 include_auth_token?: components["parameters"]["IncludeAuthToken"];
             };
@@ -2110,7 +2242,9 @@ export interface operations {
             query?: {
                 /**
                  * @description Present (with no value, or any value but `false`/`0`) on a request that
-                 *     completes a sign-in: adds `user.authentication_token`.
+                 *     completes a sign-in: adds `user.authentication_token` and, with
+                 *     SECURITY_REFRESH_TOKEN, a refresh token (`user.refresh_token`, or the
+                 *     `fs_refresh` cookie when SECURITY_REFRESH_TOKEN_COOKIE_NAME is set).
                  */
                 include_auth_token?: components["parameters"]["IncludeAuthToken"];
             };
@@ -2139,7 +2273,9 @@ export interface operations {
             query?: {
                 /**
                  * @description Present (with no value, or any value but `false`/`0`) on a request that
-                 *     completes a sign-in: adds `user.authentication_token`.
+                 *     completes a sign-in: adds `user.authentication_token` and, with
+                 *     SECURITY_REFRESH_TOKEN, a refresh token (`user.refresh_token`, or the
+                 *     `fs_refresh` cookie when SECURITY_REFRESH_TOKEN_COOKIE_NAME is set).
                  */
                 include_auth_token?: components["parameters"]["IncludeAuthToken"];
             };
@@ -2165,7 +2301,10 @@ export interface operations {
     };
     getMe: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Seconds; the sign-in must be at most this old. */
+                max_age?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -2189,19 +2328,55 @@ export interface operations {
                      *         "user": {
                      *           "email": "ada@example.com"
                      *         },
+                     *         "id": 42,
+                     *         "roles": [
+                     *           "admin"
+                     *         ],
                      *         "tf_primary_method": "authenticator",
+                     *         "tf_required": true,
+                     *         "tf_authenticated_at": "2025-01-31T09:15:00.000Z",
                      *         "authenticated_at": "2025-01-31T09:15:00.000Z",
                      *         "authn_methods": [
                      *           "password",
                      *           "authenticator"
-                     *         ]
+                     *         ],
+                     *         "aal": "aal2"
                      *       }
                      *     }
                      */
                     "application/json": components["schemas"]["MeEnvelope"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    postRefreshToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                /**
+                 * @example {
+                 *       "refresh_token": "eyJ1IjoxLCJmIjoiYWJjIiwiZyI6MX0.c2lnbmF0dXJl"
+                 *     }
+                 */
+                "application/json": components["schemas"]["RefreshTokenRequest"];
+            };
+        };
+        responses: {
+            200: components["responses"]["UserResult"];
+            400: components["responses"]["BadRequest"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };
@@ -2337,7 +2512,9 @@ export interface operations {
             query?: {
                 /**
                  * @description Present (with no value, or any value but `false`/`0`) on a request that
-                 *     completes a sign-in: adds `user.authentication_token`.
+                 *     completes a sign-in: adds `user.authentication_token` and, with
+                 *     SECURITY_REFRESH_TOKEN, a refresh token (`user.refresh_token`, or the
+                 *     `fs_refresh` cookie when SECURITY_REFRESH_TOKEN_COOKIE_NAME is set).
                  */
                 include_auth_token?: components["parameters"]["IncludeAuthToken"];
             };
@@ -2523,7 +2700,9 @@ export interface operations {
             query?: {
                 /**
                  * @description Present (with no value, or any value but `false`/`0`) on a request that
-                 *     completes a sign-in: adds `user.authentication_token`.
+                 *     completes a sign-in: adds `user.authentication_token` and, with
+                 *     SECURITY_REFRESH_TOKEN, a refresh token (`user.refresh_token`, or the
+                 *     `fs_refresh` cookie when SECURITY_REFRESH_TOKEN_COOKIE_NAME is set).
                  */
                 include_auth_token?: components["parameters"]["IncludeAuthToken"];
             };
@@ -2801,7 +2980,9 @@ export interface operations {
             query?: {
                 /**
                  * @description Present (with no value, or any value but `false`/`0`) on a request that
-                 *     completes a sign-in: adds `user.authentication_token`.
+                 *     completes a sign-in: adds `user.authentication_token` and, with
+                 *     SECURITY_REFRESH_TOKEN, a refresh token (`user.refresh_token`, or the
+                 *     `fs_refresh` cookie when SECURITY_REFRESH_TOKEN_COOKIE_NAME is set).
                  */
                 include_auth_token?: components["parameters"]["IncludeAuthToken"];
             };
@@ -2863,7 +3044,9 @@ export interface operations {
             query?: {
                 /**
                  * @description Present (with no value, or any value but `false`/`0`) on a request that
-                 *     completes a sign-in: adds `user.authentication_token`.
+                 *     completes a sign-in: adds `user.authentication_token` and, with
+                 *     SECURITY_REFRESH_TOKEN, a refresh token (`user.refresh_token`, or the
+                 *     `fs_refresh` cookie when SECURITY_REFRESH_TOKEN_COOKIE_NAME is set).
                  */
                 include_auth_token?: components["parameters"]["IncludeAuthToken"];
             };

@@ -1,0 +1,59 @@
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { DB } from '../db/types.js';
+
+type Db = Kysely<DB> | Transaction<DB>;
+
+/**
+ * The per-user two-factor requirement (users:require-2fa; an operator API can
+ * call this too). Returns false when there is no such user.
+ */
+export async function setTwoFactorRequired(db: Db, userId: number, required: boolean): Promise<boolean> {
+  const r = await db.updateTable('users').set({ tf_required: required }).where('id', '=', userId).executeTakeFirst();
+  return Number(r.numUpdatedRows) === 1;
+}
+
+/**
+ * Starts the user's enrolment grace period if it has not started: one
+ * statement, so concurrent first sign-ins agree on one start. Returns the start.
+ */
+export async function startGracePeriod(db: Db, userId: number, now: Date): Promise<Date | null> {
+  const row = await db
+    .updateTable('users')
+    .set((eb) => ({ tf_grace_started_at: eb.fn.coalesce('tf_grace_started_at', eb.val(now)) }))
+    .where('id', '=', userId)
+    .returning('tf_grace_started_at')
+    .executeTakeFirst();
+  return row?.tf_grace_started_at ?? null;
+}
+
+/** Revokes a role; false if the user did not have it. The role itself stays. */
+export async function revokeRole(db: Db, userId: number, role: string): Promise<boolean> {
+  const r = await db
+    .deleteFrom('roles_users')
+    .where('user_id', '=', userId)
+    .where('role_id', 'in', (qb) => qb.selectFrom('roles').select('id').where('name', '=', role))
+    .executeTakeFirst();
+  return Number(r.numDeletedRows) === 1;
+}
+
+/** What the policy reads of a user, roles included, in one statement (GET /me). */
+export async function policySubjectOf(
+  db: Db,
+  userId: number,
+): Promise<{ tf_required: boolean; tf_grace_started_at: Date | null; roles: string[] } | undefined> {
+  const row = await db
+    .selectFrom('users as u')
+    .select((eb) => [
+      'u.tf_required',
+      'u.tf_grace_started_at',
+      eb
+        .selectFrom('roles_users as ru')
+        .innerJoin('roles as r', 'r.id', 'ru.role_id')
+        .select(sql<string[]>`coalesce(array_agg(r.name order by r.name), '{}')`.as('names'))
+        .whereRef('ru.user_id', '=', 'u.id')
+        .as('roles'),
+    ])
+    .where('u.id', '=', userId)
+    .executeTakeFirst();
+  return row && { tf_required: row.tf_required, tf_grace_started_at: row.tf_grace_started_at, roles: row.roles ?? [] };
+}
