@@ -24,6 +24,7 @@ import { twoFactorLogin } from './two-factor/login.service.js';
 import { pruneExpiredPending } from './two-factor/pending.repository.js';
 import { pruneSends } from './two-factor/budget/send-limits.js';
 import { twoFactorRoutes } from './two-factor/tf.routes.js';
+import { unifiedSigninRoutes } from './unified-signin/us.routes.js';
 import type { Database } from './db/database.js';
 import { pruneExpiredSessions } from './db/session-store.js';
 import { healthRoutes, type Lifecycle } from './health/health.routes.js';
@@ -143,12 +144,15 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   // The second factors, one line each (two-factor/factors/index.ts): login, setup and validate pick from this
   // table, so a factor's rule is app.ts → table → factor (docs/architecture.md, Factors).
   const tf = { ...deps, factors };
-  await app.register(authRoutes, { ...deps, afterPassword: twoFactorLogin(tf) });
+  const afterPassword = twoFactorLogin(tf);
+  await app.register(authRoutes, { ...deps, afterPassword });
   await app.register(docsRoutes);
   await app.register(twoFactorRoutes, tf);
   await app.register(rescueRoutes, deps);
   await app.register(recoveryCodesRoutes, deps);
   await app.register(devicesRoutes, deps);
+  // Unified sign-in: its methods are the factors of the same table, its first factor goes on through afterPassword.
+  await app.register(unifiedSigninRoutes, { ...tf, afterPassword });
 
   // 7. Housekeeping: expired sessions, pending sign-ins, old send records and forgotten
   // password failures are ours to delete.

@@ -9,6 +9,7 @@ import { deleteRecoveryCodes } from '../recovery-codes/recovery-codes.repository
 import { hashPassword } from '../users/passwords.js';
 import { deleteUserDevices } from '../devices/devices.repository.js';
 import { deleteUserPending, pendingWithSetupSecret, replaceSetupSecret } from '../two-factor/pending.repository.js';
+import { replaceUsSecret, usSecrets } from '../unified-signin/us.repository.js';
 import {
   findUserByEmail,
   grantRole,
@@ -137,6 +138,16 @@ export const commands: Record<string, Command> = {
         await replaceTotpSecret(db, row.id, row.tf_totp_secret, box.encrypt(box.decrypt(row.tf_totp_secret, aad), aad));
         users++;
       }
+      // Unified sign-in's authenticator secrets (unified-signin/us.repository.ts), compared-and-set the same way.
+      let us = 0;
+      for (const row of await usSecrets(db)) {
+        if (!row.totp_secret || !box.needsRotation(row.totp_secret)) continue;
+        const aad = secretAad(row.user_id);
+        if (
+          await replaceUsSecret(db, row.user_id, row.totp_secret, box.encrypt(box.decrypt(row.totp_secret, aad), aad))
+        )
+          us++;
+      }
       let pending = 0;
       for (const row of await pendingWithSetupSecret(db)) {
         if (!row.setup_secret || !box.needsRotation(row.setup_secret)) continue;
@@ -144,7 +155,7 @@ export const commands: Record<string, Command> = {
         await replaceSetupSecret(db, row.id, box.encrypt(box.decrypt(row.setup_secret, aad), aad));
         pending++;
       }
-      return `re-encrypted ${users} TOTP secret(s) and ${pending} pending setup(s) with key ${box.currentTag}`;
+      return `re-encrypted ${users} TOTP secret(s), ${us} unified sign-in secret(s) and ${pending} pending setup(s) with key ${box.currentTag}`;
     },
   },
 };

@@ -67,7 +67,7 @@ export async function startPending(
   deps: TfDeps,
   caller: Caller,
   user: User,
-  opts: { kind: PendingKind; state: PendingState; remember: boolean },
+  opts: { kind: PendingKind; state: PendingState; remember: boolean; expiresInSeconds?: number },
 ): Promise<Pending> {
   const now = deps.clock.now();
   const row = {
@@ -86,8 +86,11 @@ export async function startPending(
     code_destination: null,
     code_expires_at: null,
     created_at: now,
-    // A pending sign-in or setup lives as long as a setup may take (SECURITY_TWO_FACTOR_SETUP_WITHIN).
-    expires_at: new Date(now.getTime() + deps.config.SECURITY_TWO_FACTOR_SETUP_WITHIN * 1000),
+    // A pending sign-in or setup lives as long as a setup may take (SECURITY_TWO_FACTOR_SETUP_WITHIN);
+    // unified sign-in's rows say how long theirs live (SECURITY_US_TOKEN_VALIDITY, SECURITY_US_SETUP_WITHIN).
+    expires_at: new Date(
+      now.getTime() + (opts.expiresInSeconds ?? deps.config.SECURITY_TWO_FACTOR_SETUP_WITHIN) * 1000,
+    ),
   };
   await insertPending(deps.db, row);
   caller.setPendingId(row.id);

@@ -44,6 +44,7 @@ const ALL_FEATURES = {
   METRICS_ENABLED: 'true',
   METRICS_PORT: '0',
   CORS_ORIGINS: 'https://spa.example',
+  SECURITY_UNIFIED_SIGNIN: 'true',
 };
 
 test('with every feature on, the registered routes are exactly the documented operations', async () => {
@@ -66,4 +67,5 @@ test('with optional features off, their routes are gone (they answer 404, as doc
   const { undocumented, unimplemented } = compareRoutes(routes);
   assert.deepEqual(undocumented, []);
   assert.ok(unimplemented.includes('POST /register'), 'SECURITY_REGISTERABLE=false removes POST /register');
+  assert.ok(unimplemented.includes('POST /us-signin'), 'unified sign-in is off by default (SECURITY_UNIFIED_SIGNIN)');
 });
