@@ -18,8 +18,12 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('created_at', 'timestamptz', (c) => c.notNull())
     .addPrimaryKeyConstraint('us_methods_pk', ['user_id', 'method'])
     .execute();
+  // The first factor of a pending sign-in when it was not the password (a unified sign-in
+  // e-mail code): the completed sign-in's authn_methods and audit row name it.
+  await db.schema.alterTable('tf_pending').addColumn('first_factor', 'varchar(16)').execute();
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
+  await db.schema.alterTable('tf_pending').dropColumn('first_factor').execute();
   await db.schema.dropTable('us_methods').execute();
 }

@@ -83,6 +83,8 @@ export interface TfPendingTable {
   code_expires_at: Timestamp | null;
   created_at: Timestamp;
   expires_at: Timestamp;
+  /** The sign-in's first factor when not the password (unified sign-in); null means the password. */
+  first_factor: Generated<string | null>;
 }
 
 /** A unified sign-in method a user set up (migrations/20261207T0200_unified_signin.ts). */

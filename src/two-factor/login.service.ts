@@ -15,14 +15,14 @@ import { startPending, wipePending } from './pending.js';
 export function twoFactorLogin(deps: TfDeps & WithFactors): AfterPassword {
   return {
     discardPending: (caller) => wipePending(deps, caller),
-    async proceed(caller, user, { remember }) {
+    async proceed(caller, user, { remember, firstFactor }) {
       const method = user.tf_primary_method;
       if (!method) {
         if (!deps.config.SECURITY_TWO_FACTOR_REQUIRED) {
           await wipePending(deps, caller);
           return { kind: 'signed-in', user, methods: ['password'] };
         }
-        await beginPending(deps, caller, user, 'setup_from_login', remember);
+        await beginPending(deps, caller, user, 'setup_from_login', remember, firstFactor);
         deps.metrics.signIn('pending_second_factor');
         return { kind: 'pending', answer: { tf_required: true, tf_state: 'setup_from_login' } };
       }
@@ -32,7 +32,7 @@ export function twoFactorLogin(deps: TfDeps & WithFactors): AfterPassword {
       }
       // Limits first: over the send limit nothing changes, the earlier pending sign-in and its code stay valid.
       const challenge = await factorOf(deps.factors, method)?.challenge(deps, user, null, caller.audit);
-      const pending = await beginPending(deps, caller, user, 'ready', remember);
+      const pending = await beginPending(deps, caller, user, 'ready', remember, firstFactor);
       await challenge?.issue(pending, 'signin', caller.audit);
       deps.metrics.signIn('pending_second_factor');
       const answer = { tf_required: true, tf_state: 'ready', tf_primary_method: method, tf_method: method };
@@ -48,9 +48,10 @@ async function beginPending(
   user: User,
   state: 'ready' | 'setup_from_login',
   remember: boolean,
+  firstFactor: string | undefined,
 ): Promise<string> {
   await wipePending(deps, caller);
   await caller.rotateSession();
-  const pending = await startPending(deps, caller, user, { kind: 'signin', state, remember });
+  const pending = await startPending(deps, caller, user, { kind: 'signin', state, remember, firstFactor });
   return pending.id;
 }

@@ -38,16 +38,17 @@ export async function usSignIn(deps: UsDeps, caller: Caller, req: UsSignInReques
     throw deps.config.SECURITY_US_RETURN_GENERIC_RESPONSES ? signInRefused(deps) : new AppError('DISABLED_ACCOUNT');
   }
   if (deps.config.SECURITY_US_MFA_REQUIRED.includes(method)) {
-    const outcome = await deps.afterPassword.proceed(caller, user, { remember: req.remember });
+    const firstFactor = method === 'password' ? undefined : method;
+    const outcome = await deps.afterPassword.proceed(caller, user, { remember: req.remember, firstFactor });
     // The first factor was this method, not necessarily the password.
-    if (outcome.kind === 'signed-in') return { ...outcome, methods: firstFactor(outcome.methods, method) };
+    if (outcome.kind === 'signed-in') return { ...outcome, methods: withFirstFactor(outcome.methods, method) };
     return outcome;
   }
   await wipePending(deps, caller);
   return { kind: 'signed-in', user, methods: [method] };
 }
 
-function firstFactor(methods: readonly string[], method: UsMethod): string[] {
+function withFirstFactor(methods: readonly string[], method: UsMethod): string[] {
   return methods.map((m) => (m === 'password' ? method : m));
 }
 

@@ -84,9 +84,15 @@ describe(`unified sign-in (${DB_KIND})`, () => {
     assert.equal(res.data.response.tf_state, 'ready');
     const ok = await c.post('/tf-validate', { code: oathtool(key, t.clock.now()) });
     assert.equal(ok.statusCode, 200, ok.body);
+    const me = await c.get('/me');
+    assert.deepEqual(
+      me.data.response.authn_methods,
+      ['email', 'authenticator'],
+      'the first factor was the e-mail code',
+    );
   });
 
-  test('US_MFA_REQUIRED empty: an e-mail code signs in at once, even with a second factor', async () => {
+  test('US_MFA_REQUIRED without e-mail: an e-mail code signs in at once, even with a second factor', async () => {
     await t.rebuild({ ...ENV, SECURITY_US_MFA_REQUIRED: 'password' });
     try {
       const { email } = await user();

@@ -846,7 +846,8 @@ export interface components {
             /**
              * @description **Decision:** the factors of the sign-in, in order. A rescue e-mail
              *     code counts as `email`; a skipped second factor as
-             *     `remembered_device`.
+             *     `remembered_device`. After `POST /us-signin` the first is the
+             *     passcode's method (`password`, `email`, `sms` or `authenticator`).
              */
             authn_methods: ("password" | "email" | "sms" | "authenticator" | "recovery_code" | "remembered_device")[];
         };
