@@ -151,6 +151,12 @@ describe('which routes are limited', () => {
       '/tf-rescue',
       '/mf-recovery',
       '/mf-recovery-codes',
+      '/us-signin',
+      '/us-signin/send-code',
+      '/us-verify',
+      '/us-verify/send-code',
+      '/us-setup',
+      '/us-setup/:token',
     ]) {
       assert.equal(isRateLimited('POST', url), true, url);
     }
