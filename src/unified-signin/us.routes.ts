@@ -5,6 +5,7 @@ import { AppError } from '../errors.js';
 import { requireAuth, requireFresh } from '../http/auth-context.js';
 import { callerOf } from '../http/caller.js';
 import { readBody, wantsAuthToken, type BodyReader } from '../http/input.js';
+import { normalizeCodeInput } from '../two-factor/factors/otp-code.js';
 import { PASSWORD_MAX_LENGTH } from '../users/passwords.js';
 import { findUserByEmail, findUserById } from '../users/users.repository.js';
 import type { UsDeps } from './deps.js';
@@ -20,7 +21,8 @@ const IDENTITY_MAX = 320;
 /** A passcode is a password or a code; a code may come as a JSON number (openapi.yaml, UsSignin). */
 function passcodeOf(body: BodyReader): string {
   const raw = body.raw('passcode');
-  if (typeof raw === 'number' && Number.isFinite(raw)) return String(raw);
+  // 12345 means the code "012345", as at /tf-validate (two-factor/factors/otp-code.ts).
+  if (typeof raw === 'number' && Number.isFinite(raw)) return normalizeCodeInput(raw) ?? String(raw);
   return body.string('passcode', { max: PASSWORD_MAX_LENGTH });
 }
 
