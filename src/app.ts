@@ -29,6 +29,7 @@ import { twoFactorRoutes } from './two-factor/tf.routes.js';
 import { selectRoutes } from './two-factor/select.routes.js';
 import { webauthnRoutes } from './webauthn/webauthn.routes.js';
 import { pruneChallenges } from './two-factor/factors/webauthn.repository.js';
+import { unifiedSigninRoutes } from './unified-signin/us.routes.js';
 import type { Database } from './db/database.js';
 import { pruneExpiredSessions } from './db/session-store.js';
 import { healthRoutes, type Lifecycle } from './health/health.routes.js';
@@ -165,7 +166,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   // The second factors, one line each (two-factor/factors/index.ts): login, setup and validate pick from this
   // table, so a factor's rule is app.ts → table → factor (docs/architecture.md, Factors).
   const tf = { ...deps, factors };
-  await app.register(authRoutes, { ...deps, afterPassword: twoFactorLogin(tf) });
+  const afterPassword = twoFactorLogin(tf);
+  await app.register(authRoutes, { ...deps, afterPassword });
   await app.register(docsRoutes);
   await app.register(twoFactorRoutes, tf);
   await app.register(selectRoutes, tf);
@@ -175,6 +177,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(recoveryCodesRoutes, deps);
   await app.register(devicesRoutes, deps);
   if (config.SECURITY_REFRESH_TOKEN) await app.register(refreshRoutes, deps);
+  // Unified sign-in: its methods are the factors of the same table, its first factor goes on through afterPassword.
+  await app.register(unifiedSigninRoutes, { ...tf, afterPassword });
 
   // 7. Housekeeping: expired sessions, pending sign-ins, old send records and forgotten
   // password failures are ours to delete.

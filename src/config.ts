@@ -3,9 +3,12 @@ export {
   schema,
   SECOND_FACTORS,
   TWO_FACTOR_METHODS,
+  US_CODE_METHODS,
+  US_METHODS,
   type Config,
   type SecondFactor,
   type TwoFactorMethod,
+  type UsMethod,
 } from './config/schema.js';
 export { devSecrets } from './config/dev-secrets.js';
 export { parseDurationSeconds } from './config/parse.js';

@@ -23,6 +23,8 @@ export type AuditType =
   | 'tf.lockout'
   | 'tf.setup_changed'
   | 'tf.disabled'
+  | 'us.setup_changed'
+  | 'us.code_passed'
   | 'recovery_codes.generated'
   | 'recovery_code.used'
   | 'rescue.used'

@@ -20,5 +20,6 @@ export type LoginOutcome =
 export interface AfterPassword {
   /** Drops an earlier pending sign-in of this session (any new /login does, openapi.yaml /login). */
   discardPending(caller: Caller): Promise<void>;
-  proceed(caller: Caller, user: User, opts: { remember: boolean }): Promise<LoginOutcome>;
+  /** `firstFactor`: what passed when it was not the password (unified sign-in: an e-mail code). */
+  proceed(caller: Caller, user: User, opts: { remember: boolean; firstFactor?: string }): Promise<LoginOutcome>;
 }

@@ -37,12 +37,15 @@ export async function authRoutes(app: FastifyInstance, deps: AuthRouteDeps): Pro
     return { ...done, tf_required: false, ...outcome.extra };
   };
 
-  app.get('/login', async (request) => {
+  // SECURITY_US_SIGNIN_REPLACES_LOGIN: /login is unified sign-in's instead (unified-signin/us.routes.ts).
+  const passwordLogin = config.SECURITY_US_SIGNIN_REPLACES_LOGIN ? null : app;
+
+  passwordLogin?.get('/login', async (request) => {
     const auth = request.auth;
     return auth ? { identity_attributes: ['email'], user: publicUser(auth.user) } : { identity_attributes: ['email'] };
   });
 
-  app.post('/login', { config: { csrfExempt: true } }, async (request, reply) => {
+  passwordLogin?.post('/login', { config: { csrfExempt: true } }, async (request, reply) => {
     if (request.auth) throw new AppError('ANONYMOUS_USER_REQUIRED');
     const body = readBody(request.body);
     const email = body.string('email', { max: EMAIL_MAX });

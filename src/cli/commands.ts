@@ -8,6 +8,7 @@ import { grantRole } from '../users/users.repository.js';
 import { pendingWithSetupSecret, replaceSetupSecret } from '../two-factor/pending.repository.js';
 import { replaceTotpSecret, usersWithTotpSecret } from '../users/users.repository.js';
 import type { User } from '../users/users.repository.js';
+import { replaceUsSecret, usSecrets } from '../unified-signin/us.repository.js';
 import {
   CLI_OPERATOR,
   operatorDeps,
@@ -164,6 +165,16 @@ export const commands: Record<string, Command> = {
         await replaceTotpSecret(db, row.id, row.tf_totp_secret, box.encrypt(box.decrypt(row.tf_totp_secret, aad), aad));
         users++;
       }
+      // Unified sign-in's authenticator secrets (unified-signin/us.repository.ts), compared-and-set the same way.
+      let us = 0;
+      for (const row of await usSecrets(db)) {
+        if (!row.totp_secret || !box.needsRotation(row.totp_secret)) continue;
+        const aad = secretAad(row.user_id);
+        if (
+          await replaceUsSecret(db, row.user_id, row.totp_secret, box.encrypt(box.decrypt(row.totp_secret, aad), aad))
+        )
+          us++;
+      }
       let pending = 0;
       for (const row of await pendingWithSetupSecret(db)) {
         if (!row.setup_secret || !box.needsRotation(row.setup_secret)) continue;
@@ -171,7 +182,7 @@ export const commands: Record<string, Command> = {
         await replaceSetupSecret(db, row.id, box.encrypt(box.decrypt(row.setup_secret, aad), aad));
         pending++;
       }
-      return `re-encrypted ${users} TOTP secret(s) and ${pending} pending setup(s) with key ${box.currentTag}`;
+      return `re-encrypted ${users} TOTP secret(s), ${us} unified sign-in secret(s) and ${pending} pending setup(s) with key ${box.currentTag}`;
     },
   },
   ...operatorCommands,

@@ -118,6 +118,12 @@ function crossChecks(cfg: RawConfig): string[] {
       );
     }
   }
+  if (cfg.SECURITY_UNIFIED_SIGNIN && cfg.SECURITY_US_ENABLED_METHODS.length === 0) {
+    problems.push('SECURITY_US_ENABLED_METHODS must name at least one method when SECURITY_UNIFIED_SIGNIN is on');
+  }
+  if (cfg.SECURITY_US_SIGNIN_REPLACES_LOGIN && !cfg.SECURITY_UNIFIED_SIGNIN) {
+    problems.push('SECURITY_US_SIGNIN_REPLACES_LOGIN needs SECURITY_UNIFIED_SIGNIN=true');
+  }
   if (cfg.METRICS_ENABLED && cfg.METRICS_PORT === 0 && (cfg.METRICS_TOKEN ?? '').length < 16) {
     problems.push(
       'METRICS_PORT=0 serves /metrics on the public API port: set METRICS_TOKEN (at least 16 characters), or a METRICS_PORT of its own',

@@ -37,6 +37,12 @@ export type TwoFactorMethod = (typeof TWO_FACTOR_METHODS)[number];
 export const SECOND_FACTORS = [...TWO_FACTOR_METHODS, 'webauthn'] as const;
 export type SecondFactor = (typeof SECOND_FACTORS)[number];
 
+/** Unified sign-in's passcode kinds (Flask-Security's SECURITY_US_ENABLED_METHODS values), in the order a passcode is tried. */
+export const US_METHODS = ['password', 'email', 'authenticator', 'sms'] as const;
+export type UsMethod = (typeof US_METHODS)[number];
+/** The methods whose code the service sends (Flask-Security's code_methods); an authenticator's the user reads off the app. */
+export const US_CODE_METHODS: readonly UsMethod[] = ['email', 'sms'];
+
 const MINUTE = 60;
 const HOUR = 3600;
 const DAY = 86400;
@@ -119,6 +125,18 @@ export const schema = {
   SECURITY_SMS_BUDGET_HOURLY: int(200, 1),
   SECURITY_SMS_BUDGET_DAILY: int(2000, 1),
   SECURITY_SMS_IP_HOURLY: int(20, 1),
+  // Unified sign-in (README "Unified sign-in", openapi.yaml tag "Unified sign-in"), with
+  // Flask-Security's names and defaults: off; every method; a password or e-mail code still needs
+  // the second factor, an SMS or authenticator code (something the user holds) does not.
+  SECURITY_UNIFIED_SIGNIN: bool(false),
+  SECURITY_US_ENABLED_METHODS: list(US_METHODS, US_METHODS),
+  SECURITY_US_MFA_REQUIRED: list(US_METHODS, ['password', 'email']),
+  // How long a sent code lives and the authenticator's window either side of now; at most 49
+  // TOTP steps, as SECURITY_TWO_FACTOR_AUTHENTICATOR_VALIDITY.
+  SECURITY_US_TOKEN_VALIDITY: duration(120, { max: 49 * 30, unusualBelow: 30 }),
+  SECURITY_US_SETUP_WITHIN: duration(30 * MINUTE, { unusualBelow: MINUTE }),
+  SECURITY_US_SIGNIN_REPLACES_LOGIN: bool(false),
+  SECURITY_US_RETURN_GENERIC_RESPONSES: bool(false),
   OUTBOX_FILE: str(),
   METRICS_ENABLED: bool(true),
   // Metrics tell an attacker which sign-ins fail and how fast: by default on a port of their own,

@@ -1,5 +1,5 @@
 import type { ColumnType, Generated } from 'kysely';
-import type { SecondFactor, TwoFactorMethod } from '../config/schema.js';
+import type { SecondFactor, TwoFactorMethod, UsMethod } from '../config/schema.js';
 
 /** A second factor's id (two-factor/factors/factor.ts FactorId): the values of SECURITY_TWO_FACTOR_ENABLED_METHODS. */
 type FactorId = TwoFactorMethod;
@@ -63,7 +63,11 @@ export interface AuditEventsTable {
   details: ColumnType<Record<string, unknown>, string, string>;
 }
 
-export type PendingKind = 'signin' | 'change';
+/**
+ * `signin` and `change`: the second factor's (two-factor/flow.ts); `us_signin`, `us_verify` and
+ * `us_setup`: unified sign-in's sent code or setup (unified-signin/), which no two-factor step accepts.
+ */
+export type PendingKind = 'signin' | 'change' | 'us_signin' | 'us_verify' | 'us_setup';
 /** `select`: the user holds two factors and picks one with /tf-select (two-factor/flow.ts). */
 export type PendingState = 'setup_from_login' | 'validating_profile' | 'ready' | 'select';
 
@@ -85,6 +89,22 @@ export interface TfPendingTable {
   code_expires_at: Timestamp | null;
   created_at: Timestamp;
   expires_at: Timestamp;
+  /** The sign-in's first factor when not the password (unified sign-in); null means the password. */
+  first_factor: Generated<string | null>;
+}
+
+/** A unified sign-in method a user set up (migrations/20261207T0200_unified_signin.ts). */
+export interface UsMethodsTable {
+  user_id: number;
+  /** What /us-setup adds: every unified sign-in method but the password. */
+  method: Exclude<UsMethod, 'password'>;
+  /** The authenticator's secret, encrypted (crypto/secret-box.ts), bound to the user. */
+  totp_secret: string | null;
+  /** E.164, for `sms`. */
+  phone: string | null;
+  /** The last accepted TOTP step of the authenticator: this step and earlier ones are refused (replay). */
+  totp_last_step: number | null;
+  created_at: Timestamp;
 }
 
 export interface SmsSendsTable {
@@ -215,6 +235,7 @@ export interface DB {
   auth_tokens: AuthTokensTable;
   refresh_tokens: RefreshTokensTable;
   tf_pending: TfPendingTable;
+  us_methods: UsMethodsTable;
   tf_code_sends: TfCodeSendsTable;
   sms_sends: SmsSendsTable;
   sms_budget_lock: SmsBudgetLockTable;

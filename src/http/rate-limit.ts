@@ -33,6 +33,13 @@ const LIMITED_POSTS = new Set([
   '/wan-verify',
   '/wan-verify/:param',
   '/refresh-token',
+  // Unified sign-in (unified-signin/us.routes.ts): every passcode and code-send door.
+  '/us-signin',
+  '/us-signin/send-code',
+  '/us-verify',
+  '/us-verify/send-code',
+  '/us-setup',
+  '/us-setup/:param',
 ]);
 
 export function isRateLimited(method: string, routeUrl: string | undefined): boolean {

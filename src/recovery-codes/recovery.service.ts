@@ -5,6 +5,7 @@ import { chargeStep, refuseGuess } from '../two-factor/budget/attempts.js';
 import type { TfDeps } from '../two-factor/deps.js';
 import { STEP } from '../two-factor/flow.js';
 import { completePending } from '../two-factor/pending.repository.js';
+import { signInMethods } from '../two-factor/pending.js';
 import type { StepOutcome } from '../two-factor/validate.service.js';
 import { FAILURE_RUN_RESET } from '../users/users.repository.js';
 import { normalizeRecoveryCode } from './codes.js';
@@ -36,7 +37,7 @@ export async function signInWithRecoveryCode(deps: TfDeps, caller: Caller, body:
   const { ctx, input } = await chargeStep(deps, caller, STEP.rescue, () => readRecoveryCode(body));
   const { pending, user } = ctx;
   const canonical = normalizeRecoveryCode(input);
-  const methods = ['password', 'recovery_code'];
+  const methods = signInMethods(pending, 'recovery_code');
   const signin = deps.audit.row('signin.success', user.id, caller.audit, { methods });
   const done = canonical
     ? await completePending(deps.db, {

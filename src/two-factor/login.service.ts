@@ -19,7 +19,7 @@ import { startPending, wipePending } from './pending.js';
 export function twoFactorLogin(deps: TfDeps & WithFactors): AfterPassword {
   return {
     discardPending: (caller) => wipePending(deps, caller),
-    async proceed(caller, user, { remember }) {
+    async proceed(caller, user, { remember, firstFactor }) {
       const held = await heldFactors(deps, deps.factors, user);
       const factor = held[0];
       if (!factor) {
@@ -30,7 +30,7 @@ export function twoFactorLogin(deps: TfDeps & WithFactors): AfterPassword {
           const extra = graceUntil ? { tf_setup_required: true, tf_grace_until: graceUntil.toISOString() } : undefined;
           return { kind: 'signed-in', user, methods: ['password'], extra };
         }
-        await beginPending(deps, caller, user, 'setup_from_login', remember);
+        await beginPending(deps, caller, user, 'setup_from_login', remember, firstFactor);
         deps.metrics.signIn('pending_second_factor');
         return { kind: 'pending', answer: { tf_required: true, tf_state: 'setup_from_login' } };
       }
@@ -40,7 +40,7 @@ export function twoFactorLogin(deps: TfDeps & WithFactors): AfterPassword {
       }
       if (held.length > 1) {
         // Flask-Security's answer for two factors: the client picks one at /tf-select.
-        await beginPending(deps, caller, user, 'select', remember);
+        await beginPending(deps, caller, user, 'select', remember, firstFactor);
         deps.metrics.signIn('pending_second_factor');
         return {
           kind: 'pending',
@@ -49,7 +49,7 @@ export function twoFactorLogin(deps: TfDeps & WithFactors): AfterPassword {
       }
       // Limits first: over the send limit nothing changes, the earlier pending sign-in and its code stay valid.
       const challenge = await factor.challenge(deps, user, null, caller.audit);
-      const pending = await beginPending(deps, caller, user, 'ready', remember);
+      const pending = await beginPending(deps, caller, user, 'ready', remember, firstFactor);
       await challenge?.issue(pending, 'signin', caller.audit);
       deps.metrics.signIn('pending_second_factor');
       return { kind: 'pending', answer: askAnswer(factor, user) };
@@ -64,9 +64,10 @@ async function beginPending(
   user: User,
   state: 'ready' | 'setup_from_login' | 'select',
   remember: boolean,
+  firstFactor: string | undefined,
 ): Promise<string> {
   await wipePending(deps, caller);
   await caller.rotateSession();
-  const pending = await startPending(deps, caller, user, { kind: 'signin', state, remember });
+  const pending = await startPending(deps, caller, user, { kind: 'signin', state, remember, firstFactor });
   return pending.id;
 }

@@ -10,8 +10,8 @@ type Db = Kysely<DB> | Transaction<DB>;
 /**
  * Which pending row a request may act on (openapi.yaml): this id, not expired, in
  * one of these states and kinds, its user active and unchanged since
- * (fs_uniquifier); a signed-in caller's own `change`, or an anonymous
- * caller's `signin`.
+ * (fs_uniquifier); a signed-in caller's own `change` (or `us_verify`,
+ * `us_setup`), or an anonymous caller's `signin` (or `us_signin`).
  */
 export interface PendingScope {
   id: string;
@@ -21,11 +21,14 @@ export interface PendingScope {
   signedInUserId: number | null;
 }
 
+/** The kinds an anonymous caller acts on; every other kind is a signed-in user's own (unified sign-in adds kinds). */
+const ANONYMOUS_KINDS: readonly PendingKind[] = ['signin', 'us_signin'];
+
 function inScope(eb: ExpressionBuilder<DB, 'tf_pending' | 'users'>, scope: PendingScope) {
   const caller =
     scope.signedInUserId === null
-      ? eb('tf_pending.kind', '=', 'signin')
-      : eb.and([eb('tf_pending.kind', '=', 'change'), eb('tf_pending.user_id', '=', scope.signedInUserId)]);
+      ? eb('tf_pending.kind', 'in', ANONYMOUS_KINDS)
+      : eb.and([eb('tf_pending.kind', 'not in', ANONYMOUS_KINDS), eb('tf_pending.user_id', '=', scope.signedInUserId)]);
   return eb.and([
     eb('tf_pending.id', '=', scope.id),
     eb('tf_pending.expires_at', '>', scope.now),

@@ -62,12 +62,24 @@ export async function requirePending(deps: TfDeps, caller: Caller, step: StepRul
   return ctx;
 }
 
+/** The factors of a sign-in that passed `second` on this pending row (authn_methods, the audit row). */
+export function signInMethods(pending: Pick<Pending, 'first_factor'>, second: string): string[] {
+  return [pending.first_factor ?? 'password', second];
+}
+
 /** Creates a pending row and points the session at it. */
 export async function startPending(
   deps: TfDeps,
   caller: Caller,
   user: User,
-  opts: { kind: PendingKind; state: PendingState; remember: boolean },
+  opts: {
+    kind: PendingKind;
+    state: PendingState;
+    remember: boolean;
+    expiresInSeconds?: number;
+    /** The first factor when not the password (unified sign-in, auth/after-password.ts). */
+    firstFactor?: string | undefined;
+  },
 ): Promise<Pending> {
   const now = deps.clock.now();
   const row = {
@@ -86,8 +98,12 @@ export async function startPending(
     code_destination: null,
     code_expires_at: null,
     created_at: now,
-    // A pending sign-in or setup lives as long as a setup may take (SECURITY_TWO_FACTOR_SETUP_WITHIN).
-    expires_at: new Date(now.getTime() + deps.config.SECURITY_TWO_FACTOR_SETUP_WITHIN * 1000),
+    first_factor: opts.firstFactor ?? null,
+    // A pending sign-in or setup lives as long as a setup may take (SECURITY_TWO_FACTOR_SETUP_WITHIN);
+    // unified sign-in's rows say how long theirs live (SECURITY_US_TOKEN_VALIDITY, SECURITY_US_SETUP_WITHIN).
+    expires_at: new Date(
+      now.getTime() + (opts.expiresInSeconds ?? deps.config.SECURITY_TWO_FACTOR_SETUP_WITHIN) * 1000,
+    ),
   };
   await insertPending(deps.db, row);
   caller.setPendingId(row.id);

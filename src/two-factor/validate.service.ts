@@ -17,7 +17,7 @@ import {
 import { rescueEmail } from './factors/sent-code.js';
 import { STEP, type StepRule } from './flow.js';
 import { humanDuration } from './human-duration.js';
-import type { PendingContext } from './pending.js';
+import { signInMethods, type PendingContext } from './pending.js';
 import { completePending, findPendingInScope } from './pending.repository.js';
 import { readProof } from './proof.js';
 import { readStateToken } from './state-token.js';
@@ -125,7 +125,8 @@ async function decide(
   const remember = ctx.pending.remember;
   const device =
     remember && rememberingEnabled(deps.config) ? await rememberDevice(deps, user, caller.audit) : undefined;
-  return { kind: 'signed-in', user, remember, methods: ['password', verdict.factor], audited: signin, device };
+  const methods = signInMethods(ctx.pending, verdict.factor);
+  return { kind: 'signed-in', user, remember, methods, audited: signin, device };
 }
 
 function attemptOf(deps: TfDeps, { pending, user }: PendingContext): Attempt {
@@ -152,6 +153,6 @@ function passedAudit(
   const rows = [row('tf.passed', { method: verdict.factor, rescue })];
   if (rescue) rows.push(row('rescue.used', { option: 'email' }));
   if (pending.state === 'validating_profile') rows.push(row('tf.setup_changed', { method: pending.setup_method }));
-  if (pending.kind === 'signin') rows.push(row('signin.success', { methods: ['password', verdict.factor] }));
+  if (pending.kind === 'signin') rows.push(row('signin.success', { methods: signInMethods(pending, verdict.factor) }));
   return rows;
 }

@@ -59,6 +59,7 @@ const ALL_FEATURES = {
   SECURITY_WEBAUTHN: 'true',
   SECURITY_WAN_RP_ID: 'spa.example',
   SECURITY_WAN_ORIGINS: 'https://spa.example',
+  SECURITY_UNIFIED_SIGNIN: 'true',
 };
 
 test('with every feature on, the registered routes are exactly the documented operations', async () => {
@@ -81,6 +82,7 @@ test('with optional features off, their routes are gone (they answer 404, as doc
   const { undocumented, unimplemented } = compareRoutes(routes);
   assert.deepEqual(undocumented, []);
   assert.ok(unimplemented.includes('POST /register'), 'SECURITY_REGISTERABLE=false removes POST /register');
+  assert.ok(unimplemented.includes('POST /us-signin'), 'unified sign-in is off by default (SECURITY_UNIFIED_SIGNIN)');
   assert.ok(unimplemented.includes('POST /wan-register'), 'SECURITY_WEBAUTHN off (the default) removes /wan-*');
 });
 

@@ -2,7 +2,8 @@
  * A single-page app on another origin, in a real browser (Debian's Chromium),
  * using only the JSON API: register, authenticator setup from the QR code on
  * screen, remembered device, recovery codes and rescue, switch to e-mail codes,
- * remembered devices list and revoke.
+ * remembered devices list and revoke, and unified sign-in: e-mailed sign-in
+ * codes set up, then a sign-in with a code followed by the second factor.
  *
  * Threats: the browser-side guarantees an SPA relies on must hold in a real
  * browser, not only in inject(): the session cookie is HttpOnly (an XSS on any
@@ -51,7 +52,15 @@ const journey = {
   lastTotpAt: new Date(0),
   recoveryCodes: [] as string[],
   sessionSetCookie: '',
+  /** When the SPA last had a code e-mailed: the send limit allows one per 30 s per user. */
+  lastSendAt: 0,
 };
+
+/** Waits out the send limit's 30 s gap since the last e-mailed code (README "Abuse resistance"). */
+async function afterSendGap(): Promise<void> {
+  const wait = journey.lastSendAt + 31_000 - Date.now();
+  if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+}
 const apiRequests: { method: string; path: string; csrf: boolean }[] = [];
 /** True while the test itself (not the SPA) sends requests from the SPA's page. */
 let probing = false;
@@ -140,6 +149,7 @@ describe('the sample SPA in Chromium, served from another origin', () => {
       startApi({
         SECURITY_REGISTERABLE: 'true',
         SECURITY_TWO_FACTOR_ALWAYS_VALIDATE: 'false',
+        SECURITY_UNIFIED_SIGNIN: 'true',
         CORS_ORIGINS: spa.origin,
       }).then((a) => (api = a)),
       launchChromium().then((b) => (browser = b)),
@@ -249,6 +259,20 @@ describe('the sample SPA in Chromium, served from another origin', () => {
     assert.equal((await fetchIn(page, `${api!.origin}/me`, { credentials: 'include' })).status, 200, 'still signed in');
   });
 
+  step('allows sign-in with e-mailed codes: /us-setup, then the e-mailed code confirms it', async () => {
+    const started = page.waitForResponse(
+      (r) => r.url() === `${api!.origin}/us-setup` && r.request().method() === 'POST',
+    );
+    await page.click('#us-setup-email');
+    assert.equal((await started).status(), 200);
+    journey.lastSendAt = Date.now();
+    await waitForUi(page, '#setup-hint', 'We sent a code to your e-mail address');
+    await page.fill('#setup-form [name=code]', api!.senders.lastCode(email));
+    await page.click('#setup-form button[type=submit]');
+    await waitForUi(page, '#notice', 'You can now sign in with a code sent by e-mail');
+    await screenshot(page, '01b-us-email');
+  });
+
   step('sets up an authenticator from the QR code on screen (zbarimg) and a code from oathtool', async () => {
     const started = page.waitForResponse(
       (r) => r.url() === `${api!.origin}/tf-setup` && r.request().method() === 'POST',
@@ -354,7 +378,32 @@ describe('the sample SPA in Chromium, served from another origin', () => {
     await waitForUi(page, '#status', `Signed in as ${email} (password + recovery_code)`);
   });
 
+  step('signs in with an e-mailed code instead of the password; the authenticator follows', async () => {
+    await signOut();
+    await afterSendGap();
+    await page.fill('#us-form [name=identity]', email);
+    await page.click('#us-send-code');
+    await waitForUi(page, '#us-hint', 'We sent a code');
+    journey.lastSendAt = Date.now();
+    const code = api!.senders.lastCode(email);
+    await page.fill('#us-form [name=passcode]', code === '000000' ? '111111' : '000000');
+    await page.click('#us-form button[type=submit]');
+    assert.deepEqual(await waitForError(page), {
+      code: 'INVALID_PASSWORD_CODE',
+      message: 'Password or code submitted is not valid',
+    });
+    await screenshot(page, '06b-us-signin');
+    await page.fill('#us-form [name=passcode]', code);
+    await page.click('#us-form button[type=submit]');
+    // E-mail is in SECURITY_US_MFA_REQUIRED: the second factor follows, exactly as after /login.
+    await waitForUi(page, '#second-factor-hint', 'authenticator app');
+    await page.fill('#code-form [name=code]', nextTotp());
+    await page.click('#code-form button[type=submit]');
+    await waitForUi(page, '#status', `Signed in as ${email} (email + authenticator); second factor: authenticator`);
+  });
+
   step('changes the method to e-mail with the e-mailed code', async () => {
+    await afterSendGap();
     const started = page.waitForResponse(
       (r) => r.url() === `${api!.origin}/tf-setup` && r.request().method() === 'POST',
     );
@@ -374,7 +423,7 @@ describe('the sample SPA in Chromium, served from another origin', () => {
   step('signs out; every change the SPA made with a session carried the CSRF token', async () => {
     await signOut();
     const changes = apiRequests.filter((r) => r.method !== 'GET' && r.method !== 'OPTIONS');
-    const anonymous = new Set(['/register', '/login']);
+    const anonymous = new Set(['/register', '/login', '/us-signin', '/us-signin/send-code']);
     assert.ok(changes.length >= 10, `the SPA made the changes (${changes.length})`);
     assert.deepEqual(
       changes.filter((r) => !anonymous.has(r.path) && !r.csrf),

@@ -26,7 +26,12 @@ describe(`forged Authentication-Token user ids are 401, never 500 (${DB_KIND})`,
   let t: TestApp;
   let userId: number;
   before(async () => {
-    t = await createTestApp({ SECURITY_REGISTERABLE: 'true', SECURITY_TWO_FACTOR_ALWAYS_VALIDATE: 'false' });
+    t = await createTestApp({
+      SECURITY_REGISTERABLE: 'true',
+      SECURITY_TWO_FACTOR_ALWAYS_VALIDATE: 'false',
+      // Every documented operation exists, unified sign-in's included.
+      SECURITY_UNIFIED_SIGNIN: 'true',
+    });
     userId = (await createUser(t.database, uniqueEmail('forged'), 'forged-token-password')).id;
   });
   after(() => t.close());

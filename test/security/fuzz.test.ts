@@ -71,7 +71,7 @@ describe(`fuzzed bodies on every POST in every state (${DB_KIND})`, () => {
   const posts = documentedPosts();
 
   before(async () => {
-    const env = { SECURITY_REGISTERABLE: 'true', TRUST_PROXY: 'true' };
+    const env = { SECURITY_REGISTERABLE: 'true', TRUST_PROXY: 'true', SECURITY_UNIFIED_SIGNIN: 'true' };
     t = await createTestApp(env);
     // The same database with 2FA required: its sign-ins stop in setup_from_login.
     required = await createTestApp({ ...env, SECURITY_TWO_FACTOR_REQUIRED: 'true' }, t.database);

@@ -159,6 +159,12 @@ describe('which routes are limited', () => {
       '/wan-signin/:wan_state',
       '/wan-verify',
       '/wan-verify/:wan_state',
+      '/us-signin',
+      '/us-signin/send-code',
+      '/us-verify',
+      '/us-verify/send-code',
+      '/us-setup',
+      '/us-setup/:token',
     ]) {
       assert.equal(isRateLimited('POST', url), true, url);
     }

@@ -981,6 +981,184 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/us-signin": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The passcode methods and identity attributes (and the user when signed in)
+         * @description Only with `SECURITY_UNIFIED_SIGNIN` (else 404, as every unified sign-in
+         *     path). `available_methods` is `SECURITY_US_ENABLED_METHODS`;
+         *     `code_methods` the ones whose code the service sends (`email`, `sms`).
+         *     With `SECURITY_US_SIGNIN_REPLACES_LOGIN`, `GET /login` answers this.
+         */
+        get: operations["getUsSignin"];
+        put?: never;
+        /**
+         * Sign in with an identity and a passcode (password or code)
+         * @description The passcode is tried, in `SECURITY_US_ENABLED_METHODS` order, as the
+         *     password, then as a code of each method the user set up with
+         *     `/us-setup`: an `email`/`sms` code sent to this session by
+         *     `POST /us-signin/send-code` (bound to the identity and destination,
+         *     single use, valid `SECURITY_US_TOKEN_VALIDITY`), or an authenticator
+         *     code (each TOTP step once). If the method that passed is in
+         *     `SECURITY_US_MFA_REQUIRED` (default `password`, `email`) the answer is
+         *     exactly `POST /login`'s (a remembered device, `tf_required` with
+         *     `tf_state`, setup when 2FA is required) and `POST /tf-validate`
+         *     completes it; otherwise the user is signed in. A wrong passcode or an
+         *     unknown identity: 400 `INVALID_PASSWORD_CODE` on `passcode` (one answer
+         *     for both, after the same password hashing), or `GENERIC_AUTHN_FAILED`
+         *     with `SECURITY_US_RETURN_GENERIC_RESPONSES` (which also hides
+         *     `DISABLED_ACCOUNT`). Every guess counts in the password throttle (429
+         *     `RATE_LIMITED`); a code guess also in the second factor's budget (429
+         *     `TWO_FACTOR_TOO_MANY_ATTEMPTS`, `TWO_FACTOR_LOCKED`). Already signed in:
+         *     400 `ANONYMOUS_USER_REQUIRED`.
+         */
+        post: operations["postUsSignin"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/us-signin/send-code": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a sign-in code by e-mail or SMS
+         * @description `chosen_method` must be an enabled code method the identity has set up.
+         *     An unknown identity gets the same answer as one without the method: 400
+         *     `US_METHOD_NOT_AVAILABLE` on `chosen_method`; with
+         *     `SECURITY_US_RETURN_GENERIC_RESPONSES` every well-formed request is a
+         *     success (nothing is said about the account, its send limits or the
+         *     delivery). The code replaces any earlier one of this session. The send
+         *     limits and SMS budgets of `/tf-setup` apply (429 `RATE_LIMITED`, 400
+         *     `SMS_COUNTRY_NOT_ALLOWED`). **Decision:** the code is kept, hashed, on
+         *     this session's pending state, so `POST /us-signin` must come from the
+         *     same session (cookie).
+         */
+        post: operations["postUsSigninSendCode"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/us-verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The methods a signed-in user may reauthenticate with
+         * @description `code_methods`: the user's set-up methods whose code the service sends.
+         *     This service has neither WebAuthn nor OAuth sign-in, so
+         *     `has_webauthn_verify_credential` and `oauth_enabled` are false.
+         */
+        get: operations["getUsVerify"];
+        put?: never;
+        /**
+         * Reauthenticate with a passcode (makes the session fresh)
+         * @description As `POST /verify`, with a passcode tried as in `POST /us-signin` (a sent
+         *     code from `POST /us-verify/send-code` of this session). Wrong: 400
+         *     `INVALID_PASSWORD_CODE` on `passcode`; the password throttle and the
+         *     second factor's budget apply.
+         */
+        post: operations["postUsVerify"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/us-verify/send-code": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a reauthentication code by e-mail or SMS
+         * @description `chosen_method` must be one of the signed-in user's set-up code methods
+         *     (else 400 `US_METHOD_NOT_AVAILABLE`); limits as `POST /us-signin/send-code`.
+         */
+        post: operations["postUsVerifySendCode"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/us-setup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The sign-in methods set up and those that may be
+         * @description Signed in and fresh (else 401, with `reauth_required` when stale).
+         *     `active_methods` always holds `password`; `phone` is the SMS method's
+         *     number (null without one, or when `sms` is not enabled).
+         */
+        get: operations["getUsSetup"];
+        put?: never;
+        /**
+         * Start adding (or changing) a sign-in method, or delete some
+         * @description Signed in and fresh. `chosen_method` must be in `setup_methods` (else
+         *     400 `US_METHOD_NOT_AVAILABLE`); `phone` is required for `sms` (400
+         *     `PHONE_INVALID`, `SMS_COUNTRY_NOT_ALLOWED`). Nothing is stored until
+         *     `POST /us-setup/{token}` proves the method: a code is sent now for
+         *     `email`/`sms`, an authenticator gets its key and QR code here. `state`
+         *     is valid `SECURITY_US_SETUP_WITHIN`. `delete_method` (one or a list of
+         *     set-up methods, never `password`) removes methods at once and answers
+         *     `{csrf_token}` when nothing is chosen. Neither field: 400 `API_ERROR`.
+         */
+        post: operations["postUsSetup"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/us-setup/{token}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Prove the new method with its code; it is stored
+         * @description Signed in. `token` is `state` from `POST /us-setup`: expired, 400
+         *     `US_SETUP_EXPIRED`; malformed, tampered, another user's or used: 400
+         *     `API_ERROR`. Wrong code: 400 `INVALID_PASSWORD_CODE` on `passcode`
+         *     (the second factor's budget applies).
+         */
+        post: operations["postUsSetupToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1108,6 +1286,10 @@ export interface components {
             csrf_token: components["schemas"]["CsrfToken"];
             identity_attributes: "email"[];
             user?: components["schemas"]["User"];
+            /** @description Only with `SECURITY_US_SIGNIN_REPLACES_LOGIN` (`GET /login` is then `GET /us-signin`). */
+            available_methods?: components["schemas"]["UsMethod"][];
+            /** @description Only with `SECURITY_US_SIGNIN_REPLACES_LOGIN`. */
+            code_methods?: components["schemas"]["UsMethod"][];
         };
         LoginSignedIn: {
             csrf_token: components["schemas"]["CsrfToken"];
@@ -1190,7 +1372,8 @@ export interface components {
             /**
              * @description **Decision:** the factors of the sign-in, in order. A rescue e-mail
              *     code counts as `email`; a skipped second factor as
-             *     `remembered_device`.
+             *     `remembered_device`. After `POST /us-signin` the first is the
+             *     passcode's method (`password`, `email`, `sms` or `authenticator`).
              */
             authn_methods: ("password" | "email" | "sms" | "authenticator" | "recovery_code" | "remembered_device" | "webauthn")[];
         };
@@ -1432,7 +1615,7 @@ export interface components {
          * @description The stable key of SPEC §1's message table.
          * @enum {string}
          */
-        ErrorCode: "TWO_FACTOR_INVALID_TOKEN" | "TWO_FACTOR_PERMISSION_DENIED" | "TWO_FACTOR_METHOD_NOT_AVAILABLE" | "TWO_FACTOR_METHOD_NOT_ALLOWED" | "REFRESH_TOKEN_INVALID" | "AUTHENTICATION_TOO_OLD" | "TWO_FACTOR_DISABLED" | "TWO_FACTOR_SETUP_EXPIRED" | "TWO_FACTOR_TOO_MANY_ATTEMPTS" | "TWO_FACTOR_LOCKED" | "PHONE_INVALID" | "SMS_COUNTRY_NOT_ALLOWED" | "FAILED_TO_SEND_CODE" | "INVALID_RECOVERY_CODE" | "NO_RECOVERY_CODES_SETUP" | "REAUTHENTICATION_REQUIRED" | "UNAUTHENTICATED" | "ANONYMOUS_USER_REQUIRED" | "GENERIC_AUTHN_FAILED" | "DISABLED_ACCOUNT" | "PASSWORD_INVALID_LENGTH" | "EMAIL_ALREADY_ASSOCIATED" | "INVALID_EMAIL_ADDRESS" | "API_ERROR" | "RATE_LIMITED" | "REQUIRED" | "INVALID_PASSWORD" | "CSRF_TOKEN_MISSING" | "CSRF_TOKEN_INVALID" | "ORIGIN_NOT_ALLOWED" | "MALFORMED_JSON" | "UNSUPPORTED_MEDIA_TYPE" | "PAYLOAD_TOO_LARGE" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "SERVICE_UNAVAILABLE" | "INTERNAL_ERROR" | "USER_NOT_FOUND" | "INVALID_CURSOR" | "WEBAUTHN_EXPIRED" | "WEBAUTHN_NAME_REQUIRED" | "WEBAUTHN_NAME_INUSE" | "WEBAUTHN_NAME_NOT_FOUND" | "WEBAUTHN_CREDENTIAL_ID_INUSE" | "WEBAUTHN_UNKNOWN_CREDENTIAL_ID" | "WEBAUTHN_NO_VERIFY" | "WEBAUTHN_CREDENTIAL_WRONG_USAGE" | "WEBAUTHN_MISMATCH_USER_HANDLE" | "INVALID_INPUT" | "INVALID_INPUT_LENGTH";
+        ErrorCode: "TWO_FACTOR_INVALID_TOKEN" | "TWO_FACTOR_PERMISSION_DENIED" | "TWO_FACTOR_METHOD_NOT_AVAILABLE" | "TWO_FACTOR_METHOD_NOT_ALLOWED" | "REFRESH_TOKEN_INVALID" | "AUTHENTICATION_TOO_OLD" | "TWO_FACTOR_DISABLED" | "TWO_FACTOR_SETUP_EXPIRED" | "TWO_FACTOR_TOO_MANY_ATTEMPTS" | "TWO_FACTOR_LOCKED" | "PHONE_INVALID" | "SMS_COUNTRY_NOT_ALLOWED" | "FAILED_TO_SEND_CODE" | "US_METHOD_NOT_AVAILABLE" | "US_SETUP_EXPIRED" | "INVALID_PASSWORD_CODE" | "INVALID_RECOVERY_CODE" | "NO_RECOVERY_CODES_SETUP" | "REAUTHENTICATION_REQUIRED" | "UNAUTHENTICATED" | "ANONYMOUS_USER_REQUIRED" | "GENERIC_AUTHN_FAILED" | "DISABLED_ACCOUNT" | "PASSWORD_INVALID_LENGTH" | "EMAIL_ALREADY_ASSOCIATED" | "INVALID_EMAIL_ADDRESS" | "API_ERROR" | "RATE_LIMITED" | "REQUIRED" | "INVALID_PASSWORD" | "CSRF_TOKEN_MISSING" | "CSRF_TOKEN_INVALID" | "ORIGIN_NOT_ALLOWED" | "MALFORMED_JSON" | "UNSUPPORTED_MEDIA_TYPE" | "PAYLOAD_TOO_LARGE" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "SERVICE_UNAVAILABLE" | "INTERNAL_ERROR" | "USER_NOT_FOUND" | "INVALID_CURSOR" | "WEBAUTHN_EXPIRED" | "WEBAUTHN_NAME_REQUIRED" | "WEBAUTHN_NAME_INUSE" | "WEBAUTHN_NAME_NOT_FOUND" | "WEBAUTHN_CREDENTIAL_ID_INUSE" | "WEBAUTHN_UNKNOWN_CREDENTIAL_ID" | "WEBAUTHN_NO_VERIFY" | "WEBAUTHN_CREDENTIAL_WRONG_USAGE" | "WEBAUTHN_MISMATCH_USER_HANDLE" | "INVALID_INPUT" | "INVALID_INPUT_LENGTH";
         ErrorMessages: string[];
         /** @description Field name → messages; `""` for errors not tied to a field. */
         FieldErrors: {
@@ -1459,7 +1642,7 @@ export interface components {
             meta: components["schemas"]["Meta"];
             response: components["schemas"]["Error"] & components["schemas"]["NoReauth"] & {
                 /** @enum {unknown} */
-                error_code?: "TWO_FACTOR_INVALID_TOKEN" | "TWO_FACTOR_PERMISSION_DENIED" | "TWO_FACTOR_METHOD_NOT_AVAILABLE" | "TWO_FACTOR_METHOD_NOT_ALLOWED" | "REFRESH_TOKEN_INVALID" | "TWO_FACTOR_SETUP_EXPIRED" | "PHONE_INVALID" | "SMS_COUNTRY_NOT_ALLOWED" | "INVALID_RECOVERY_CODE" | "NO_RECOVERY_CODES_SETUP" | "ANONYMOUS_USER_REQUIRED" | "GENERIC_AUTHN_FAILED" | "DISABLED_ACCOUNT" | "PASSWORD_INVALID_LENGTH" | "EMAIL_ALREADY_ASSOCIATED" | "INVALID_EMAIL_ADDRESS" | "API_ERROR" | "REQUIRED" | "INVALID_PASSWORD" | "CSRF_TOKEN_MISSING" | "CSRF_TOKEN_INVALID" | "MALFORMED_JSON" | "WEBAUTHN_EXPIRED" | "WEBAUTHN_NAME_REQUIRED" | "WEBAUTHN_NAME_INUSE" | "WEBAUTHN_NAME_NOT_FOUND" | "WEBAUTHN_CREDENTIAL_ID_INUSE" | "WEBAUTHN_UNKNOWN_CREDENTIAL_ID" | "WEBAUTHN_NO_VERIFY" | "WEBAUTHN_CREDENTIAL_WRONG_USAGE" | "WEBAUTHN_MISMATCH_USER_HANDLE" | "INVALID_INPUT" | "INVALID_INPUT_LENGTH";
+                error_code?: "TWO_FACTOR_INVALID_TOKEN" | "TWO_FACTOR_PERMISSION_DENIED" | "TWO_FACTOR_METHOD_NOT_AVAILABLE" | "TWO_FACTOR_METHOD_NOT_ALLOWED" | "REFRESH_TOKEN_INVALID" | "TWO_FACTOR_SETUP_EXPIRED" | "PHONE_INVALID" | "SMS_COUNTRY_NOT_ALLOWED" | "INVALID_RECOVERY_CODE" | "NO_RECOVERY_CODES_SETUP" | "ANONYMOUS_USER_REQUIRED" | "GENERIC_AUTHN_FAILED" | "DISABLED_ACCOUNT" | "PASSWORD_INVALID_LENGTH" | "EMAIL_ALREADY_ASSOCIATED" | "INVALID_EMAIL_ADDRESS" | "API_ERROR" | "REQUIRED" | "INVALID_PASSWORD" | "CSRF_TOKEN_MISSING" | "CSRF_TOKEN_INVALID" | "MALFORMED_JSON" | "WEBAUTHN_EXPIRED" | "WEBAUTHN_NAME_REQUIRED" | "WEBAUTHN_NAME_INUSE" | "WEBAUTHN_NAME_NOT_FOUND" | "WEBAUTHN_CREDENTIAL_ID_INUSE" | "WEBAUTHN_UNKNOWN_CREDENTIAL_ID" | "WEBAUTHN_NO_VERIFY" | "WEBAUTHN_CREDENTIAL_WRONG_USAGE" | "WEBAUTHN_MISMATCH_USER_HANDLE" | "INVALID_INPUT" | "INVALID_INPUT_LENGTH" | "US_METHOD_NOT_AVAILABLE" | "US_SETUP_EXPIRED" | "INVALID_PASSWORD_CODE";
             };
         };
         Error401Envelope: {
@@ -1732,6 +1915,95 @@ export interface components {
                 /** @enum {unknown} */
                 error_code?: "NOT_FOUND" | "USER_NOT_FOUND";
             };
+        };
+        /** @enum {string} */
+        UsMethod: "password" | "email" | "authenticator" | "sms";
+        UsSigninRequest: {
+            /** @description The e-mail address (`identity_attributes`). */
+            identity: string;
+            /** @description The password, or a 6-digit code (a JSON number is zero-padded). */
+            passcode: string | number;
+            remember?: boolean;
+        };
+        UsSendCodeRequest: {
+            identity: string;
+            /** @description `email` or `sms` (a `code_methods` value). */
+            chosen_method: string;
+        };
+        UsVerifyRequest: {
+            passcode: string | number;
+        };
+        UsVerifySendCodeRequest: {
+            chosen_method: string;
+        };
+        UsSetupRequest: {
+            chosen_method?: string;
+            /** @description Required for `sms`; normalised to E.164. */
+            phone?: string;
+            delete_method?: string | string[];
+        };
+        UsSigninInfo: {
+            csrf_token: components["schemas"]["CsrfToken"];
+            available_methods: components["schemas"]["UsMethod"][];
+            code_methods: components["schemas"]["UsMethod"][];
+            identity_attributes: "email"[];
+            user?: components["schemas"]["User"];
+        };
+        UsVerifyInfo: {
+            csrf_token: components["schemas"]["CsrfToken"];
+            available_methods: components["schemas"]["UsMethod"][];
+            code_methods: components["schemas"]["UsMethod"][];
+            has_webauthn_verify_credential: boolean;
+            oauth_enabled: boolean;
+            oauth_providers: string[];
+        };
+        UsSetupInfo: {
+            csrf_token: components["schemas"]["CsrfToken"];
+            identity_attributes: "email"[];
+            available_methods: components["schemas"]["UsMethod"][];
+            active_methods: components["schemas"]["UsMethod"][];
+            setup_methods: components["schemas"]["UsMethod"][];
+            phone: string | null;
+        };
+        /** @description `chosen_method`, `phone` and `state` when a method was chosen; `authr_*` for an authenticator. */
+        UsSetupResult: {
+            csrf_token: components["schemas"]["CsrfToken"];
+            chosen_method?: components["schemas"]["Method"];
+            phone?: string | null;
+            /** @description For `POST /us-setup/{token}`; signed, valid `SECURITY_US_SETUP_WITHIN`. */
+            state?: string;
+            authr_key?: string;
+            authr_b32key?: string;
+            authr_issuer?: string;
+            authr_username?: string;
+            authr_uri?: string;
+            /** @description The URI as an SVG QR code in a `data:` URI (as `tf_authr_qrcode`). */
+            authr_qrcode?: string;
+        };
+        UsSetupDone: {
+            csrf_token: components["schemas"]["CsrfToken"];
+            chosen_method: components["schemas"]["Method"];
+            phone: string | null;
+        };
+        UsSigninInfoEnvelope: {
+            meta: components["schemas"]["Meta"];
+            response: components["schemas"]["UsSigninInfo"];
+        };
+        UsVerifyInfoEnvelope: {
+            meta: components["schemas"]["Meta"];
+            response: components["schemas"]["UsVerifyInfo"];
+        };
+        UsSetupInfoEnvelope: {
+            meta: components["schemas"]["Meta"];
+            response: components["schemas"]["UsSetupInfo"];
+        };
+        UsSetupResultEnvelope: {
+            meta: components["schemas"]["Meta"];
+            response: components["schemas"]["UsSetupResult"];
+        };
+        UsSetupDoneEnvelope: {
+            meta: components["schemas"]["Meta"];
+            response: components["schemas"]["UsSetupDone"];
         };
     };
     responses: {
@@ -3443,6 +3715,377 @@ export interface operations {
             404: components["responses"]["OperatorNotFound"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getUsSignin: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Unified sign-in information. */
+            200: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "meta": {
+                     *         "code": 200
+                     *       },
+                     *       "response": {
+                     *         "csrf_token": "IjY2ZjU2.ZK1mNw.abc",
+                     *         "available_methods": [
+                     *           "password",
+                     *           "email",
+                     *           "authenticator",
+                     *           "sms"
+                     *         ],
+                     *         "code_methods": [
+                     *           "email",
+                     *           "sms"
+                     *         ],
+                     *         "identity_attributes": [
+                     *           "email"
+                     *         ]
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["UsSigninInfoEnvelope"];
+                };
+            };
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    postUsSignin: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Present (with no value, or any value but `false`/`0`) on a request that
+                 *     completes a sign-in: adds `user.authentication_token` and, with
+                 *     SECURITY_REFRESH_TOKEN, a refresh token (`user.refresh_token`, or the
+                 *     `fs_refresh` cookie when SECURITY_REFRESH_TOKEN_COOKIE_NAME is set).
+                 */
+                include_auth_token?: components["parameters"]["IncludeAuthToken"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UsSigninRequest"];
+            };
+        };
+        responses: {
+            200: components["responses"]["LoginResult"];
+            400: components["responses"]["BadRequest"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["SendFailed"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    postUsSigninSendCode: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "identity": "ada@example.com",
+                 *       "chosen_method": "email"
+                 *     }
+                 */
+                "application/json": components["schemas"]["UsSendCodeRequest"];
+            };
+        };
+        responses: {
+            200: components["responses"]["CsrfOnlyResult"];
+            400: components["responses"]["BadRequest"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["SendFailed"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getUsVerify: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Reauthentication information. */
+            200: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "meta": {
+                     *         "code": 200
+                     *       },
+                     *       "response": {
+                     *         "csrf_token": "IjY2ZjU2.ZK1mNw.abc",
+                     *         "available_methods": [
+                     *           "password",
+                     *           "email",
+                     *           "authenticator",
+                     *           "sms"
+                     *         ],
+                     *         "code_methods": [
+                     *           "email"
+                     *         ],
+                     *         "has_webauthn_verify_credential": false,
+                     *         "oauth_enabled": false,
+                     *         "oauth_providers": []
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["UsVerifyInfoEnvelope"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    postUsVerify: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Present (with no value, or any value but `false`/`0`) on a request that
+                 *     completes a sign-in: adds `user.authentication_token` and, with
+                 *     SECURITY_REFRESH_TOKEN, a refresh token (`user.refresh_token`, or the
+                 *     `fs_refresh` cookie when SECURITY_REFRESH_TOKEN_COOKIE_NAME is set).
+                 */
+                include_auth_token?: components["parameters"]["IncludeAuthToken"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "passcode": "123456"
+                 *     }
+                 */
+                "application/json": components["schemas"]["UsVerifyRequest"];
+            };
+        };
+        responses: {
+            200: components["responses"]["UserResult"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    postUsVerifySendCode: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "chosen_method": "sms"
+                 *     }
+                 */
+                "application/json": components["schemas"]["UsVerifySendCodeRequest"];
+            };
+        };
+        responses: {
+            200: components["responses"]["CsrfOnlyResult"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["SendFailed"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getUsSetup: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Setup information. */
+            200: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "meta": {
+                     *         "code": 200
+                     *       },
+                     *       "response": {
+                     *         "csrf_token": "IjY2ZjU2.ZK1mNw.abc",
+                     *         "identity_attributes": [
+                     *           "email"
+                     *         ],
+                     *         "available_methods": [
+                     *           "password",
+                     *           "email",
+                     *           "authenticator",
+                     *           "sms"
+                     *         ],
+                     *         "active_methods": [
+                     *           "password",
+                     *           "sms"
+                     *         ],
+                     *         "setup_methods": [
+                     *           "email",
+                     *           "authenticator",
+                     *           "sms"
+                     *         ],
+                     *         "phone": "+14155550123"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["UsSetupInfoEnvelope"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    postUsSetup: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UsSetupRequest"];
+            };
+        };
+        responses: {
+            /** @description Setup started (or methods deleted). */
+            200: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "meta": {
+                     *         "code": 200
+                     *       },
+                     *       "response": {
+                     *         "csrf_token": "IjY2ZjU2.ZK1mNw.abc",
+                     *         "chosen_method": "authenticator",
+                     *         "phone": null,
+                     *         "state": "eyJwIjoiYWJjIiwidSI6MSwiZSI6MTcwMDAwMDAwMH0.sig",
+                     *         "authr_key": "JBSW-Y3DP-EHPK-3PXP-JBSW-Y3DP-EHPK-3PXP",
+                     *         "authr_b32key": "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP",
+                     *         "authr_issuer": "tfa-service",
+                     *         "authr_username": "ada@example.com",
+                     *         "authr_uri": "otpauth://totp/tfa-service:ada%40example.com?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=tfa-service",
+                     *         "authr_qrcode": "data:image/svg+xml;base64,PHN2ZyB4bWxucz0iaHR0cDovL3d3dy53My5vcmcvMjAwMC9zdmciLz4="
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["UsSetupResultEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["SendFailed"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    postUsSetupToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "passcode": "123456"
+                 *     }
+                 */
+                "application/json": components["schemas"]["UsVerifyRequest"];
+            };
+        };
+        responses: {
+            /** @description The method is stored. */
+            200: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "meta": {
+                     *         "code": 200
+                     *       },
+                     *       "response": {
+                     *         "csrf_token": "IjY2ZjU2.ZK1mNw.abc",
+                     *         "chosen_method": "sms",
+                     *         "phone": "+14155550123"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["UsSetupDoneEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };

@@ -10,6 +10,7 @@ export type UserResult = S['UserResult'];
 export type Rescue = S['Rescue'];
 export type RecoveryCodes = S['RecoveryCodesNew'];
 export type Devices = S['Devices'];
+export type UsSetupResult = S['UsSetupResult'];
 type ErrorBody = Partial<S['Error']>;
 
 /** An error answer of the API, carrying the envelope's messages and stable key. */

@@ -7,6 +7,7 @@ import {
   type Rescue,
   type SetupResult,
   type UserResult,
+  type UsSetupResult,
 } from './api.js';
 import { renderDevices } from './devices.js';
 import { el, field, onClick, onSubmit, run, setText, show } from './dom.js';
@@ -44,6 +45,7 @@ async function signedOut(): Promise<void> {
 
 async function signedIn(): Promise<void> {
   hidePanels();
+  setText('notice', '');
   const me = await api.get<Me>('/me');
   const method = me.tf_primary_method ?? 'none';
   setText('status', `Signed in as ${me.user.email} (${me.authn_methods.join(' + ')}); second factor: ${method}`);
@@ -57,7 +59,7 @@ async function afterFirstFactor(answer: LoginResult): Promise<void> {
   const result = 'tf_select' in answer ? await api.post<LoginResult>('/tf-select', { which: 'webauthn' }) : answer;
   if (!('tf_state' in result) || result.tf_state === 'setup_from_login')
     throw new Error('This account must set up a second factor first; this sample does not cover that.');
-  setText('status', 'Password accepted; second factor needed');
+  setText('status', 'First factor accepted; second factor needed');
   const key = result.tf_method === 'webauthn';
   keySigninUrl = result.tf_signin_url ?? '/wan-signin';
   setText(
@@ -101,6 +103,19 @@ onSubmit('login-form', async (form) => {
   await afterFirstFactor(await api.post<LoginResult>('/login', { ...credentials(form), remember }));
 });
 
+// Unified sign-in (README "Unified sign-in"): an e-mailed code instead of the password. The same
+// session must send the code and sign in with it; the answer is /login's (maybe a second factor).
+onClick('us-send-code', async () => {
+  const identity = field(el<HTMLFormElement>('us-form'), 'identity').value;
+  await api.post('/us-signin/send-code', { identity, chosen_method: 'email' });
+  setText('us-hint', 'We sent a code to your e-mail address.');
+});
+
+onSubmit('us-form', async (form) => {
+  const body = { identity: field(form, 'identity').value, passcode: field(form, 'passcode').value.trim() };
+  await afterFirstFactor(await api.post<LoginResult>('/us-signin', body));
+});
+
 onSubmit('code-form', async (form) => {
   await api.post<UserResult>('/tf-validate', { code: field(form, 'code').value.trim() });
   await signedIn();
@@ -140,8 +155,12 @@ onSubmit('recovery-form', async (form) => {
   await signedIn();
 });
 
+/** Where the setup form's code goes: the second factor's setup, or a unified sign-in method's (its state token). */
+let usSetupState: string | null = null;
+
 async function beginSetup(setup: 'authenticator' | 'email'): Promise<void> {
   hidePanels();
+  usSetupState = null;
   const answer = await api.post<SetupResult>('/tf-setup', { setup });
   const authenticator = answer.tf_method === 'authenticator' && 'tf_authr_qrcode' in answer;
   if (authenticator) {
@@ -161,8 +180,27 @@ async function beginSetup(setup: 'authenticator' | 'email'): Promise<void> {
 onClick('setup-authenticator', () => beginSetup('authenticator'));
 onClick('setup-email', () => beginSetup('email'));
 
+onClick('us-setup-email', async () => {
+  hidePanels();
+  const answer = await api.post<UsSetupResult>('/us-setup', { chosen_method: 'email' });
+  usSetupState = answer.state ?? null;
+  show('authenticator', false);
+  setText('setup-title', 'Sign in with e-mailed codes');
+  setText('setup-hint', 'We sent a code to your e-mail address.');
+  field(el<HTMLFormElement>('setup-form'), 'code').value = '';
+  show('setup');
+});
+
 onSubmit('setup-form', async (form) => {
-  await api.post<UserResult>('/tf-validate', { code: field(form, 'code').value.trim() });
+  const code = field(form, 'code').value.trim();
+  if (usSetupState) {
+    await api.post(`/us-setup/${encodeURIComponent(usSetupState)}`, { passcode: code });
+    usSetupState = null;
+    await signedIn();
+    setText('notice', 'You can now sign in with a code sent by e-mail.');
+    return;
+  }
+  await api.post<UserResult>('/tf-validate', { code });
   await signedIn();
 });
 
