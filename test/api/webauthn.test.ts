@@ -305,7 +305,7 @@ describe(`security keys as a second factor (${DB_KIND})`, () => {
     await commands['users:reset-2fa']!.run({
       config: t.config,
       db: t.database.db,
-      args: { email },
+      args: { email, reason: 'lost the key' },
       readStdin: async () => '',
     });
     const left = await t.database.db

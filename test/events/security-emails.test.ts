@@ -90,7 +90,7 @@ test('each security event sends its notice once, to the user, in order, with no 
     { type: 'webauthn.deleted', userId: u.id, details: { credential: 1 } },
   ]);
   await runCommand(
-    { command: 'users:reset-2fa', args: { email: u.email } },
+    { command: 'users:reset-2fa', args: { email: u.email, reason: 'lost phone, identity checked' } },
     { config: t.config, db: t.database.db, readStdin: async () => '' },
   );
   const other = await enrolledUser(t, 'authenticator');

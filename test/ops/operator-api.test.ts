@@ -447,6 +447,23 @@ describe(`token introspection (${DB_KIND})`, () => {
     assert.deepEqual((await op.call('POST', '/introspect', { token: fresh })).data, { active: false }, 'deactivated');
   });
 
+  test('signed out: the tokens that sign-in issued are active false at once (revoked, README "Tokens")', async () => {
+    const email = uniqueEmail('intro-out');
+    await createUser(t.database, email, PASSWORD);
+    const c = new Client(() => t.app);
+    const login = await c.login(email, PASSWORD, {}, '?include_auth_token');
+    const token = login.data.response.user.authentication_token as string;
+    const other = await tokenOf(email);
+    assert.equal((await op.call('POST', '/introspect', { token })).data.active, true);
+    assert.equal((await c.post('/logout', {})).statusCode, 200);
+    assert.deepEqual((await op.call('POST', '/introspect', { token })).data, { active: false }, 'revoked by sign-out');
+    assert.equal(
+      (await op.call('POST', '/introspect', { token: other })).data.active,
+      true,
+      'another sign-in lives on',
+    );
+  });
+
   test('no token field is a 400; a non-string one too; no operator token is 401', async () => {
     for (const body of [{}, { token: '' }, { token: 5 }, { token: ['a'] }]) {
       const res = await op.call('POST', '/introspect', body);
