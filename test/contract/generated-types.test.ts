@@ -1,6 +1,7 @@
 /**
- * test/generated/api.d.ts is generated from openapi.yaml
- * (`npm run gen:client`) and committed; this fails when it is stale.
+ * packages/client/src/generated/api.ts is generated from openapi.yaml
+ * (`npm run gen:client`) and committed; the client package and the test
+ * helpers both use it. This fails when it is stale.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,7 +10,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { components } from '../generated/api.js';
+import type { components } from '../../packages/client/src/generated/api.js';
 import { checkResponse } from '../helpers/openapi-contract.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -26,9 +27,9 @@ test('the committed API types match openapi.yaml', () => {
     });
     assert.equal(run.status, 0, run.stderr);
     assert.equal(
-      readFileSync(join(root, 'test/generated/api.d.ts'), 'utf8'),
+      readFileSync(join(root, 'packages/client/src/generated/api.ts'), 'utf8'),
       readFileSync(out, 'utf8'),
-      'test/generated/api.d.ts is stale: run npm run gen:client',
+      'packages/client/src/generated/api.ts is stale: run npm run gen:client',
     );
   } finally {
     rmSync(dir, { recursive: true, force: true });

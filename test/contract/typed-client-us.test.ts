@@ -1,6 +1,6 @@
 /**
  * A client written only against the generated types (openapi.yaml →
- * test/generated/api.d.ts) sets up an e-mail sign-in code and signs in with it
+ * packages/client/src/generated/api.ts) sets up an e-mail sign-in code and signs in with it
  * over a real socket, then with a second factor as /login would answer: if a
  * unified sign-in path, field or answer shape left the document, this stops
  * compiling; if the service answered otherwise, the assertions (and the contract

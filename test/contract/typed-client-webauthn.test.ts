@@ -1,6 +1,6 @@
 /**
  * A client written only against the generated types (openapi.yaml →
- * test/generated/api.d.ts) uses every security-key endpoint over a real socket, with
+ * packages/client/src/generated/api.ts) uses every security-key endpoint over a real socket, with
  * Flask-Security's call sequence and field names (README "Security keys"): if a path, a
  * field or an answer's shape it relies on left the document, this stops compiling.
  */

@@ -1,6 +1,6 @@
 /**
  * A client written only against the generated types (openapi.yaml →
- * test/generated/api.d.ts) completes a whole two-factor sign-in over a real
+ * packages/client/src/generated/api.ts) completes a whole two-factor sign-in over a real
  * socket: if a path, a request field or an answer's shape the client relies on
  * left the document, this stops compiling; if the service answered otherwise,
  * the assertions (and the contract check on every answer) fail.

@@ -1,12 +1,12 @@
 /**
- * A tiny fetch client typed by the generated `paths` (test/generated/api.d.ts,
+ * A tiny fetch client typed by the generated `paths` (packages/client/src/generated/api.ts,
  * from openapi.yaml): the path, method, request body, query and path
  * parameters must be documented to compile, and each answer is a union of the
  * documented statuses with their body types. It keeps cookies and the latest
  * csrf_token like a browser SPA would, over a real socket.
  */
 import { AssertionError } from 'node:assert';
-import type { paths } from '../generated/api.js';
+import type { paths } from '../../packages/client/src/generated/api.js';
 
 type Method = 'get' | 'post' | 'delete';
 

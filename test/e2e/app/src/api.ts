@@ -1,6 +1,6 @@
-import type { components } from '../../../generated/api.js';
+import type { components } from '../../../../packages/client/src/generated/api.js';
 
-/** The answers this SPA reads, typed from openapi.yaml (test/generated/api.d.ts): the contract is the only coupling. */
+/** The answers this SPA reads, typed from openapi.yaml (packages/client/src/generated/api.ts): the contract is the only coupling. */
 type S = components['schemas'];
 export type LoginInfo = S['LoginInfo'];
 export type LoginResult = S['LoginSignedIn'] | S['LoginSetupRequired'] | S['LoginReady'] | S['LoginSelect'];
