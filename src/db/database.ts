@@ -4,6 +4,7 @@ import { Kysely, PostgresDialect, sql, type LogEvent } from 'kysely';
 import pg from 'pg';
 import { claimDataDir, type DataDirLock } from './data-dir-lock.js';
 import type { DB } from './types.js';
+import { introspectCurrentSchemaOnly } from './schema-introspector.js';
 
 export interface QueryStats {
   /** Statements sent to the database since start (the bench reports round trips per request). */
@@ -64,7 +65,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
     // rejected with the same error, which the request answers as 503 (src/db/unavailable.ts).
     pool.on('connect', (client) => client.on('error', () => {}));
     pool.on('connect', namedStatements);
-    const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }), log });
+    const db = new Kysely<DB>({ dialect: introspectCurrentSchemaOnly(new PostgresDialect({ pool })), log });
     return { db, kind: 'postgres', stats, close: () => db.destroy() };
   }
   // Loaded lazily: PGlite costs ~800 MB and seconds to start, and production on Postgres never needs it.
@@ -88,7 +89,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   if (opts.schema) {
     await pglite.exec(`CREATE SCHEMA IF NOT EXISTS "${opts.schema}"; SET search_path TO "${opts.schema}"`);
   }
-  const db = new Kysely<DB>({ dialect: new PGliteDialect(pglite), log });
+  const db = new Kysely<DB>({ dialect: introspectCurrentSchemaOnly(new PGliteDialect(pglite)), log });
   const close = async (): Promise<void> => {
     try {
       await db.destroy();

@@ -77,6 +77,12 @@ afterEach(() => {
 export interface TestAppOptions extends Pick<AppOptions, 'redis' | 'rateLimitKeyPrefix'> {
   /** 'configured': the app builds its senders from the config (real SendGrid/Twilio clients). */
   senders?: 'recording' | 'configured';
+  /**
+   * Another app's clock, for instances that must agree on the time (as servers
+   * with NTP do): two clocks made a moment apart disagree by that moment, which
+   * shows in every Retry-After computed from the other instance's rows.
+   */
+  clock?: FixedClock;
 }
 
 export async function createTestApp(
@@ -84,9 +90,9 @@ export async function createTestApp(
   shared?: Database,
   options: TestAppOptions = {},
 ): Promise<TestApp> {
-  const { senders: senderKind, ...extra } = options;
+  const { senders: senderKind, clock: sharedClock, ...extra } = options;
   const database = shared ?? (await createTestDatabase());
-  const clock = new FixedClock(new Date());
+  const clock = sharedClock ?? new FixedClock(new Date());
   const senders = new RecordingSenders();
   const logs: string[] = [];
   const logger = createLogger(
