@@ -138,7 +138,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await registerRateLimit(app, { config, clock, log: app.log, redis: opts.redis, keyPrefix: opts.rateLimitKeyPrefix });
 
   // 4. Session, caller identity, CSRF and Origin checks.
-  await registerSessions(app, { config, db, clock, hmac });
+  await registerSessions(app, { config, db, clock, hmac, changes: database.changes });
   registerAuthContext(app, {
     resolveToken: tokenResolver({ db, hmac, clock, stateless: config.SECURITY_TOKEN_STATELESS }),
   });

@@ -5,7 +5,7 @@ import type { DB } from '../db/types.js';
 import { AppError, ValidationError } from '../errors.js';
 import type { Auth } from '../http/auth-context.js';
 import { policySubjectOf } from '../policy/policy.repository.js';
-import { twoFactorPolicy } from '../policy/two-factor-policy.js';
+import { twoFactorPolicy, type PolicySubject } from '../policy/two-factor-policy.js';
 import { assuranceLevel } from './assurance.js';
 
 /** `?max_age=`: whole seconds, as OpenID Connect's max_age (at most 10 digits); anything else is 400 API_ERROR. */
@@ -36,13 +36,9 @@ export async function meAnswer(
       extra: { reauth_required: true, authenticated_at: auth.authAt.toISOString() },
     });
   }
-  const subject = await policySubjectOf(deps.db, auth.user.id);
-  if (!subject) throw new AppError('UNAUTHENTICATED');
-  const policy = twoFactorPolicy(
-    deps.config,
-    { roles: subject.roles, tfRequired: subject.tf_required, graceStartedAt: subject.tf_grace_started_at },
-    now,
-  );
+  // Read with the session or token (one statement for both); a caller built otherwise reads it here.
+  const subject = auth.user.policy ?? (await loadSubject(deps.db, auth.user.id));
+  const policy = twoFactorPolicy(deps.config, subject, now);
   return {
     id: auth.user.id,
     roles: subject.roles,
@@ -53,4 +49,10 @@ export async function meAnswer(
     authn_methods: auth.authnMethods,
     aal: assuranceLevel(auth.authnMethods),
   };
+}
+
+async function loadSubject(db: Kysely<DB>, userId: number): Promise<PolicySubject> {
+  const subject = await policySubjectOf(db, userId);
+  if (!subject) throw new AppError('UNAUTHENTICATED');
+  return { roles: subject.roles, tfRequired: subject.tf_required, graceStartedAt: subject.tf_grace_started_at };
 }

@@ -46,6 +46,11 @@ async function authFromToken(deps: TokenResolverDeps, token: string): Promise<Au
     email: holder.email,
     fs_uniquifier: holder.fs_uniquifier,
     tf_primary_method: holder.tf_primary_method,
+    policy: {
+      roles: holder.roles ?? [],
+      tfRequired: holder.tf_required,
+      graceStartedAt: holder.tf_grace_started_at,
+    },
   };
   // Tokens from before `m` was signed into them: the methods are guessed from the user's factor, as before.
   const methods = payload.m ?? (user.tf_primary_method ? ['password', user.tf_primary_method] : ['password']);

@@ -1,6 +1,7 @@
 import type { Kysely, Transaction } from 'kysely';
 import { withStatement } from '../db/cte.js';
 import type { DB } from '../db/types.js';
+import { roleNames } from '../policy/policy.repository.js';
 
 type Db = Kysely<DB> | Transaction<DB>;
 
@@ -39,6 +40,9 @@ export function findTokenHolder(db: Db, userId: number, tokenId: string | null) 
       'u.fs_uniquifier',
       'u.tf_primary_method',
       'u.active',
+      'u.tf_required',
+      'u.tf_grace_started_at',
+      roleNames('u.id').as('roles'),
       't.id as token_id',
       't.signin_id',
       't.expires_at as token_expires_at',

@@ -73,6 +73,8 @@ export const schema = {
   SESSION_COOKIE_SECURE: bool(true),
   SESSION_COOKIE_SAMESITE: oneOf(['strict', 'lax', 'none'], 'lax'),
   SECURITY_SESSION_LIFETIME: duration(DAY, { unusualBelow: MINUTE }),
+  // The in-process session cache's longest keep (docs/architecture.md, Session cache); 0 turns it off.
+  SESSION_CACHE_MAX_AGE: duration(5, { min: 0, max: MINUTE }),
   SECURITY_REMEMBER_DURATION: duration(30 * DAY, { unusualBelow: MINUTE }),
   // Flask-Security 5.9's default: short-lived, renewed with a refresh token (README, "Tokens").
   SECURITY_TOKEN_MAX_AGE: duration(15 * MINUTE, { unusualBelow: MINUTE }),

@@ -5,6 +5,7 @@ import pg from 'pg';
 import { claimDataDir, type DataDirLock } from './data-dir-lock.js';
 import type { DB } from './types.js';
 import { introspectCurrentSchemaOnly } from './schema-introspector.js';
+import { pgliteChangeFeed, postgresChangeFeed, type ChangeFeed } from './change-feed.js';
 
 export interface QueryStats {
   /** Statements sent to the database since start (the bench reports round trips per request). */
@@ -15,6 +16,8 @@ export interface Database {
   db: Kysely<DB>;
   kind: 'postgres' | 'pglite';
   stats: QueryStats;
+  /** Change notices of sessions and users, for the session cache (change-feed.ts). */
+  changes: ChangeFeed;
   close(): Promise<void>;
   /** PGlite only: the data folder as a tarball, to start other in-memory databases from (`loadDataDir`). */
   dumpDataDir?(): Promise<Blob>;
@@ -51,13 +54,14 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
     if (event.level === 'query') stats.queries++;
   };
   if (opts.databaseUrl) {
-    const pool = new pg.Pool({
+    const connection = {
       connectionString: opts.databaseUrl,
-      max: opts.poolSize ?? 10,
       // Fail fast when the database is down so requests get a quick 503.
       connectionTimeoutMillis: 3000,
       ...(opts.schema ? { options: `-c search_path=${opts.schema}` } : {}),
-    });
+    };
+    const pool = new pg.Pool({ ...connection, max: opts.poolSize ?? 10 });
+    const changes = postgresChangeFeed(connection);
     // An idle client losing its connection must not crash the process; the pool replaces it.
     pool.on('error', () => {});
     // A client in use has no listener of the pool's: a connection that dies under a
@@ -65,8 +69,13 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
     // rejected with the same error, which the request answers as 503 (src/db/unavailable.ts).
     pool.on('connect', (client) => client.on('error', () => {}));
     pool.on('connect', namedStatements);
+    pool.on('connect', changes.onPoolConnect);
     const db = new Kysely<DB>({ dialect: introspectCurrentSchemaOnly(new PostgresDialect({ pool })), log });
-    return { db, kind: 'postgres', stats, close: () => db.destroy() };
+    const close = async (): Promise<void> => {
+      await changes.close();
+      await db.destroy();
+    };
+    return { db, kind: 'postgres', stats, changes, close };
   }
   // Loaded lazily: PGlite costs ~800 MB and seconds to start, and production on Postgres never needs it.
   const [{ PGlite }, { PGliteDialect }] = await Promise.all([
@@ -90,15 +99,17 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
     await pglite.exec(`CREATE SCHEMA IF NOT EXISTS "${opts.schema}"; SET search_path TO "${opts.schema}"`);
   }
   const db = new Kysely<DB>({ dialect: introspectCurrentSchemaOnly(new PGliteDialect(pglite)), log });
+  const changes = pgliteChangeFeed(pglite);
   const close = async (): Promise<void> => {
     try {
+      await changes.close();
       await db.destroy();
     } finally {
       claimed?.release();
     }
   };
   const live = pglite;
-  return { db, kind: 'pglite', stats, close, dumpDataDir: () => live.dumpDataDir('none') };
+  return { db, kind: 'pglite', stats, changes, close, dumpDataDir: () => live.dumpDataDir('none') };
 }
 
 function processName(): string {

@@ -3,7 +3,10 @@ import { sql, type CompiledQuery, type InferResult, type Insertable, type Kysely
 import type { Clock } from '../clock.js';
 import type { TwoFactorMethod } from '../config/schema.js';
 import { withStatement } from './cte.js';
+import type { CachedSession, SessionCache } from './session-cache.js';
 import type { AuditEventsTable, DB } from './types.js';
+import type { PolicySubject } from '../policy/two-factor-policy.js';
+import { roleNames } from '../policy/policy.repository.js';
 
 type Callback<T = void> = (err?: unknown, result?: T) => void;
 
@@ -13,6 +16,8 @@ export interface SessionUser {
   email: string;
   fs_uniquifier: string;
   tf_primary_method: TwoFactorMethod | null;
+  /** What the two-factor policy reads (GET /me); loaded with the session or token, absent for a user signed in by this request. */
+  policy?: PolicySubject;
 }
 
 export const SESSION_USER = '_user';
@@ -24,17 +29,33 @@ export interface SessionStoreOptions {
   lifetimeSeconds: number;
   /** The session cookie's name: a session came from a row only if the cookie named it. */
   cookieName: string;
+  /** The in-process cache (session-cache.ts), when SESSION_CACHE_MAX_AGE is not 0. */
+  cache?: SessionCache<CachedRow>;
 }
 
 function lookupQuery(db: Kysely<DB>, idHashes: string[], now: Date) {
   return db
     .selectFrom('sessions as s')
     .leftJoin('users as u', 'u.id', 's.user_id')
-    .select(['s.id_hash', 's.data', 's.user_id', 'u.email', 'u.fs_uniquifier', 'u.active', 'u.tf_primary_method'])
+    .select([
+      's.id_hash',
+      's.data',
+      's.user_id',
+      's.expires_at',
+      'u.email',
+      'u.fs_uniquifier',
+      'u.active',
+      'u.tf_primary_method',
+      'u.tf_required',
+      'u.tf_grace_started_at',
+      roleNames('s.user_id').as('roles'),
+    ])
     .where(sql<boolean>`s.id_hash = any(${idHashes}::varchar[])`)
     .where('s.expires_at', '>', now);
 }
 type LookupRow = InferResult<ReturnType<typeof lookupQuery>>[number];
+/** A looked-up row as the cache keeps it: the session data as JSON, parsed afresh for every request (they mutate it). */
+export type CachedRow = Omit<LookupRow, 'data'> & { json: string };
 
 /** Most lookups one statement carries; a burst beyond it goes out as several. */
 const MAX_BATCH = 256;
@@ -83,22 +104,12 @@ export class KyselySessionStore {
   }
 
   get(sessionId: string, cb: Callback<Session | null>): void {
-    this.load(this.opts.hashId(sessionId), (err, row) => {
+    const idHash = this.opts.hashId(sessionId);
+    const cached = this.opts.cache?.lookup(idHash, this.opts.clock.now().getTime());
+    if (cached) return cb(undefined, sessionOf(cached, JSON.parse(cached.json) as Session));
+    this.load(idHash, (err, row) => {
       if (err) return cb(err);
-      if (!row) return cb(undefined, null);
-      const data = row.data as unknown as Session;
-      if (row.user_id !== null) {
-        const valid = row.active === true && row.fs_uniquifier === data.fsUniquifier;
-        if (!valid) return cb(undefined, null);
-        const user: SessionUser = {
-          id: row.user_id,
-          email: row.email!,
-          fs_uniquifier: row.fs_uniquifier!,
-          tf_primary_method: row.tf_primary_method ?? null,
-        };
-        return cb(undefined, { ...data, [SESSION_USER]: user } as Session);
-      }
-      cb(undefined, data);
+      cb(undefined, row ? sessionOf(row, row.data as unknown as Session) : null);
     });
   }
 
@@ -118,8 +129,13 @@ export class KyselySessionStore {
     if (batch.size === 0) return;
     this.waiting = new Map();
     this.flushScheduled = false;
-    this.db.executeQuery<LookupRow>({ ...this.lookup, parameters: [[...batch.keys()], this.opts.clock.now()] }).then(
+    const now = this.opts.clock.now();
+    const ids = [...batch.keys()];
+    const cache = this.opts.cache;
+    const flight = cache?.begin(ids, now.getTime());
+    this.db.executeQuery<LookupRow>({ ...this.lookup, parameters: [ids, now] }).then(
       ({ rows }) => {
+        if (cache && flight) cache.end(flight, rows.map(toCached));
         for (const row of rows) {
           const waiters = batch.get(row.id_hash);
           if (!waiters) continue;
@@ -130,9 +146,20 @@ export class KyselySessionStore {
         for (const waiters of batch.values()) for (const w of waiters) w(undefined, undefined);
       },
       (err: unknown) => {
+        if (cache && flight) cache.end(flight, []);
         for (const waiters of batch.values()) for (const w of waiters) w(err, undefined);
       },
     );
+  }
+
+  /**
+   * This process's own writes evict at once, before the statement is sent: a
+   * lookup in flight cannot put the old row back (the flight is spoiled), and the
+   * database's notice of the change, heard on the same connection before the
+   * write returns (change-feed.ts), evicts again whatever came in between.
+   */
+  private evict(idHash: string): void {
+    this.opts.cache?.invalidate(`s:${idHash}`);
   }
 
   set(sessionId: string, session: Session, cb: Callback): void {
@@ -158,6 +185,8 @@ export class KyselySessionStore {
       expires_at: expires,
     };
     const replaced = this.replaces.get(session);
+    this.evict(row.id_hash);
+    if (replaced !== undefined) this.evict(replaced);
     const db =
       replaced === undefined
         ? this.db
@@ -180,8 +209,10 @@ export class KyselySessionStore {
       audit === undefined
         ? this.db
         : withStatement(this.db.with('audit', (qb) => qb.insertInto('audit_events').values(audit)));
+    const idHash = this.opts.hashId(sessionId);
+    this.evict(idHash);
     db.deleteFrom('sessions')
-      .where('id_hash', '=', this.opts.hashId(sessionId))
+      .where('id_hash', '=', idHash)
       .execute()
       .then(() => cb(), cb);
   }
@@ -216,6 +247,7 @@ export class KyselySessionStore {
     const replaced = session ? this.replaces.get(session) : undefined;
     if (replaced === undefined) return null;
     this.replaces.delete(session);
+    this.evict(replaced);
     return this.db
       .deleteFrom('sessions')
       .where('id_hash', '=', replaced)
@@ -233,6 +265,33 @@ export class KyselySessionStore {
       this.destroyAudit.delete(id);
     }
   }
+}
+
+/** The session @fastify/session gets: the row's data with the user, or null when the user no longer holds it. */
+function sessionOf(row: Omit<LookupRow, 'data'>, data: Session): Session | null {
+  if (row.user_id === null) return data;
+  // Void when the user was deactivated or their fs_uniquifier changed (password change, reset).
+  if (row.active !== true || row.fs_uniquifier !== data.fsUniquifier) return null;
+  const user: SessionUser = {
+    id: row.user_id,
+    email: row.email!,
+    fs_uniquifier: row.fs_uniquifier,
+    tf_primary_method: row.tf_primary_method ?? null,
+    policy: {
+      roles: row.roles ?? [],
+      tfRequired: row.tf_required === true,
+      graceStartedAt: row.tf_grace_started_at ?? null,
+    },
+  };
+  return { ...data, [SESSION_USER]: user } as Session;
+}
+
+function toCached(row: LookupRow): [string, CachedSession<CachedRow>] {
+  const { data, ...rest } = row;
+  return [
+    row.id_hash,
+    { row: { ...rest, json: JSON.stringify(data) }, userId: row.user_id, expiresAt: row.expires_at.getTime() },
+  ];
 }
 
 /** Expired rows are ours to remove: @fastify/session never deletes what it does not read. */

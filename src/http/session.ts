@@ -7,7 +7,9 @@ import type { Config } from '../config.js';
 import type { KeyedHasher } from '../crypto/keyed-hash.js';
 import type { AuditEventsTable, DB } from '../db/types.js';
 import { createSessionSigner } from './session-signer.js';
-import { KyselySessionStore, type SessionUser } from '../db/session-store.js';
+import { KyselySessionStore, type CachedRow, type SessionUser } from '../db/session-store.js';
+import type { ChangeFeed } from '../db/change-feed.js';
+import { SessionCache } from '../db/session-cache.js';
 
 export const SESSION_COOKIE = 'session';
 
@@ -38,6 +40,27 @@ export interface SessionDeps {
   db: Kysely<DB>;
   clock: Clock;
   hmac: KeyedHasher;
+  /** The database's change notices: the session cache is evicted by them and works only while they flow. */
+  changes: ChangeFeed;
+}
+
+/** Cached sessions at most: ~1 KB each, so the cache stays within ~10 MB of the RSS budget (BENCHMARKS.md). */
+const SESSION_CACHE_ENTRIES = 10_000;
+
+function sessionCache(app: FastifyInstance, deps: SessionDeps): SessionCache<CachedRow> | undefined {
+  const maxAgeMs = deps.config.SESSION_CACHE_MAX_AGE * 1000;
+  if (maxAgeMs === 0) return undefined;
+  const cache = new SessionCache<CachedRow>({ maxAgeMs, maxEntries: SESSION_CACHE_ENTRIES });
+  const unsubscribe = deps.changes.subscribe((notice) => {
+    if (notice.kind === 'changed') cache.invalidate(notice.payload);
+    else if (notice.kind === 'live') cache.enable();
+    else cache.disable();
+  });
+  app.addHook('onClose', async () => {
+    unsubscribe();
+    cache.disable();
+  });
+  return cache;
 }
 
 /** Secure unless configured off; SameSite=None cookies are always Secure (docs/architecture.md, Sessions). */
@@ -53,6 +76,7 @@ export async function registerSessions(app: FastifyInstance, deps: SessionDeps):
     clock,
     lifetimeSeconds: config.SECURITY_SESSION_LIFETIME,
     cookieName: SESSION_COOKIE,
+    cache: sessionCache(app, deps),
   });
 
   // @fastify/session refuses to write a Secure cookie unless it sees HTTPS itself,

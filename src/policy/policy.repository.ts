@@ -1,4 +1,4 @@
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
 import type { DB } from '../db/types.js';
 
 type Db = Kysely<DB> | Transaction<DB>;
@@ -36,6 +36,16 @@ export async function revokeRole(db: Db, userId: number, role: string): Promise<
   return Number(r.numDeletedRows) === 1;
 }
 
+/**
+ * A user's role names, sorted, as a column of a statement that has the user's
+ * id in `userIdColumn` (e.g. 'u.id'): the policy reads them with the session or
+ * token, in the statement that loads it.
+ */
+export function roleNames(userIdColumn: string): RawBuilder<string[]> {
+  return sql<string[]>`(select coalesce(array_agg(r.name order by r.name), '{}') from roles_users ru
+    join roles r on r.id = ru.role_id where ru.user_id = ${sql.ref(userIdColumn)})`;
+}
+
 /** What the policy reads of a user, roles included, in one statement (GET /me). */
 export async function policySubjectOf(
   db: Db,
@@ -43,16 +53,7 @@ export async function policySubjectOf(
 ): Promise<{ tf_required: boolean; tf_grace_started_at: Date | null; roles: string[] } | undefined> {
   const row = await db
     .selectFrom('users as u')
-    .select((eb) => [
-      'u.tf_required',
-      'u.tf_grace_started_at',
-      eb
-        .selectFrom('roles_users as ru')
-        .innerJoin('roles as r', 'r.id', 'ru.role_id')
-        .select(sql<string[]>`coalesce(array_agg(r.name order by r.name), '{}')`.as('names'))
-        .whereRef('ru.user_id', '=', 'u.id')
-        .as('roles'),
-    ])
+    .select(['u.tf_required', 'u.tf_grace_started_at', roleNames('u.id').as('roles')])
     .where('u.id', '=', userId)
     .executeTakeFirst();
   return row && { tf_required: row.tf_required, tf_grace_started_at: row.tf_grace_started_at, roles: row.roles ?? [] };

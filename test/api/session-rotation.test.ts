@@ -29,6 +29,7 @@ describe(`session rotation (${DB_KIND})`, () => {
       db: database.db,
       clock: new FixedClock(new Date()),
       hmac: createKeyedHasher(config.SECRET_KEY),
+      changes: database.changes,
     });
     app.post('/start', async (request) => {
       request.session.marker = 'before';

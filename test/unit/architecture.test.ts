@@ -75,6 +75,7 @@ const SQL_OUTSIDE_REPOSITORIES: Record<string, string> = {
   'db/session-store.ts': 'the session store: its rows are the sessions plugin (http/session.ts) storage',
   'db/migrate.ts': "the migrator, told the connection's schema",
   'db/database.ts': 'the connection, and the ping of /readyz',
+  'db/schema-introspector.ts': "the migrator's view of its own schema",
   'audit/audit.ts': 'the auditor: one audit row, and the gated audit rows other statements embed',
 };
 

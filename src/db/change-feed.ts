@@ -1,0 +1,175 @@
+import pg from 'pg';
+
+/**
+ * The database's change notices for the session cache (docs/architecture.md,
+ * Session cache). Triggers (migrations/20261208T0100_session_cache_notices.ts)
+ * NOTIFY the channel `tfa_cache_<schema>` in the transaction that changes a
+ * session row, a user's sign-in relevant columns or their roles, so a notice
+ * is sent exactly when the change commits, whoever made it: this instance,
+ * another one, the CLI, an operator's SQL.
+ *
+ * Two ways in, for two guarantees:
+ * - Every pooled connection LISTENs. Postgres hands a connection its own
+ *   notices before it reports the commit (ReadyForQuery), so a change this
+ *   process makes is seen by its cache before the statement's promise
+ *   resolves: an instance never serves a session after it answered the
+ *   request that ended it.
+ * - One dedicated connection LISTENs all the time, for the changes of other
+ *   processes while the pool is idle. It is checked every second; while it is
+ *   down the feed is `lost` and the cache is off.
+ */
+export type ChangeNotice = { kind: 'changed'; payload: string } | { kind: 'lost' } | { kind: 'live' };
+export type ChangeListener = (notice: ChangeNotice) => void;
+
+export interface ChangeFeed {
+  /** Starts the feed on the first subscriber; the listener hears `live` once it is. Returns the unsubscribe. */
+  subscribe(listener: ChangeListener): () => void;
+  close(): Promise<void>;
+}
+
+/** The channel of the connection's schema, as the triggers name it (at most 63 bytes, Postgres's limit). */
+export const CHANNEL_SQL = `'tfa_cache_' || left(current_schema(), 50)`;
+const LISTEN_SQL = `DO $$ BEGIN EXECUTE format('LISTEN %I', ${CHANNEL_SQL}); END $$`;
+
+const HEARTBEAT_MS = 1000;
+const RECONNECT_MS = 1000;
+
+class Broadcast {
+  private readonly listeners = new Set<ChangeListener>();
+  /** Ever had a listener: the feed runs from the first subscription until close(). */
+  started = false;
+  add(listener: ChangeListener): () => void {
+    this.started = true;
+    this.listeners.add(listener);
+    return () => void this.listeners.delete(listener);
+  }
+  emit(notice: ChangeNotice): void {
+    for (const l of this.listeners) l(notice);
+  }
+}
+
+/** Postgres: `onPoolConnect` goes on the pool's 'connect' event; the dedicated listener starts on subscribe. */
+export function postgresChangeFeed(connection: pg.ClientConfig): ChangeFeed & {
+  onPoolConnect(client: pg.PoolClient): void;
+} {
+  const out = new Broadcast();
+  let listener: pg.Client | undefined;
+  let heartbeat: NodeJS.Timeout | undefined;
+  let retry: NodeJS.Timeout | undefined;
+  let closed = false;
+  let live = false;
+
+  const lose = (): void => {
+    if (heartbeat) clearInterval(heartbeat);
+    heartbeat = undefined;
+    const client = listener;
+    listener = undefined;
+    client?.removeAllListeners('notification');
+    client?.end().catch(() => {});
+    if (live) out.emit({ kind: 'lost' });
+    live = false;
+    if (!closed && !retry) retry = setTimeout(start, RECONNECT_MS).unref();
+  };
+
+  const start = (): void => {
+    retry = undefined;
+    if (closed || listener) return;
+    // Named, so an operator sees it in pg_stat_activity (and a test can cut it).
+    const client = new pg.Client({
+      ...connection,
+      keepAlive: true,
+      application_name: `tfa-cache-listener/${process.pid}`,
+    });
+    listener = client;
+    client.on('error', () => lose());
+    client.on('end', () => {
+      if (listener === client) lose();
+    });
+    client.on('notification', (m) => {
+      if (m.payload !== undefined) out.emit({ kind: 'changed', payload: m.payload });
+    });
+    client
+      .connect()
+      .then(() => client.query(LISTEN_SQL))
+      .then(() => {
+        if (listener !== client) return;
+        live = true;
+        out.emit({ kind: 'live' });
+        heartbeat = setInterval(() => check(client), HEARTBEAT_MS).unref();
+      })
+      .catch(() => {
+        if (listener === client) lose();
+      });
+  };
+
+  // A connection that stops answering (a silent network partition) would also stop
+  // delivering notices: one round trip a second, and no answer within two is a loss.
+  let checking = false;
+  const check = (client: pg.Client): void => {
+    if (checking) return;
+    checking = true;
+    const timeout = setTimeout(() => listener === client && lose(), 2 * HEARTBEAT_MS).unref();
+    client
+      .query('select 1')
+      .catch(() => listener === client && lose())
+      .finally(() => {
+        clearTimeout(timeout);
+        checking = false;
+      });
+  };
+
+  return {
+    subscribe(l) {
+      const first = !out.started;
+      const unsubscribe = out.add(l);
+      if (first) start();
+      else if (live) l({ kind: 'live' });
+      return unsubscribe;
+    },
+    onPoolConnect(client) {
+      client.on('notification', (m) => {
+        if (m.payload !== undefined) out.emit({ kind: 'changed', payload: m.payload });
+      });
+      // Queued before any query of the pool's: the client is listening before it is used.
+      client.query(LISTEN_SQL).catch(() => {
+        // It failed because the connection did (the pool then drops it): what is cached
+        // may have missed a notice meanwhile, so it goes, as when the listener drops.
+        if (listener) lose();
+        else out.emit({ kind: 'lost' });
+      });
+    },
+    async close() {
+      closed = true;
+      if (retry) clearTimeout(retry);
+      const client = listener;
+      listener = undefined;
+      if (heartbeat) clearInterval(heartbeat);
+      live = false;
+      await client?.end().catch(() => {});
+    },
+  };
+}
+
+/** PGlite: one connection in this process, which hears its own notices before each query returns. */
+export function pgliteChangeFeed(pglite: {
+  query<T>(sql: string): Promise<{ rows: T[] }>;
+  listen(channel: string, cb: (payload: string) => void): Promise<() => Promise<void>>;
+}): ChangeFeed {
+  const out = new Broadcast();
+  let unlisten: Promise<(() => Promise<void>) | undefined> | undefined;
+  return {
+    subscribe(l) {
+      const unsubscribe = out.add(l);
+      unlisten ??= pglite
+        .query<{ channel: string }>(`select ${CHANNEL_SQL} as channel`)
+        .then(({ rows }) => pglite.listen(rows[0]!.channel, (payload) => out.emit({ kind: 'changed', payload })))
+        .catch(() => undefined);
+      void unlisten.then((stop) => stop && l({ kind: 'live' }));
+      return unsubscribe;
+    },
+    async close() {
+      const stop = await unlisten;
+      await stop?.().catch(() => {});
+    },
+  };
+}
