@@ -18,6 +18,7 @@ import {
   type Row,
 } from './scenarios.js';
 import {
+  eventsDrained,
   failureCounters,
   recreateDatabase,
   vacuum,
@@ -28,7 +29,7 @@ import {
 } from './seed.js';
 import { BENCH_METRICS_TOKEN, startServer, targetServer, waitReady, type ServerHandle } from './server.js';
 
-const ALL = ['hash', 'session', 'signin', 'validate-wrong'] as const;
+const ALL = ['hash', 'floor', 'session', 'signin', 'validate-wrong'] as const;
 
 const { values: args } = parseArgs({
   options: {
@@ -76,17 +77,21 @@ function databaseUrl(): string {
   return u.toString();
 }
 
+/** The production command's arguments (package.json "start:prod", the Dockerfile's CMD), flags included. */
+function productionCommand(): string[] {
+  const prod = (JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> }).scripts[
+    'start:prod'
+  ]!;
+  return prod.split(' ').slice(1);
+}
+
 async function start(): Promise<ServerHandle> {
   if (args.url) {
     await waitReady(args.url);
     return targetServer(args.url);
   }
   await recreateDatabase(args['admin-url'], args.database);
-  // The production command (package.json "start:prod", the Dockerfile's CMD), flags included.
-  const prod = (JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> }).scripts[
-    'start:prod'
-  ]!;
-  let entry = prod.split(' ').slice(1);
+  let entry = productionCommand();
   if (args.tsx) entry = ['--import', 'tsx', 'src/server.ts'];
   else if (!args['no-build']) {
     log('building: tsc -p tsconfig.build.json');
@@ -160,7 +165,11 @@ async function runScenarios(
     // in the middle of the next measured window and bill it to that scenario. Vacuum
     // first, then wait for the machine to settle.
     const quiet = async (): Promise<number> => {
-      if (!args.url) await vacuum(databaseUrl());
+      if (!args.url) {
+        const waited = await eventsDrained(databaseUrl());
+        if (waited > 1) log(`waited ${fmt(waited)} s for the service to deliver the events of what came before`);
+        await vacuum(databaseUrl());
+      }
       return waitQuiet(server.pid, Number(args['quiet-limit']), Number(args['quiet-wait']), log);
     };
     if (scenarios.has('session')) {
@@ -199,10 +208,45 @@ async function runScenarios(
   return rows;
 }
 
+/**
+ * The floor of each concurrency: node:http and bare Fastify answering a fixed
+ * GET /me with the production command's flags, driven exactly as the session
+ * scenario drives the service. The service cannot beat these on this machine;
+ * the gap is what it spends on its own work.
+ */
+async function floorScenarios(): Promise<Row[]> {
+  const rows: Row[] = [];
+  const cookie = `session=${'x'.repeat(32)}.${'y'.repeat(43)}`;
+  for (const mode of ['node', 'fastify'] as const) {
+    const server = await startServer({
+      entry: [...productionCommand().filter((a) => a.startsWith('--')), 'bench/floor-server.mjs', mode],
+      port: Number(args.port) + 1,
+      env: { NODE_ENV: 'production' },
+      log,
+    });
+    try {
+      for (const clients of clientsList) {
+        await waitQuiet(server.pid, Number(args['quiet-limit']), Number(args['quiet-wait']), log);
+        const row = await sessionScenario({ server, clients, seconds, warmupSeconds }, [cookie]);
+        rows.push({
+          ...row,
+          scenario: `floor ${mode === 'node' ? 'node:http' : 'Fastify'}`,
+          roundTripsPerRequest: null,
+        });
+        log(`floor ${mode} @${clients}: ${fmt(row.ops.perSecond)} req/s`);
+      }
+    } finally {
+      await server.stop();
+    }
+  }
+  return rows;
+}
+
 async function main(): Promise<void> {
   const report: {
     machine: Record<string, unknown>;
     hash?: HashResult;
+    floor?: Row[];
     empty?: Row[];
     large?: Row[];
     largeSeed?: Record<string, unknown>;
@@ -224,6 +268,10 @@ async function main(): Promise<void> {
     console.log(
       `sign-in limit = ${h.cores} cores ÷ ${fmt(h.hashMs.p50, 2)} ms = ${fmt(h.limitPerSecond)} /s (measured ${h.cores} parallel verifies: ${fmt(h.parallelVerifyPerSecond)} /s)`,
     );
+  }
+  if (scenarios.has('floor') && !args.url) {
+    report.floor = await floorScenarios();
+    printRows('floor: a Node process that only answers GET /me (bench/floor-server.mjs)', report.floor);
   }
   const needServer = ['session', 'signin', 'validate-wrong'].some((s) => scenarios.has(s));
   if (needServer) {

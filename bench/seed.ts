@@ -148,6 +148,31 @@ export async function failureCounters(databaseUrl: string): Promise<number | nul
 }
 
 /** VACUUM ANALYZE of the whole bench database (between scenarios). */
+/**
+ * Waits until the service has delivered every event of the outbox (the security
+ * e-mails of seeding: one per second factor set up). Delivery runs in the
+ * background of the measured process; a backlog left from seeding would bill its
+ * work to the next scenario. Returns the seconds waited.
+ */
+export async function eventsDrained(databaseUrl: string, maxSeconds = 300): Promise<number> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  const start = performance.now();
+  try {
+    for (;;) {
+      const { rows } = await client.query<{ waiting: boolean }>(
+        `select exists (select 1 from event_outbox where not fanned_out)
+             or exists (select 1 from event_deliveries where state = 'pending') as waiting`,
+      );
+      const waited = (performance.now() - start) / 1000;
+      if (!rows[0]!.waiting || waited > maxSeconds) return waited;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  } finally {
+    await client.end();
+  }
+}
+
 export async function vacuum(databaseUrl: string): Promise<void> {
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();

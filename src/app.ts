@@ -27,7 +27,6 @@ import { pruneExpiredPending } from './two-factor/pending.repository.js';
 import { pruneSends } from './two-factor/budget/send-limits.js';
 import { twoFactorRoutes } from './two-factor/tf.routes.js';
 import { selectRoutes } from './two-factor/select.routes.js';
-import { webauthnRoutes } from './webauthn/webauthn.routes.js';
 import { pruneChallenges } from './two-factor/factors/webauthn.repository.js';
 import { unifiedSigninRoutes } from './unified-signin/us.routes.js';
 import type { Database } from './db/database.js';
@@ -172,7 +171,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(twoFactorRoutes, tf);
   await app.register(selectRoutes, tf);
   // Security keys (README "Security keys"): Flask-Security's /wan-* endpoints, when switched on.
-  if (config.SECURITY_WEBAUTHN) await app.register(webauthnRoutes, tf);
+  // Loaded only when switched on: @simplewebauthn/server is ~14 MiB of RSS (BENCHMARKS.md).
+  if (config.SECURITY_WEBAUTHN) await app.register((await import('./webauthn/webauthn.routes.js')).webauthnRoutes, tf);
   await app.register(rescueRoutes, deps);
   await app.register(recoveryCodesRoutes, deps);
   await app.register(devicesRoutes, deps);

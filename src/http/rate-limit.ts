@@ -1,6 +1,6 @@
 import fastifyRateLimit from '@fastify/rate-limit';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import { AppError } from '../errors.js';
@@ -68,7 +68,7 @@ export interface RateLimitDeps {
  */
 export async function registerRateLimit(app: FastifyInstance, deps: RateLimitDeps): Promise<void> {
   const { config, log } = deps;
-  const redis = deps.redis ?? (config.REDIS_URL ? connectRedis(config.REDIS_URL, log) : undefined);
+  const redis = deps.redis ?? (config.REDIS_URL ? await connectRedis(config.REDIS_URL, log) : undefined);
   if (redis && !deps.redis) {
     app.addHook('onClose', async () => {
       await redis.quit().catch(() => redis.disconnect());
@@ -102,7 +102,9 @@ export async function registerRateLimit(app: FastifyInstance, deps: RateLimitDep
   });
 }
 
-function connectRedis(url: string, log: FastifyBaseLogger): Redis {
+/** ioredis is loaded only with REDIS_URL: ~4 MiB of RSS a single instance never needs (BENCHMARKS.md). */
+async function connectRedis(url: string, log: FastifyBaseLogger): Promise<Redis> {
+  const { Redis } = await import('ioredis');
   const redis = new Redis(url, {
     // Fail fast instead of queueing while Redis is away: the store then counts in process.
     enableOfflineQueue: false,

@@ -1,7 +1,7 @@
 /**
  * SMS through Twilio's Messages API with the twilio package (docs/architecture.md, Senders).
  */
-import twilio from 'twilio';
+import type twilioFactory from 'twilio';
 import type RequestClient from 'twilio/lib/base/RequestClient.js';
 import type * as TwilioResponse from 'twilio/lib/http/response.js';
 import type { BaseLogger } from 'pino';
@@ -25,26 +25,43 @@ export interface TwilioSenderOptions {
 
 const TWILIO_API_URL = 'https://api.twilio.com';
 
-/**
- * Sends every request to the configured base URL. The twilio client builds
- * absolute api.twilio.com URIs (and would let TWILIO_REGION/TWILIO_EDGE from
- * the environment change the host), so the host is fixed here, in one place.
- */
-class BaseUrlRequestClient extends twilio.RequestClient {
-  constructor(
-    private readonly base: URL,
-    timeoutMs: number,
-  ) {
-    // `timeout` also becomes the socket timeout, so a silent provider's socket is closed, not leaked.
-    super({ timeout: timeoutMs, autoRetry: false });
-  }
+type TwilioClient = ReturnType<typeof twilioFactory>;
 
-  override request<TData>(opts: RequestClient.RequestOptions<TData>): Promise<TwilioResponse.default<TData>> {
-    const original = new URL(opts.uri);
-    const prefix = this.base.pathname.replace(/\/$/, '');
-    const target = new URL(`${prefix}${original.pathname}${original.search}`, this.base);
-    return super.request({ ...opts, uri: target.href });
+/**
+ * The client, with the twilio package loaded only now: it is ~21 MiB of RSS
+ * (BENCHMARKS.md), which a service on the `log` sender never needs. A
+ * configured sender loads it at start-up, not inside the first send's deadline.
+ */
+async function twilioClient(options: TwilioSenderOptions, timeoutMs: number): Promise<TwilioClient> {
+  const { default: twilio } = await import('twilio');
+  /**
+   * Sends every request to the configured base URL. The twilio client builds
+   * absolute api.twilio.com URIs (and would let TWILIO_REGION/TWILIO_EDGE from
+   * the environment change the host), so the host is fixed here, in one place.
+   */
+  class BaseUrlRequestClient extends twilio.RequestClient {
+    constructor(
+      private readonly base: URL,
+      timeoutMs: number,
+    ) {
+      // `timeout` also becomes the socket timeout, so a silent provider's socket is closed, not leaked.
+      super({ timeout: timeoutMs, autoRetry: false });
+    }
+
+    override request<TData>(opts: RequestClient.RequestOptions<TData>): Promise<TwilioResponse.default<TData>> {
+      const original = new URL(opts.uri);
+      const prefix = this.base.pathname.replace(/\/$/, '');
+      const target = new URL(`${prefix}${original.pathname}${original.search}`, this.base);
+      return super.request({ ...opts, uri: target.href });
+    }
   }
+  const httpClient = new BaseUrlRequestClient(new URL(options.apiUrl ?? TWILIO_API_URL), timeoutMs);
+  // env: {} keeps the client from taking credentials or a log level from the environment (config is passed in).
+  const client = twilio(options.accountSid, options.authToken, { httpClient, env: {}, autoRetry: false });
+  // The client loads the Messages API modules lazily (~150 ms, measured); do it now, at start-up,
+  // rather than inside the first send's deadline.
+  void client.messages;
+  return client;
 }
 
 interface TwilioHttpError {
@@ -67,19 +84,16 @@ function describe(err: unknown): ProviderFailure | undefined {
 }
 
 export class TwilioSmsSender implements SmsSender {
-  private readonly client: ReturnType<typeof twilio>;
+  private readonly client: Promise<TwilioClient>;
   private readonly timeoutMs: number;
   private readonly retryDelayMs: number;
 
   constructor(private readonly options: TwilioSenderOptions) {
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.retryDelayMs = options.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS;
-    const httpClient = new BaseUrlRequestClient(new URL(options.apiUrl ?? TWILIO_API_URL), this.timeoutMs);
-    // env: {} keeps the client from taking credentials or a log level from the environment (config is passed in).
-    this.client = twilio(options.accountSid, options.authToken, { httpClient, env: {}, autoRetry: false });
-    // The client loads the Messages API modules lazily (~150 ms, measured); do it now, at start-up,
-    // rather than inside the first send's deadline.
-    void this.client.messages;
+    this.client = twilioClient(options, this.timeoutMs);
+    // A failure to load is the first send's failure, not an unhandled rejection at start-up.
+    this.client.catch(() => {});
   }
 
   async send(message: SmsMessage): Promise<void> {
@@ -102,6 +116,7 @@ export class TwilioSmsSender implements SmsSender {
     const sender = this.options.from.startsWith('MG')
       ? { messagingServiceSid: this.options.from }
       : { from: this.options.from };
-    await this.client.messages.create({ to: message.to, body: message.text, ...sender });
+    const client = await this.client;
+    await client.messages.create({ to: message.to, body: message.text, ...sender });
   }
 }

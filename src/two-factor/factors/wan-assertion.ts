@@ -1,4 +1,4 @@
-import { verifyAuthenticationResponse, type AuthenticationResponseJSON } from '@simplewebauthn/server';
+import type { AuthenticationResponseJSON } from '@simplewebauthn/server';
 import type { AuditContext } from '../../audit/audit.js';
 import { AppError } from '../../errors.js';
 import { noVerify, relyingParty, type CeremonyDeps } from './wan-ceremony.js';
@@ -33,6 +33,8 @@ export async function checkAssertion(
   if (handle && handle !== (await handleOf(deps.db, a.userId)))
     return { ok: false, refusal: new AppError('WEBAUTHN_MISMATCH_USER_HANDLE', { field: 'credential' }) };
   const { rpID, origins } = relyingParty(deps);
+  // Loaded on the first assertion: ~14 MiB of RSS that a service without keys never needs (BENCHMARKS.md).
+  const { verifyAuthenticationResponse } = await import('@simplewebauthn/server');
   let verified;
   try {
     verified = await verifyAuthenticationResponse({
