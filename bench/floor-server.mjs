@@ -7,6 +7,7 @@
 // whatever the service spends beyond these figures is its own work.
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
+import process from 'node:process';
 import Fastify from 'fastify';
 
 const mode = process.argv[2];
