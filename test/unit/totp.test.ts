@@ -9,6 +9,7 @@ import {
   totpTimeStep,
   verifyTotp,
 } from '../../src/two-factor/factors/totp.js';
+import { nodeCrypto } from '../../src/two-factor/factors/totp-crypto.js';
 
 // "12345678901234567890" (ASCII), the RFC 6238 Appendix B SHA-1 seed, in base32.
 const RFC_SECRET = 'GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ';
@@ -172,4 +173,19 @@ test('otpauthUri refuses an issuer with a colon and a malformed secret', () => {
   assert.throws(() => otpauthUri({ issuer: 'a:b', username: 'u', secret: RFC_SECRET }), TypeError);
   assert.throws(() => otpauthUri({ issuer: '', username: 'u', secret: RFC_SECRET }), TypeError);
   assert.throws(() => otpauthUri({ issuer: 'a', username: 'u', secret: 'gezd&x=1' }), TypeError);
+});
+
+test("otplib's crypto on node:crypto: RFC 4226's HMAC-SHA-1 vector, algorithm names as otplib spells them, nothing else", () => {
+  const key = new TextEncoder().encode('12345678901234567890');
+  const counter0 = new Uint8Array(8);
+  for (const name of ['sha1', 'SHA1', 'SHA-1', 'Sha_1'])
+    assert.equal(
+      Buffer.from(nodeCrypto.hmac(name as never, key, counter0) as Uint8Array).toString('hex'),
+      'cc93cf18508d94934c64b65d8ba7667fb7cde4b0',
+    );
+  assert.throws(() => nodeCrypto.hmac('md5' as never, key, counter0), /unsupported hash algorithm/);
+  assert.equal(nodeCrypto.constantTimeEqual('123456', '123456'), true);
+  assert.equal(nodeCrypto.constantTimeEqual('123456', '123457'), false);
+  assert.equal(nodeCrypto.constantTimeEqual('123456', '1234567'), false);
+  assert.equal(nodeCrypto.randomBytes(20).length, 20);
 });

@@ -1,5 +1,6 @@
-import { generate, generateSecret, verify } from 'otplib';
+import { generate, generateSecret, verifySync } from 'otplib';
 import { normalizeCodeInput } from './otp-code.js';
+import { nodeCrypto } from './totp-crypto.js';
 
 /**
  * RFC 6238 TOTP as authenticator apps implement it: HMAC-SHA-1, 6 digits, 30 s
@@ -64,7 +65,14 @@ export async function verifyTotp(input: VerifyTotpInput): Promise<TotpVerificati
   if (afterTimeStep !== undefined && afterTimeStep >= Math.floor((epoch + windowSeconds) / PERIOD_SECONDS)) {
     return { ok: false };
   }
-  const result = await verify({ secret: input.secret, token, epoch, epochTolerance: windowSeconds, afterTimeStep });
+  const result = verifySync({
+    secret: input.secret,
+    token,
+    epoch,
+    epochTolerance: windowSeconds,
+    afterTimeStep,
+    crypto: nodeCrypto,
+  });
   return result.valid && 'timeStep' in result ? { ok: true, timeStep: result.timeStep } : { ok: false };
 }
 
