@@ -18,10 +18,10 @@ const BUDGET = {
   login: 8,
   // Session, charge the guess, commit (pending consumed, step set, audit rows), new session replacing the old.
   validateRight: 4,
-  // Session, charge the guess, tf.failed row with the lock decision.
+  // Session (the first time; then cached), charge the guess, tf.failed row with the lock decision.
   validateWrong: 3,
-  // Session; the user's roles and two-factor policy (issue #20: /me answers roles and tf_required).
-  me: 2,
+  // Session, with the user's roles and two-factor policy in the same statement (0 once the session is cached).
+  me: 1,
   // Session, delete it with its signout row.
   logout: 2,
 };
