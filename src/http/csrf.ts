@@ -12,7 +12,8 @@ const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
  */
 export function csrfToken(hmac: KeyedHasher, request: FastifyRequest): string {
   const id = request.session?.sessionId;
-  return id ? hmac.hash('csrf', id) : '';
+  // Memoized: every answer of a session carries the same token.
+  return id ? hmac.memoized('csrf')(id) : '';
 }
 
 function presentedToken(request: FastifyRequest): string | undefined {
@@ -46,6 +47,6 @@ export function registerCsrf(app: FastifyInstance, deps: { config: Config; hmac:
     const given = presentedToken(request);
     if (!given) throw new AppError('CSRF_TOKEN_MISSING');
     const id = request.session.sessionId;
-    if (!safeEqual(deps.hmac.hash('csrf', id), given)) throw new AppError('CSRF_TOKEN_INVALID');
+    if (!safeEqual(deps.hmac.memoized('csrf')(id), given)) throw new AppError('CSRF_TOKEN_INVALID');
   });
 }

@@ -72,7 +72,8 @@ export async function registerSessions(app: FastifyInstance, deps: SessionDeps):
   const { config, db, clock, hmac } = deps;
   await app.register(fastifyCookie);
   const store = new KyselySessionStore(db, {
-    hashId: (id) => hmac.hash('session-id', id),
+    // Memoized: a session's requests all look up the same row key.
+    hashId: hmac.memoized('session-id'),
     clock,
     lifetimeSeconds: config.SECURITY_SESSION_LIFETIME,
     cookieName: SESSION_COOKIE,

@@ -65,3 +65,15 @@ test('safeEqual compares strings exactly, including different lengths', () => {
   assert.equal(safeEqual('abc', ''), false);
   assert.equal(safeEqual('é', 'e\u0301'), false);
 });
+
+test('memoized: the same hashes as hash(), one function per purpose, bounded, purposes checked at once', () => {
+  const h = createKeyedHasher('k'.repeat(32));
+  const memo = h.memoized('session-id');
+  assert.equal(h.memoized('session-id'), memo, 'one memo per purpose');
+  for (const v of ['a', 'b', 'a', 'ü'.repeat(3)]) assert.equal(memo(v), h.hash('session-id', v));
+  assert.notEqual(h.memoized('csrf')('a'), memo('a'), 'purposes stay separated');
+  // Past 10,000 values the oldest is forgotten and recomputed: still the right hash.
+  for (let i = 0; i < 10_050; i++) memo(`id-${i}`);
+  assert.equal(memo('id-0'), h.hash('session-id', 'id-0'));
+  assert.throws(() => h.memoized('Not A Purpose'), /invalid keyed-hash purpose/);
+});
