@@ -53,6 +53,9 @@ export function postgresChangeFeed(connection: pg.ClientConfig): ChangeFeed & {
   onPoolConnect(client: pg.PoolClient): void;
 } {
   const out = new Broadcast();
+  const forward = (m: pg.Notification): void => {
+    if (m.payload !== undefined) out.emit({ kind: 'changed', payload: m.payload });
+  };
   let listener: pg.Client | undefined;
   let heartbeat: NodeJS.Timeout | undefined;
   let retry: NodeJS.Timeout | undefined;
@@ -85,9 +88,7 @@ export function postgresChangeFeed(connection: pg.ClientConfig): ChangeFeed & {
     client.on('end', () => {
       if (listener === client) lose();
     });
-    client.on('notification', (m) => {
-      if (m.payload !== undefined) out.emit({ kind: 'changed', payload: m.payload });
-    });
+    client.on('notification', forward);
     client
       .connect()
       .then(() => client.query(LISTEN_SQL))
@@ -127,9 +128,7 @@ export function postgresChangeFeed(connection: pg.ClientConfig): ChangeFeed & {
       return unsubscribe;
     },
     onPoolConnect(client) {
-      client.on('notification', (m) => {
-        if (m.payload !== undefined) out.emit({ kind: 'changed', payload: m.payload });
-      });
+      client.on('notification', forward);
       // Queued before any query of the pool's: the client is listening before it is used.
       client.query(LISTEN_SQL).catch(() => {
         // It failed because the connection did (the pool then drops it): what is cached

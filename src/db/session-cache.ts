@@ -45,8 +45,6 @@ export class SessionCache<Row> {
   private readonly byUser = new Map<number, Set<string>>();
   private readonly flights = new Set<Flight>();
   private live = false;
-  /** Counters for /metrics and the tests. */
-  readonly stats = { hits: 0, misses: 0, evictions: 0, clears: 0 };
 
   constructor(private readonly opts: SessionCacheOptions) {}
 
@@ -73,11 +71,9 @@ export class SessionCache<Row> {
     if (!this.enabled) return undefined;
     const entry = this.entries.get(idHash);
     if (entry && now - entry.readAt < this.opts.maxAgeMs && entry.expiresAt > now) {
-      this.stats.hits++;
       return entry.row;
     }
     if (entry) this.remove(idHash);
-    this.stats.misses++;
     return undefined;
   }
 
@@ -121,7 +117,6 @@ export class SessionCache<Row> {
   }
 
   clear(): void {
-    this.stats.clears++;
     this.entries.clear();
     this.byUser.clear();
     for (const f of this.flights) f.spoiledAll = true;
@@ -144,7 +139,6 @@ export class SessionCache<Row> {
   private remove(idHash: string): void {
     const entry = this.entries.get(idHash);
     if (!entry) return;
-    this.stats.evictions++;
     this.entries.delete(idHash);
     if (entry.userId === null) return;
     const ids = this.byUser.get(entry.userId);
