@@ -54,5 +54,5 @@ export async function meAnswer(
 async function loadSubject(db: Kysely<DB>, userId: number): Promise<PolicySubject> {
   const subject = await policySubjectOf(db, userId);
   if (!subject) throw new AppError('UNAUTHENTICATED');
-  return { roles: subject.roles, tfRequired: subject.tf_required, graceStartedAt: subject.tf_grace_started_at };
+  return subject;
 }

@@ -3,6 +3,7 @@ import type { Clock } from '../clock.js';
 import type { KeyedHasher } from '../crypto/keyed-hash.js';
 import type { DB } from '../db/types.js';
 import type { Auth, TokenResolver } from '../http/auth-context.js';
+import { policySubject } from '../policy/policy.repository.js';
 import { findTokenHolder } from './token-rows.repository.js';
 import { peekAuthToken, verifyAuthToken } from './tokens.js';
 
@@ -46,11 +47,7 @@ async function authFromToken(deps: TokenResolverDeps, token: string): Promise<Au
     email: holder.email,
     fs_uniquifier: holder.fs_uniquifier,
     tf_primary_method: holder.tf_primary_method,
-    policy: {
-      roles: holder.roles ?? [],
-      tfRequired: holder.tf_required,
-      graceStartedAt: holder.tf_grace_started_at,
-    },
+    policy: policySubject(holder),
   };
   // Tokens from before `m` was signed into them: the methods are guessed from the user's factor, as before.
   const methods = payload.m ?? (user.tf_primary_method ? ['password', user.tf_primary_method] : ['password']);

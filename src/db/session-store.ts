@@ -6,7 +6,7 @@ import { withStatement } from './cte.js';
 import type { CachedSession, SessionCache } from './session-cache.js';
 import type { AuditEventsTable, DB } from './types.js';
 import type { PolicySubject } from '../policy/two-factor-policy.js';
-import { roleNames } from '../policy/policy.repository.js';
+import { policySubject, roleNames } from '../policy/policy.repository.js';
 
 type Callback<T = void> = (err?: unknown, result?: T) => void;
 
@@ -277,11 +277,7 @@ function sessionOf(row: Omit<LookupRow, 'data'>, data: Session): Session | null 
     email: row.email!,
     fs_uniquifier: row.fs_uniquifier,
     tf_primary_method: row.tf_primary_method ?? null,
-    policy: {
-      roles: row.roles ?? [],
-      tfRequired: row.tf_required === true,
-      graceStartedAt: row.tf_grace_started_at ?? null,
-    },
+    policy: policySubject(row),
   };
   return { ...data, [SESSION_USER]: user } as Session;
 }

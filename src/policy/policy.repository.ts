@@ -1,5 +1,6 @@
 import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
 import type { DB } from '../db/types.js';
+import type { PolicySubject } from './two-factor-policy.js';
 
 type Db = Kysely<DB> | Transaction<DB>;
 
@@ -46,15 +47,25 @@ export function roleNames(userIdColumn: string): RawBuilder<string[]> {
     join roles r on r.id = ru.role_id where ru.user_id = ${sql.ref(userIdColumn)})`;
 }
 
+/** The user's columns the policy reads (roles through roleNames), as the policy takes them; null columns of an outer join read as unset. */
+export function policySubject(columns: {
+  roles: readonly string[] | null;
+  tf_required: boolean | null;
+  tf_grace_started_at: Date | null;
+}): PolicySubject {
+  return {
+    roles: columns.roles ?? [],
+    tfRequired: columns.tf_required === true,
+    graceStartedAt: columns.tf_grace_started_at ?? null,
+  };
+}
+
 /** What the policy reads of a user, roles included, in one statement (GET /me). */
-export async function policySubjectOf(
-  db: Db,
-  userId: number,
-): Promise<{ tf_required: boolean; tf_grace_started_at: Date | null; roles: string[] } | undefined> {
+export async function policySubjectOf(db: Db, userId: number): Promise<PolicySubject | undefined> {
   const row = await db
     .selectFrom('users as u')
     .select(['u.tf_required', 'u.tf_grace_started_at', roleNames('u.id').as('roles')])
     .where('u.id', '=', userId)
     .executeTakeFirst();
-  return row && { tf_required: row.tf_required, tf_grace_started_at: row.tf_grace_started_at, roles: row.roles ?? [] };
+  return row && policySubject(row);
 }

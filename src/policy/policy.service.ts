@@ -3,7 +3,7 @@ import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { DB } from '../db/types.js';
 import { userRoles } from '../users/users.repository.js';
-import { startGracePeriod } from './policy.repository.js';
+import { policySubject, startGracePeriod } from './policy.repository.js';
 import { inGracePeriod, twoFactorPolicy, type TwoFactorPolicy } from './two-factor-policy.js';
 
 export interface PolicyDeps {
@@ -29,11 +29,7 @@ function usesRoles(config: Config): boolean {
 /** The policy of one user (src/policy/two-factor-policy.ts), loading their roles when it matters. */
 export async function policyOf(deps: PolicyDeps, user: PolicyUser): Promise<TwoFactorPolicy> {
   const roles = usesRoles(deps.config) ? await userRoles(deps.db, user.id) : [];
-  return twoFactorPolicy(
-    deps.config,
-    { roles, tfRequired: user.tf_required, graceStartedAt: user.tf_grace_started_at },
-    deps.clock.now(),
-  );
+  return twoFactorPolicy(deps.config, policySubject({ ...user, roles }), deps.clock.now());
 }
 
 /**
