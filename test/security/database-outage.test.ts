@@ -119,15 +119,17 @@ describe(
       assert.equal((await signedIn.get('/me')).statusCode, 200, 'and the session still works');
     });
 
-    test('57P01: the backend serving a request is terminated (pg_terminate_backend)', async () => {
-      const from = t.logs.length;
-      // A lock makes the request's query wait on the server, so its backend can be found and ended.
+    /**
+     * Runs `start` while a lock on users makes its statement wait on the server, then
+     * terminates the backends that wait, and gives back what `start` returned.
+     */
+    async function terminatedWhileWaiting<T>(start: () => Promise<T>): Promise<T> {
       const locker = new pg.Client({ connectionString: scratch.url() });
       await locker.connect();
       try {
         await locker.query('BEGIN');
         await locker.query('LOCK TABLE users IN ACCESS EXCLUSIVE MODE');
-        const pending = login();
+        const pending = start();
         let waiting: number[] = [];
         while (waiting.length === 0) {
           const r = await scratch.admin.query<{ pid: number }>(
@@ -137,12 +139,43 @@ describe(
           waiting = r.rows.map((row) => row.pid);
         }
         await scratch.admin.query('SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) AS pid', [waiting]);
-        assertUnavailable(await pending, 'POST /login whose backend was terminated');
+        return await pending;
       } finally {
         await locker.end();
       }
+    }
+
+    test('57P01: the backend serving a request is terminated (pg_terminate_backend)', async () => {
+      const from = t.logs.length;
+      assertUnavailable(await terminatedWhileWaiting(login), 'POST /login whose backend was terminated');
       assert.ok(loggedCodes(t, from).includes('57P01'), `SQLSTATE 57P01 in the log: ${loggedCodes(t, from)}`);
       assert.equal((await login()).statusCode, 200);
+    });
+
+    test('a connection whose backend was terminated is never handed out again', async () => {
+      // The server's error arrives before the socket's end: a pool that takes such a connection
+      // back as idle hands it to the next request, which then fails although the database is fine.
+      // One connection in the pool, so the next statement would get the dead one if it were kept.
+      const one = await openDatabase({ databaseUrl: scratch.url(), dataDir: 'memory://', poolSize: 1 });
+      const lookup = (id: number) => one.db.selectFrom('users').select('id').where('id', '=', id).execute();
+      try {
+        for (let round = 0; round < 20; round++) {
+          const outcome = await terminatedWhileWaiting(() =>
+            lookup(-1 - round).then(
+              () => 'answered',
+              (err: { code?: string }) => err.code,
+            ),
+          );
+          assert.equal(outcome, '57P01', `round ${round}: the statement met the termination`);
+          assert.deepEqual(
+            await lookup(-1 - round),
+            [],
+            `round ${round}: the next statement runs on a live connection`,
+          );
+        }
+      } finally {
+        await one.close();
+      }
     });
 
     test('53300: too many connections for the role (CONNECTION LIMIT), then a slot frees', async () => {
