@@ -7,7 +7,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { FastifyInstance } from 'fastify';
-import { chromium, type Browser, type Page, type Response } from 'playwright-core';
+import {
+  chromium,
+  type Browser,
+  type BrowserContext,
+  type CDPSession,
+  type Page,
+  type Response,
+} from 'playwright-core';
 import { buildApp } from '../../src/app.js';
 import { systemClock, type Clock } from '../../src/clock.js';
 import type { Database } from '../../src/db/database.js';
@@ -181,3 +188,30 @@ export function assertCookieAttributes(attributes: string, name: string, sameSit
   ];
   for (const [label, re] of wanted) assert.match(attributes, re, `${name} must be sent with ${label}`);
 }
+
+/**
+ * A USB security key for the page: Chromium's virtual authenticator (DevTools'
+ * WebAuthn domain over CDP), which makes real attestations and assertions for
+ * the service to verify; user presence and verification are given without a touch.
+ */
+export async function addVirtualKey(
+  context: BrowserContext,
+  page: Page,
+): Promise<{ cdp: CDPSession; authenticatorId: string }> {
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('WebAuthn.enable');
+  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+    options: {
+      protocol: 'ctap2',
+      transport: 'usb',
+      hasResidentKey: false,
+      hasUserVerification: true,
+      isUserVerified: true,
+      automaticPresenceSimulation: true,
+    },
+  });
+  return { cdp, authenticatorId };
+}
+
+/** localhost for 127.0.0.1: WebAuthn needs a secure context and an RP id that is a domain, which an IP address is not. */
+export const localhost = (origin: string): string => origin.replace('127.0.0.1', 'localhost');

@@ -6,7 +6,14 @@
  * the QR code read off the screen by zbarimg (as a phone would), the recovery
  * codes shown right after, sign out and in with an oathtool code, a wrong
  * code, rescue with a recovery code, a remembered device skipping the code and
- * then forgotten, and e-mail codes resent inside and after the send gap.
+ * then forgotten, e-mail codes resent inside and after the send gap, and a
+ * security key added from the account and used at sign-in (after choosing it
+ * over the e-mail code), made and used by Chromium's virtual authenticator
+ * (WebAuthn.addVirtualAuthenticator over CDP).
+ *
+ * The SPA and the service are reached as http://localhost:<port>: WebAuthn needs a
+ * secure context and an RP id that is the page's domain (an IP address cannot be one),
+ * and two ports of localhost are one site, so the session cookie goes along.
  *
  * The service's clock runs ahead of wall time on demand (the 30 s send gap, a
  * new TOTP step) instead of the test sleeping; the browser's own clock is wall
@@ -18,11 +25,20 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, BrowserContext, CDPSession, Page } from 'playwright-core';
 import type { Clock } from '../../src/clock.js';
 import { createUser, uniqueEmail } from '../helpers/app.js';
 import { oathtool } from '../helpers/real-clients.js';
-import { launchChromium, scanPng, startApi, waitForError, waitForUi, type RunningApi } from './harness.js';
+import {
+  addVirtualKey,
+  launchChromium,
+  localhost,
+  scanPng,
+  startApi,
+  waitForError,
+  waitForUi,
+  type RunningApi,
+} from './harness.js';
 import { STARTER_DIR, startBuiltSpa, type BuiltSpa } from './starter-spa-server.js';
 
 const PASSWORD = 'correct horse battery staple';
@@ -43,6 +59,9 @@ let spa: BuiltSpa | undefined;
 let browser: Browser | undefined;
 let context: BrowserContext;
 let page: Page;
+let cdp: CDPSession;
+let authenticatorId: string;
+let spaOrigin: string;
 let sizes: Map<string, { bytes: number; gzip: number }>;
 let typecheck: Promise<string>;
 const email = uniqueEmail('starter');
@@ -100,24 +119,29 @@ describe('the starter SPA in Chromium', () => {
       (e: { stdout?: string; message: string }) => e.stdout || e.message,
     );
     spa = await startBuiltSpa();
+    spaOrigin = localhost(spa.origin);
     const started = await Promise.allSettled([
       startApi(
         {
-          CORS_ORIGINS: spa.origin,
+          CORS_ORIGINS: spaOrigin,
           SECURITY_TWO_FACTOR_REQUIRED: 'true',
           SECURITY_TWO_FACTOR_ALWAYS_VALIDATE: 'false',
+          SECURITY_WEBAUTHN: 'true',
+          SECURITY_WAN_RP_ID: 'localhost',
+          SECURITY_WAN_ORIGINS: spaOrigin,
         },
         { clock },
       ).then((a) => (api = a)),
       launchChromium().then((b) => (browser = b)),
     ]);
     for (const s of started) if (s.status === 'rejected') throw s.reason;
-    spa.apiOrigin = api!.origin;
+    spa.apiOrigin = localhost(api!.origin);
     sizes = await spa.build();
     await createUser(api!.database, email, PASSWORD);
     context = await browser!.newContext({ viewport: { width: 720, height: 560 } });
     page = await context.newPage();
     page.setDefaultTimeout(15_000);
+    ({ cdp, authenticatorId } = await addVirtualKey(context, page));
   });
 
   after(async () => {
@@ -136,7 +160,7 @@ describe('the starter SPA in Chromium', () => {
   });
 
   step('required setup at first sign-in: the QR code on screen scans to the otpauth URI', async () => {
-    await page.goto(spa!.origin);
+    await page.goto(spaOrigin);
     await waitForUi(page, '#status', 'Signed out');
     await signIn();
     await waitForUi(page, '#setup-intro', 'needs a second factor');
@@ -224,7 +248,7 @@ describe('the starter SPA in Chromium', () => {
       assert.equal(emailsTo(), before, 'nothing sent inside the gap');
       clock.offset += STEP_MS + 1000;
       const resent = page.waitForResponse(
-        (r) => r.url() === `${api!.origin}/tf-setup` && r.request().method() === 'POST',
+        (r) => r.url() === `${spa!.apiOrigin}/tf-setup` && r.request().method() === 'POST',
       );
       await page.click('#resend-setup-code');
       assert.equal((await resent).status(), 200);
@@ -249,5 +273,52 @@ describe('the starter SPA in Chromium', () => {
     await enterCode('code-form', second);
     await waitForUi(page, '#status', '(password + email)');
     await shot('05-signed-in-with-email');
+  });
+  step('adds a security key from the account; the browser makes it', async () => {
+    await page.click('#show-keys');
+    await waitForUi(page, '#no-keys', 'No security keys');
+    await page.fill('#key-form [name=name]', 'USB key');
+    await page.click('#key-form button[type=submit]');
+    await waitForUi(page, '#key-message', 'Security key "USB key" added.');
+    await waitForUi(page, '#key-rows tr[data-name="USB key"]', 'never');
+    const { credentials } = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
+    assert.equal(credentials.length, 1, 'the virtual authenticator holds the new credential');
+    assert.equal(credentials[0]!.rpId, 'localhost');
+    await shot('06-security-keys');
+  });
+
+  step('signing in with the key: chosen over the e-mail code, then one touch', async () => {
+    await signOut();
+    await signIn();
+    await waitForUi(page, '#status', 'choose a second factor');
+    assert.deepEqual(
+      (
+        await page.locator('#select-methods button').evaluateAll((bs) => bs.map((b) => (b as any).dataset.which))
+      ).sort(),
+      ['email', 'webauthn'],
+    );
+    await shot('07-choose-second-factor');
+    await page.click('#select-methods [data-which=webauthn]');
+    await waitForUi(page, '#key-hint', 'Use your security key.');
+    assert.equal(await page.isVisible('#rescue-start'), true, 'rescue is offered under the key view too');
+    const [before] = (await cdp.send('WebAuthn.getCredentials', { authenticatorId })).credentials;
+    await page.click('#use-key');
+    await waitForUi(page, '#status', '(password + webauthn)');
+    const [after] = (await cdp.send('WebAuthn.getCredentials', { authenticatorId })).credentials;
+    assert.ok(after!.signCount > before!.signCount, 'the key signed (its counter moved)');
+  });
+
+  step('removing the key: the next sign-in asks for the e-mail code again', async () => {
+    await page.click('#show-keys');
+    await waitForUi(page, '#key-rows tr[data-name="USB key"]', 'USB key');
+    await page.click('#key-rows button[data-remove="USB key"]');
+    await waitForUi(page, '#key-message', 'Security key "USB key" removed.');
+    await waitForUi(page, '#no-keys', 'No security keys');
+    await signOut();
+    clock.offset += STEP_MS + 1000;
+    await signIn();
+    await waitForUi(page, '#code-hint', 'We sent a code by E-mail');
+    await enterCode('code-form', api!.senders.lastCode(email));
+    await waitForUi(page, '#status', '(password + email)');
   });
 });

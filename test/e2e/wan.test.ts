@@ -12,11 +12,18 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, CDPSession, Page } from 'playwright-core';
 import { uniqueEmail } from '../helpers/app.js';
-import { launchChromium, startApi, waitForUi, screenshot, type RunningApi } from './harness.js';
+import {
+  addVirtualKey,
+  launchChromium,
+  localhost,
+  startApi,
+  waitForUi,
+  screenshot,
+  type RunningApi,
+} from './harness.js';
 import { startSpaServer, type SpaServer } from './spa-server.js';
 
 const PASSWORD = 'correct horse battery staple';
-const localhost = (origin: string) => origin.replace('127.0.0.1', 'localhost');
 
 describe('the sample SPA with a security key (virtual authenticator in Chromium)', () => {
   let api: RunningApi | undefined;
@@ -45,18 +52,7 @@ describe('the sample SPA with a security key (virtual authenticator in Chromium)
     const context = await browser!.newContext({ viewport: { width: 720, height: 420 } });
     page = await context.newPage();
     page.setDefaultTimeout(15_000);
-    cdp = await context.newCDPSession(page);
-    await cdp.send('WebAuthn.enable');
-    ({ authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
-      options: {
-        protocol: 'ctap2',
-        transport: 'usb',
-        hasResidentKey: false,
-        hasUserVerification: true,
-        isUserVerified: true,
-        automaticPresenceSimulation: true,
-      },
-    }));
+    ({ cdp, authenticatorId } = await addVirtualKey(context, page));
     await page.goto(localhost(spa.origin));
   });
 

@@ -1,11 +1,5 @@
 import { forgetDevice, listDevices, type Device, type TfaClient } from '@tfa-service/client';
-import { button, el, show } from './ui.js';
-
-function cell(text: string): HTMLTableCellElement {
-  const td = document.createElement('td');
-  td.textContent = text;
-  return td;
-}
+import { button, cell, el, show } from './ui.js';
 
 function row(tfa: TfaClient, device: Device): HTMLTableRowElement {
   const tr = document.createElement('tr');

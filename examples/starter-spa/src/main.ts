@@ -1,5 +1,6 @@
 import {
   beginSetup,
+  browserKeys,
   confirmSetup,
   createClient,
   currentUser,
@@ -14,17 +15,20 @@ import {
   resendSignInCode,
   setupInfo,
   signIn,
+  signInWithKey,
   signOut,
   submitCode,
   TfaApiError,
   useRecoveryCode,
   type Credentials,
   type RescueOption,
+  type SecondFactorChoice,
   type SecondFactorMethod,
   type SetupChallenge,
   type SignInResult,
 } from '@tfa-service/client';
 import { showDevices } from './devices.js';
+import { showKeys, wireKeyForm } from './keys.js';
 import { button, el, input, onClick, onSubmit, run, setText, show, view } from './ui.js';
 
 /**
@@ -38,10 +42,11 @@ const tfa = createClient({ baseUrl: import.meta.env.VITE_TFA_API ?? 'http://127.
 let pendingSignIn: Credentials | null = null;
 let challenge: SetupChallenge | null = null;
 
-const METHOD_LABELS: Record<SecondFactorMethod, string> = {
+const METHOD_LABELS: Record<SecondFactorChoice, string> = {
   authenticator: 'Authenticator app',
   email: 'E-mail',
   sms: 'SMS',
+  webauthn: 'Security key',
 };
 const RESCUE_LABELS: Record<RescueOption, string> = {
   recovery_code: 'Use a recovery code',
@@ -56,6 +61,7 @@ async function showSignedIn(): Promise<void> {
   const method = who.tf_primary_method ?? 'none';
   setText('status', `Signed in as ${who.user.email} (${who.authn_methods.join(' + ')}); second factor: ${method}`);
   show('devices', false);
+  show('keys', false);
   view('signed-in');
 }
 
@@ -75,9 +81,32 @@ function showCodeEntry(method: SecondFactorMethod): void {
       : `We sent a code by ${METHOD_LABELS[method]}.`,
   );
   show('resend-sign-in-code', method !== 'authenticator');
-  show('rescue', false);
+  placeRescue('view-code');
   input(el<HTMLFormElement>('code-form'), 'code').value = '';
   view('code');
+}
+
+function showKeyEntry(): void {
+  setText('status', 'Password accepted; second factor needed');
+  placeRescue('view-key');
+  view('key');
+}
+
+/** The user holds a code method and a security key: one button each (POST /tf-select). */
+function showSelect(methods: SecondFactorChoice[], credentials: Credentials): void {
+  setText('status', 'Password accepted; choose a second factor');
+  el('select-methods').replaceChildren(
+    ...methods.map((m) =>
+      button(METHOD_LABELS[m], async () => afterPassword(await selectMethod(tfa, m), credentials), { which: m }),
+    ),
+  );
+  view('select');
+}
+
+/** One rescue block ("Can't use this method?"), moved under the code or the key view, closed. */
+function placeRescue(viewId: 'view-code' | 'view-key'): void {
+  el(viewId).append(el('rescue-block'));
+  show('rescue', false);
 }
 
 function showSetup(methods: SecondFactorMethod[], intro: string): void {
@@ -99,15 +128,8 @@ async function afterPassword(result: SignInResult, credentials: Credentials): Pr
     pendingSignIn = credentials;
     return showCodeEntry(result.method);
   }
-  if (result.status === 'select-required') {
-    // This starter signs in with codes only (security keys: README, "Security keys"): it picks the code method.
-    const code = result.methods.find((m): m is SecondFactorMethod => m !== 'webauthn');
-    if (code) return afterPassword(await selectMethod(tfa, code), credentials);
-  }
-  if (result.status === 'key-required' || result.status === 'select-required') {
-    setText('status', 'This account signs in with a security key, which this starter does not offer yet');
-    return;
-  }
+  if (result.status === 'select-required') return showSelect(result.methods, credentials);
+  if (result.status === 'key-required') return showKeyEntry();
   setText('status', 'Password accepted; a second factor must be set up');
   showSetup(result.methods, 'Your account needs a second factor before you can continue. Choose one:');
 }
@@ -129,6 +151,11 @@ onSubmit('register-form', async (form) => {
 
 onSubmit('code-form', async (form) => {
   await submitCode(tfa, input(form, 'code').value);
+  await showSignedIn();
+});
+
+onClick('use-key', async () => {
+  await signInWithKey(tfa, browserKeys());
   await showSignedIn();
 });
 
@@ -227,6 +254,8 @@ async function showRecoveryCodes(): Promise<void> {
 onClick('recovery-codes-saved', showSignedIn);
 onClick('new-recovery-codes', showRecoveryCodes);
 onClick('show-devices', () => showDevices(tfa));
+onClick('show-keys', () => showKeys(tfa));
+wireKeyForm(tfa);
 
 onClick('change-setup', async () => {
   const info = await setupInfo(tfa);

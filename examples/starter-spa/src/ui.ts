@@ -19,11 +19,18 @@ export function input(form: HTMLFormElement, name: string): HTMLInputElement {
   return form.elements.namedItem(name) as HTMLInputElement;
 }
 
-const VIEWS = ['signed-out', 'code', 'setup', 'recovery-codes', 'signed-in'] as const;
+const VIEWS = ['signed-out', 'code', 'select', 'key', 'setup', 'recovery-codes', 'signed-in'] as const;
 export type View = (typeof VIEWS)[number];
 
 export function view(name: View): void {
   for (const v of VIEWS) show(`view-${v}`, v === name);
+}
+
+/** A table cell with text (never HTML: names and user agents come from users). */
+export function cell(text: string): HTMLTableCellElement {
+  const td = document.createElement('td');
+  td.textContent = text;
+  return td;
 }
 
 export function button(

@@ -12,3 +12,4 @@ export * from './flows/sign-in.js';
 export * from './flows/setup.js';
 export * from './flows/rescue.js';
 export * from './flows/account.js';
+export * from './flows/keys.js';

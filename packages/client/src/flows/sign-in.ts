@@ -27,7 +27,7 @@ export type SignInResult =
   | { status: 'select-required'; methods: SecondFactorChoice[] };
 
 /** A second factor a sign-in can use: a code method or `webauthn` (a security key). */
-export type SecondFactorChoice = Schemas['TfSelectRequest']['which'];
+export type SecondFactorChoice = Schemas['SecondFactor'];
 
 type LoginAnswer = Ok<'/login', 'post'> | Ok<'/tf-select', 'post'>;
 
