@@ -85,7 +85,12 @@ export class AppError extends Error {
     readonly key: ErrorKey,
     readonly options: AppErrorOptions = {},
   ) {
+    // A 4xx is an answer, not a fault: nobody reads its stack, and capturing one was
+    // ~2 % of a wrong code's CPU (BENCHMARKS.md). A 5xx keeps it for the log.
+    const limit = Error.stackTraceLimit;
+    if ((options.status ?? CATALOGUE[key][0]) < 500) Error.stackTraceLimit = 0;
     super(formatMessage(key, options.params));
+    Error.stackTraceLimit = limit;
     this.name = 'AppError';
     this.status = options.status ?? CATALOGUE[key][0];
   }

@@ -215,3 +215,15 @@ export async function addVirtualKey(
 
 /** localhost for 127.0.0.1: WebAuthn needs a secure context and an RP id that is a domain, which an IP address is not. */
 export const localhost = (origin: string): string => origin.replace('127.0.0.1', 'localhost');
+
+/**
+ * Wall time plus an offset a test moves forward: the service's clock runs ahead on
+ * demand (a send gap, a new TOTP step) instead of the test sleeping. The browser's
+ * own clock stays wall time, which only cookie lifetimes (days) depend on.
+ */
+export class AheadClock implements Clock {
+  offset = 0;
+  now(): Date {
+    return new Date(Date.now() + this.offset);
+  }
+}

@@ -26,11 +26,11 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import type { Browser, BrowserContext, CDPSession, Page } from 'playwright-core';
-import type { Clock } from '../../src/clock.js';
 import { createUser, uniqueEmail } from '../helpers/app.js';
 import { oathtool } from '../helpers/real-clients.js';
 import {
   addVirtualKey,
+  AheadClock,
   launchChromium,
   localhost,
   scanPng,
@@ -44,14 +44,6 @@ import { STARTER_DIR, startBuiltSpa, type BuiltSpa } from './starter-spa-server.
 const PASSWORD = 'correct horse battery staple';
 const STEP_MS = 30_000;
 const SHOTS = 'test-results/e2e-starter';
-
-/** Wall time plus an offset the test moves forward. */
-class AheadClock implements Clock {
-  offset = 0;
-  now(): Date {
-    return new Date(Date.now() + this.offset);
-  }
-}
 
 const clock = new AheadClock();
 let api: RunningApi | undefined;
