@@ -39,6 +39,7 @@ export type AuditType =
   | 'operator.user_viewed'
   | 'operator.users_listed'
   | 'operator.audit_read'
+  | 'operator.deliveries_retried'
   // WebAuthn keys (README, "WebAuthn"); events out (src/events/notices.ts) maps them to notices.
   | 'webauthn.registered'
   | 'webauthn.deleted'

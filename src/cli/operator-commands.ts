@@ -1,5 +1,6 @@
 import { mintOperatorToken } from '../operator/operator-tokens.js';
 import { auditRecent } from '../operator/audit-trail.service.js';
+import { deadDeliveries, retryDeadDeliveries } from '../operator/deliveries.service.js';
 import { reactivateUser, showUser, unlockUser } from '../operator/users-admin.service.js';
 import {
   CLI_OPERATOR,
@@ -70,6 +71,45 @@ export const operatorCommands: Record<string, Command> = {
             `${e.id}\t${e.at}\t${e.type}\tuser=${e.user_id ?? '-'}\tip=${e.ip ?? '-'}\t${JSON.stringify(e.details)}`,
         )
         .join('\n');
+    },
+  },
+  'events:dead': {
+    description: 'list webhooks and security e-mails given up after WEBHOOK_GIVE_UP_AFTER (dead letters), oldest first',
+    usage: '[--kind email|webhook] [--since ISO] [--limit N]',
+    options: {
+      kind: { type: 'string', description: 'only security e-mails (email) or only webhooks (webhook)' },
+      since: { type: 'string', description: 'only those given up at or after this time (ISO 8601)' },
+      limit: { type: 'string', description: 'how many (default 50, at most 200)' },
+    },
+    async run(ctx) {
+      const { args } = ctx;
+      const { deliveries } = await deadDeliveries(operatorDeps(ctx), {
+        kind: optional(args, 'kind'),
+        since: optional(args, 'since'),
+        limit: optional(args, 'limit'),
+      });
+      if (deliveries.length === 0) return 'no dead letters';
+      return deliveries
+        .map(
+          (d) =>
+            `${d.given_up_at}\t${d.type}\tevent=${d.event_id}\tuser=${d.user_id ?? '-'}\t${d.receiver}\tattempts=${d.attempts}\tlast=${d.last_status ?? d.last_error ?? '-'}`,
+        )
+        .join('\n');
+    },
+  },
+  'events:retry': {
+    description: 'put dead letters back in the queue (after fixing the receiver); each keeps its event id',
+    usage: '[--kind email|webhook] [--since ISO]',
+    options: {
+      kind: { type: 'string', description: 'only security e-mails (email) or only webhooks (webhook)' },
+      since: { type: 'string', description: 'only those given up at or after this time (ISO 8601)' },
+    },
+    async run(ctx) {
+      const { retried } = await retryDeadDeliveries(operatorDeps(ctx), CLI_OPERATOR, {
+        kind: optional(ctx.args, 'kind'),
+        since: optional(ctx.args, 'since'),
+      });
+      return `${retried} dead letter${retried === 1 ? '' : 's'} queued again`;
     },
   },
   'admin:token': {

@@ -1,4 +1,4 @@
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
 import type { DB, DeliveryState } from '../db/types.js';
 
 type Db = Kysely<DB> | Transaction<DB>;
@@ -172,4 +172,65 @@ export async function leaderAlive(db: Db): Promise<void> {
 export async function userEmail(db: Db, userId: number): Promise<string | undefined> {
   const row = await db.selectFrom('users').select('email').where('id', '=', userId).executeTakeFirst();
   return row?.email;
+}
+
+export interface DeadFilter {
+  /** Security e-mails or webhooks (every URL); both when absent. */
+  kind?: 'email' | 'webhook';
+  /** Only those given up at or after this time. */
+  since?: Date;
+}
+
+export interface DeadDelivery {
+  id: string;
+  target: string;
+  attempts: number;
+  last_status: number | null;
+  last_error: string | null;
+  created_at: Date;
+  finished_at: Date;
+  event_id: string;
+  type: string;
+  user_id: number | null;
+  at: Date;
+}
+
+function kindIs(f: DeadFilter, target: RawBuilder<unknown>) {
+  if (f.kind === 'email') return sql`${target} = ${EMAIL_TARGET}`;
+  if (f.kind === 'webhook') return sql`${target} <> ${EMAIL_TARGET}`;
+  return sql`true`;
+}
+
+/** Given-up deliveries (dead letters), by id after the cursor: what an operator inspects before retrying. */
+export async function deadPage(db: Db, f: DeadFilter, after: string, limit: number): Promise<DeadDelivery[]> {
+  const { rows } = await sql<DeadDelivery>`
+    select d.id, d.target, d.attempts, d.last_status, d.last_error, d.created_at, d.finished_at,
+           o.event_id, o.type, o.user_id, o.at
+    from event_deliveries d join event_outbox o on o.id = d.outbox_id
+    where d.state = 'dead' and d.id > ${after}::bigint
+      and ${kindIs(f, sql.ref('d.target'))}
+      and (${f.since ?? null}::timestamptz is null or d.finished_at >= ${f.since ?? null}::timestamptz)
+    order by d.id
+    limit ${limit}`.execute(db);
+  return rows.map((r) => ({ ...r, id: String(r.id), attempts: Number(r.attempts) }));
+}
+
+/**
+ * Puts dead letters back in the queue, in one statement: pending, due now, no
+ * attempts yet, and queued `now`, so WEBHOOK_GIVE_UP_AFTER runs again from the
+ * retry. The event keeps its id (a receiver that got it after all dedupes by
+ * `webhook-id`). Returns how many were requeued.
+ */
+export async function requeueDead(db: Db, f: DeadFilter, now: Date): Promise<number> {
+  const { rows } = await sql<{ n: number }>`
+    with requeued as (
+      update event_deliveries set state = 'pending', attempts = 0, created_at = ${now}::timestamptz,
+        next_attempt_at = ${now}::timestamptz, finished_at = null, claim = null, lease_until = null
+      where state = 'dead'
+        and ${kindIs(f, sql.ref('target'))}
+        and (${f.since ?? null}::timestamptz is null or finished_at >= ${f.since ?? null}::timestamptz)
+      returning 1
+    )
+    select count(*)::int as n from requeued`.execute(db);
+  return rows[0]?.n ?? 0;
 }

@@ -1,9 +1,10 @@
 import type { FastifyInstance } from 'fastify';
-import { readBody } from '../http/input.js';
+import { asBody, readBody } from '../http/input.js';
 import { AppError } from '../errors.js';
 import { operatorOf } from './operator-auth.js';
 import type { OperatorDeps } from './operator.js';
 import { auditTrail } from './audit-trail.service.js';
+import { deadDeliveries, retryDeadDeliveries } from './deliveries.service.js';
 import {
   createUser,
   deactivateUser,
@@ -83,5 +84,26 @@ export async function operatorRoutes(app: FastifyInstance, deps: OperatorDeps): 
       cursor: param(q, 'cursor'),
       limit: param(q, 'limit'),
     });
+  });
+
+  app.get('/admin/deliveries/dead', async (request) => {
+    const q = request.query;
+    return deadDeliveries(deps, {
+      kind: param(q, 'kind'),
+      since: param(q, 'since'),
+      cursor: param(q, 'cursor'),
+      limit: param(q, 'limit'),
+    });
+  });
+
+  app.post('/admin/deliveries/retry', async (request) => {
+    const body = readBody(request.body);
+    const kind = body.optionalString('kind', { max: 16 });
+    const since = body.optionalString('since', { max: 64 });
+    // A bulk action: a misspelt filter must not silently widen it to every dead letter.
+    for (const field of Object.keys(asBody(request.body)))
+      if (field !== 'kind' && field !== 'since') body.fail(field, 'API_ERROR');
+    body.done();
+    return retryDeadDeliveries(deps, operatorOf(request), { kind, since });
   });
 }

@@ -953,6 +953,59 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/deliveries/dead": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Dead letters (webhooks and security e-mails given up)
+         * @description Deliveries given up after `WEBHOOK_GIVE_UP_AFTER` (README, "Webhooks"),
+         *     oldest first by id, with the same cursor paging as `/admin/audit`.
+         *     `receiver` is a webhook URL without its query string or credentials
+         *     (or `email`). Dead letters are kept 30 days after their event.
+         */
+        get: operations["operatorDeadDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/deliveries/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Put dead letters back in the queue
+         * @description Every dead letter that matches (`kind`, `since`; all when the body is
+         *     empty) becomes pending again, due now, with no attempts, in one
+         *     statement: it is retried with the usual backoff until
+         *     `WEBHOOK_GIVE_UP_AFTER` after this call. The event keeps its id, so a
+         *     receiver that got it after all dedupes it by `webhook-id`. A user's
+         *     later events to the same receiver wait behind it again (order per user
+         *     is kept among pending deliveries; ones delivered meanwhile are not
+         *     repeated). Audited as `operator.deliveries_retried` with the count.
+         *     Unlike the rest of the API, an unknown field is 400 `API_ERROR` on
+         *     that field: a misspelt filter must not widen a bulk retry to every
+         *     dead letter.
+         */
+        post: operations["operatorRetryDeadDeliveries"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/introspect": {
         parameters: {
             query?: never;
@@ -1895,6 +1948,45 @@ export interface components {
                 was_locked?: boolean;
             };
         };
+        OperatorDeadDelivery: {
+            /** @description The delivery's id (the cursor). */
+            id: string;
+            /** @description The event's id (the webhook-id header). */
+            event_id: string;
+            /** @description The audit event's type. */
+            type: string;
+            user_id: number | null;
+            /**
+             * Format: date-time
+             * @description When the event happened.
+             */
+            at: string;
+            /** @enum {string} */
+            kind: "email" | "webhook";
+            /** @description `email`, or the webhook URL without query or credentials. */
+            receiver: string;
+            attempts: number;
+            /** @description The receiver's last HTTP status (null when it never answered). */
+            last_status: number | null;
+            last_error: string | null;
+            /** Format: date-time */
+            queued_at: string;
+            /** Format: date-time */
+            given_up_at: string;
+        };
+        OperatorDeadPageEnvelope: {
+            meta: components["schemas"]["Meta"];
+            response: {
+                deliveries: components["schemas"]["OperatorDeadDelivery"][];
+                next_cursor: string | null;
+            };
+        };
+        OperatorRetriedEnvelope: {
+            meta: components["schemas"]["Meta"];
+            response: {
+                retried: number;
+            };
+        };
         OperatorAuditPageEnvelope: {
             meta: components["schemas"]["Meta"];
             response: {
@@ -2341,6 +2433,8 @@ export interface components {
     parameters: {
         /** @description The user's id, or e-mail address (URL-encoded). */
         OperatorUser: string;
+        /** @description Only security e-mails (`email`) or only webhooks (`webhook`). */
+        DeadKind: "email" | "webhook";
         /** @description `next_cursor` of the previous page; absent for the first page. */
         OperatorCursor: string;
         /** @description Page size, 1 to 200 (default 50). */
@@ -3683,6 +3777,85 @@ export interface operations {
             400: components["responses"]["OperatorBadRequest"];
             401: components["responses"]["OperatorUnauthorized"];
             404: components["responses"]["OperatorNotFound"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    operatorDeadDeliveries: {
+        parameters: {
+            query?: {
+                /** @description Only security e-mails (`email`) or only webhooks (`webhook`). */
+                kind?: components["parameters"]["DeadKind"];
+                /** @description Only those given up at or after this time (ISO 8601). */
+                since?: string;
+                /** @description `next_cursor` of the previous page; absent for the first page. */
+                cursor?: components["parameters"]["OperatorCursor"];
+                /** @description Page size, 1 to 200 (default 50). */
+                limit?: components["parameters"]["OperatorLimit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of dead letters. */
+            200: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OperatorDeadPageEnvelope"];
+                };
+            };
+            400: components["responses"]["OperatorBadRequest"];
+            401: components["responses"]["OperatorUnauthorized"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    operatorRetryDeadDeliveries: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                /**
+                 * @example {
+                 *       "kind": "webhook"
+                 *     }
+                 */
+                "application/json": {
+                    /**
+                     * @description Only security e-mails, or only webhooks (every URL).
+                     * @enum {string}
+                     */
+                    kind?: "email" | "webhook";
+                    /**
+                     * Format: date-time
+                     * @description Only those given up at or after this time (ISO 8601).
+                     */
+                    since?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description How many were put back. */
+            200: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OperatorRetriedEnvelope"];
+                };
+            };
+            400: components["responses"]["OperatorBadRequest"];
+            401: components["responses"]["OperatorUnauthorized"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };
