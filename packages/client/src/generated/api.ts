@@ -3810,6 +3810,7 @@ export interface operations {
             };
             400: components["responses"]["OperatorBadRequest"];
             401: components["responses"]["OperatorUnauthorized"];
+            404: components["responses"]["OperatorNotFound"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };
@@ -3854,6 +3855,7 @@ export interface operations {
             };
             400: components["responses"]["OperatorBadRequest"];
             401: components["responses"]["OperatorUnauthorized"];
+            404: components["responses"]["OperatorNotFound"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             503: components["responses"]["ServiceUnavailable"];
