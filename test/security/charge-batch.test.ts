@@ -1,0 +1,155 @@
+/**
+ * Group commit of second-factor charges (src/two-factor/pending.repository.ts
+ * chargeGuess, migrations/20261209T0100_charge_guesses.ts): the guesses of one
+ * event-loop round are charged by one call.
+ *
+ * Threats: a batch that counts n guesses on one pending row as one (an UPDATE
+ * touches a row once per statement), so a burst gets more checks than the cap;
+ * a batch that charges a guess out of its scope (another caller's row, an
+ * expired one) because a neighbour in the batch was in scope; a locked user
+ * charged failures; two instances whose batches lock the same rows in different
+ * orders and deadlock (a 5xx instead of an answer), or lose a charge.
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import { openDatabase, type Database } from '../../src/db/database.js';
+import { STEP } from '../../src/two-factor/flow.js';
+import { chargeGuess, insertPending, type PendingScope } from '../../src/two-factor/pending.repository.js';
+import { createUser, uniqueEmail } from '../helpers/app.js';
+import { createTestDatabase, DB_KIND, TEST_DATABASE_URL } from '../helpers/db.js';
+
+const MAX = 5;
+
+describe(`charges of one round in one call (${DB_KIND})`, () => {
+  let database: Database & { schema: string };
+  before(async () => {
+    database = await createTestDatabase();
+  });
+  after(() => database.close());
+
+  async function pendingFor(userId: number, fsUniquifier: string, kind: 'signin' | 'change' = 'signin') {
+    const id = randomUUID();
+    const now = new Date();
+    await insertPending(database.db, {
+      id,
+      user_id: userId,
+      kind,
+      state: 'ready',
+      fs_uniquifier: fsUniquifier,
+      created_at: now,
+      expires_at: new Date(now.getTime() + 600_000),
+    });
+    return id;
+  }
+
+  async function newUser() {
+    const user = await createUser(database, uniqueEmail('batch'), 'password-123');
+    return { id: user.id, fs: user.fs_uniquifier };
+  }
+
+  const scope = (id: string, over: Partial<PendingScope> = {}): PendingScope => ({
+    id,
+    now: new Date(),
+    ...STEP.validate,
+    signedInUserId: null,
+    ...over,
+  });
+
+  async function counters(userId: number, pendingId: string) {
+    const u = await database.db
+      .selectFrom('users')
+      .select('tf_failures')
+      .where('id', '=', userId)
+      .executeTakeFirstOrThrow();
+    const p = await database.db
+      .selectFrom('tf_pending')
+      .select('attempts')
+      .where('id', '=', pendingId)
+      .executeTakeFirstOrThrow();
+    return { failures: u.tf_failures, attempts: p.attempts };
+  }
+
+  test('12 guesses on one pending row in one round: exactly 5 charged, numbered 1 to 5, and 5 failures', async () => {
+    const user = await newUser();
+    const pending = await pendingFor(user.id, user.fs);
+    const results = await Promise.all(Array.from({ length: 12 }, () => chargeGuess(database.db, scope(pending), MAX)));
+    const charged = results.filter((r) => r !== null);
+    assert.equal(charged.length, MAX);
+    assert.deepEqual(charged.map((r) => r!.pending.attempts).sort(), [1, 2, 3, 4, 5]);
+    assert.deepEqual(charged.map((r) => r!.user.tf_failures).sort(), [1, 2, 3, 4, 5], 'each its own failure number');
+    assert.deepEqual(await counters(user.id, pending), { failures: MAX, attempts: MAX });
+  });
+
+  test('a guess out of scope is not charged though its neighbours in the round are', async () => {
+    const a = await newUser();
+    const b = await newUser();
+    const pa = await pendingFor(a.id, a.fs);
+    const pb = await pendingFor(b.id, b.fs);
+    const change = await pendingFor(b.id, b.fs, 'change');
+    const [ok, expired, otherCaller, anonymousOnChange, wrongState, ok2] = await Promise.all([
+      chargeGuess(database.db, scope(pa), MAX),
+      chargeGuess(database.db, scope(pb, { now: new Date(Date.now() + 3600_000) }), MAX),
+      chargeGuess(database.db, scope(change, { signedInUserId: a.id }), MAX),
+      chargeGuess(database.db, scope(change), MAX),
+      chargeGuess(database.db, scope(pb, { states: ['select'] }), MAX),
+      chargeGuess(database.db, scope(pb), MAX),
+    ]);
+    assert.equal(ok?.pending.id, pa);
+    assert.equal(ok2?.pending.id, pb);
+    assert.equal(ok2?.pending.attempts, 1, 'the out-of-scope guesses on pb took nothing');
+    assert.equal(expired, null);
+    assert.equal(otherCaller, null, "another user's change");
+    assert.equal(anonymousOnChange, null, 'an anonymous caller on a signed-in kind');
+    assert.equal(wrongState, null);
+    assert.deepEqual(await counters(b.id, pb), { failures: 1, attempts: 1 });
+    assert.deepEqual(await counters(b.id, change), { failures: 1, attempts: 0 });
+  });
+
+  test('a locked user: attempts are charged, failures are not', async () => {
+    const user = await newUser();
+    const pending = await pendingFor(user.id, user.fs);
+    await database.db
+      .updateTable('users')
+      .set({ tf_locked_until: new Date(Date.now() + 600_000), tf_failures: 2 })
+      .where('id', '=', user.id)
+      .execute();
+    const results = await Promise.all(Array.from({ length: 3 }, () => chargeGuess(database.db, scope(pending), MAX)));
+    assert.deepEqual(results.map((r) => r!.user.tf_failures).sort(), [2, 2, 2]);
+    assert.ok(results.every((r) => r!.user.tf_locked_until !== null));
+    assert.deepEqual(await counters(user.id, pending), { failures: 2, attempts: 3 });
+  });
+
+  test(
+    'two instances charging the same users in opposite orders: no deadlock, every charge counted',
+    { skip: TEST_DATABASE_URL ? false : 'two connection pools need Postgres' },
+    async () => {
+      const other = await openDatabase({
+        databaseUrl: TEST_DATABASE_URL!,
+        dataDir: 'memory://',
+        schema: database.schema,
+      });
+      try {
+        // Eight users with two pending sign-ins each; instance A names them in one order, B in the other.
+        const rows: Array<{ user: number; pending: string }> = [];
+        for (let i = 0; i < 8; i++) {
+          const user = await newUser();
+          for (let j = 0; j < 2; j++) rows.push({ user: user.id, pending: await pendingFor(user.id, user.fs) });
+        }
+        const reversed = [...rows].reverse();
+        const rounds = 4; // each pending row: 2 instances × 4 rounds = 8 guesses, 5 of them charged
+        const burst = (db: Database, order: typeof rows) =>
+          Promise.all(order.map((r) => chargeGuess(db.db, scope(r.pending), MAX)));
+        const all = [];
+        for (let round = 0; round < rounds; round++) all.push(burst(database, rows), burst(other, reversed));
+        const results = (await Promise.all(all)).flat();
+        assert.equal(results.filter((r) => r !== null).length, rows.length * MAX);
+        for (const r of rows) assert.equal((await counters(r.user, r.pending)).attempts, MAX);
+        for (const r of rows.filter((_, i) => i % 2 === 0))
+          assert.equal((await counters(r.user, r.pending)).failures, 2 * MAX, 'two pending rows, five each');
+      } finally {
+        await other.close();
+      }
+    },
+  );
+});
