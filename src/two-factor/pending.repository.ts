@@ -11,6 +11,7 @@ import { AUDIT_COLUMNS, auditRowsIf, type AuditRow } from '../audit/audit.js';
 import { withStatement } from '../db/cte.js';
 import type { DB, PendingKind, PendingState, TfPendingTable, UsersTable } from '../db/types.js';
 import type { User } from '../users/users.repository.js';
+import { RoundBatcher } from '../db/round-batcher.js';
 
 export type Pending = Selectable<TfPendingTable>;
 type Db = Kysely<DB> | Transaction<DB>;
@@ -140,17 +141,38 @@ export type GuessCharge =
  * statement (`chargeOne`) for each of them in turn inside one transaction: one
  * round trip and one commit for the round, with the outcome of separate
  * statements. A round of one or two guesses sends that statement itself
- * (FUNCTION_FROM). Row locks
- * decide under concurrency (the cap re-checked on the latest row), pending
- * rows before user rows, the order every two-factor statement takes them in.
+ * (FUNCTION_FROM). Row locks decide under concurrency (the cap re-checked on
+ * the latest row), pending rows before user rows, the order every two-factor
+ * statement takes them in.
  */
 export function chargeGuess(db: Kysely<DB>, scope: PendingScope, max: number): Promise<GuessCharge> {
   let perMax = batchers.get(db);
   if (!perMax) batchers.set(db, (perMax = new Map()));
   let batcher = perMax.get(max);
-  if (!batcher) perMax.set(max, (batcher = new ChargeBatcher(db, max)));
-  return batcher.charge(scope);
+  if (!batcher) {
+    batcher = new RoundBatcher({
+      from: FUNCTION_FROM,
+      max: MAX_CHARGE_BATCH,
+      one: (s) => chargeOne(db, s, max),
+      many: (scopes) => chargeMany(db, scopes, max),
+    });
+    perMax.set(max, batcher);
+  }
+  return batcher.run(scope);
 }
+
+/**
+ * The smallest round charged through the function. Below it each guess sends
+ * its own statement, at once and side by side: the function's own cost (locking
+ * in order, the loop) outweighs the commits it saves for one or two guesses
+ * (BENCHMARKS.md, group commit).
+ */
+const FUNCTION_FROM = 3;
+
+/** Most guesses one call carries; a burst beyond it goes out as several. */
+const MAX_CHARGE_BATCH = 128;
+
+const batchers = new WeakMap<Kysely<DB>, Map<number, RoundBatcher<PendingScope, GuessCharge>>>();
 
 /** One guess, one statement: what charge_guesses runs for each guess of a larger round. */
 async function chargeOne(db: Db, scope: PendingScope, max: number): Promise<GuessCharge> {
@@ -187,84 +209,29 @@ async function chargeOne(db: Db, scope: PendingScope, max: number): Promise<Gues
   return row ? split(row) : null;
 }
 
-/**
- * The smallest round charged through the function. Below it each guess sends
- * its own statement, at once and side by side: the function's own cost (locking
- * in order, the loop) outweighs the commits it saves for one or two guesses
- * (BENCHMARKS.md, group commit).
- */
-const FUNCTION_FROM = 3;
-
-/** Most guesses one call carries; a burst beyond it goes out as several. */
-const MAX_CHARGE_BATCH = 128;
-
-const batchers = new WeakMap<Kysely<DB>, Map<number, ChargeBatcher>>();
-
 /** The charged rows as the function returns them: the pending row's columns, then the user's. */
 const CHARGED_COLUMNS = sql.raw(
   ['c.ord', '(c.p).*', ...USER_COLUMNS.map((col) => `(c.u).${col}`), '(c.u).created_at as user_created_at'].join(', '),
 );
 
-interface Waiting {
-  scope: PendingScope;
-  resolve(charge: GuessCharge): void;
-  reject(err: unknown): void;
-}
-
-class ChargeBatcher {
-  private waiting: Waiting[] = [];
-  private scheduled = false;
-
-  constructor(
-    private readonly db: Kysely<DB>,
-    private readonly max: number,
-  ) {}
-
-  charge(scope: PendingScope): Promise<GuessCharge> {
-    return new Promise((resolve, reject) => {
-      this.waiting.push({ scope, resolve, reject });
-      if (this.waiting.length >= MAX_CHARGE_BATCH) return this.flush();
-      if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => this.flush());
-      }
-    });
-  }
-
-  private flush(): void {
-    const batch = this.waiting;
-    if (batch.length === 0) return;
-    this.waiting = [];
-    this.scheduled = false;
-    if (batch.length < FUNCTION_FROM) {
-      for (const w of batch) chargeOne(this.db, w.scope, this.max).then(w.resolve, w.reject);
-      return;
-    }
-    const reqs = batch.map(({ scope }, ord) => ({
-      ord,
-      id: scope.id,
-      now: scope.now.toISOString(),
-      states: scope.states,
-      kinds: scope.kinds,
-      signed_in: scope.signedInUserId,
-    }));
-    sql<Joined & { ord: number }>`
-      select ${CHARGED_COLUMNS}
-      from charge_guesses(${JSON.stringify(reqs)}::jsonb, ${this.max}::integer, ${ANONYMOUS_KINDS}::text[]) c`
-      .execute(this.db)
-      .then(
-        ({ rows }) => {
-          const charged = new Map(rows.map(({ ord, ...row }) => [ord, row as Joined]));
-          batch.forEach((w, ord) => {
-            const row = charged.get(ord);
-            w.resolve(row ? split(row) : null);
-          });
-        },
-        (err: unknown) => {
-          for (const w of batch) w.reject(err);
-        },
-      );
-  }
+/** A round of guesses in one call of charge_guesses; null for each guess it did not charge. */
+async function chargeMany(db: Kysely<DB>, scopes: PendingScope[], max: number): Promise<GuessCharge[]> {
+  const reqs = scopes.map((scope, ord) => ({
+    ord,
+    id: scope.id,
+    now: scope.now.toISOString(),
+    states: scope.states,
+    kinds: scope.kinds,
+    signed_in: scope.signedInUserId,
+  }));
+  const { rows } = await sql<Joined & { ord: number }>`
+    select ${CHARGED_COLUMNS}
+    from charge_guesses(${JSON.stringify(reqs)}::jsonb, ${max}::integer, ${ANONYMOUS_KINDS}::text[]) c`.execute(db);
+  const charged = new Map(rows.map(({ ord, ...row }) => [ord, row as Joined]));
+  return scopes.map((_, ord) => {
+    const row = charged.get(ord);
+    return row ? split(row) : null;
+  });
 }
 
 export async function insertPending(db: Db, row: Insertable<TfPendingTable>): Promise<void> {

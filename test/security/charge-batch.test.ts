@@ -8,14 +8,20 @@
  * a batch that charges a guess out of its scope (another caller's row, an
  * expired one) because a neighbour in the batch was in scope; a locked user
  * charged failures; two instances whose batches lock the same rows in different
- * orders and deadlock (a 5xx instead of an answer), or lose a charge.
+ * orders and deadlock (a 5xx instead of an answer), or lose a charge; a round
+ * of refusals that loses a tf.failed row, locks twice, or doubles the lock
+ * of a user whose failure count was just reset by the refusal before it.
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { openDatabase, type Database } from '../../src/db/database.js';
 import { STEP } from '../../src/two-factor/flow.js';
+import { createAuditor } from '../../src/audit/audit.js';
+import { FixedClock } from '../../src/clock.js';
+import { refuseAndLockIfOver } from '../../src/two-factor/budget/lockout.repository.js';
 import { chargeGuess, insertPending, type PendingScope } from '../../src/two-factor/pending.repository.js';
+import { captureLogger } from '../helpers/log-capture.js';
 import { createUser, uniqueEmail } from '../helpers/app.js';
 import { createTestDatabase, DB_KIND, TEST_DATABASE_URL } from '../helpers/db.js';
 
@@ -147,9 +153,72 @@ describe(`charges of one round in one call (${DB_KIND})`, () => {
         for (const r of rows) assert.equal((await counters(r.user, r.pending)).attempts, MAX);
         for (const r of rows.filter((_, i) => i % 2 === 0))
           assert.equal((await counters(r.user, r.pending)).failures, 2 * MAX, 'two pending rows, five each');
+
+        // Then a round of refusals from each instance, again in opposite orders: each user has
+        // 10 failures, so with a threshold of 10 exactly one refusal per user sets its lock.
+        const audit = createAuditor(new FixedClock(new Date()), captureLogger().logger);
+        const refuseAll = (db: Database, order: typeof rows) =>
+          Promise.all(
+            order.map((r) =>
+              refuseAndLockIfOver(
+                db.db,
+                {
+                  userId: r.user,
+                  now: new Date(),
+                  audit: audit.row('tf.failed', r.user, { ip: null, userAgent: null }, {}),
+                },
+                2 * MAX,
+                60,
+              ),
+            ),
+          );
+        const locks = (await Promise.all([refuseAll(database, rows), refuseAll(other, reversed)])).flat();
+        assert.equal(locks.filter((l) => l !== null).length, rows.length / 2, 'one lock per user');
       } finally {
         await other.close();
       }
     },
   );
+
+  test('refusals of one round: every tf.failed row written, the lock set once, by the refusal that crossed', async () => {
+    const user = await newUser();
+    await database.db.updateTable('users').set({ tf_failures: 5, tf_lockouts: 1 }).where('id', '=', user.id).execute();
+    const clock = new FixedClock(new Date());
+    const audit = createAuditor(clock, captureLogger().logger);
+    const refuse = (i: number) =>
+      refuseAndLockIfOver(
+        database.db,
+        {
+          userId: user.id,
+          now: clock.now(),
+          audit: audit.row('tf.failed', user.id, { ip: '127.0.0.1', userAgent: 'test' }, { i }),
+        },
+        5,
+        60,
+      );
+    const locks = await Promise.all(Array.from({ length: 6 }, (_, i) => refuse(i)));
+    assert.deepEqual(
+      locks.map((l) => l?.getTime() ?? null),
+      [clock.now().getTime() + 120_000, null, null, null, null, null],
+      'the first crossed the threshold (2^1 × 60 s); its statement reset the count for the rest',
+    );
+    const rows = await database.db
+      .selectFrom('audit_events')
+      .select('details')
+      .where('user_id', '=', user.id)
+      .where('type', '=', 'tf.failed')
+      .orderBy('id')
+      .execute();
+    assert.deepEqual(
+      rows.map((r) => (r.details as { i: number }).i),
+      [0, 1, 2, 3, 4, 5],
+      'every row, in order',
+    );
+    const after = await database.db
+      .selectFrom('users')
+      .select(['tf_failures', 'tf_lockouts'])
+      .where('id', '=', user.id)
+      .executeTakeFirstOrThrow();
+    assert.deepEqual(after, { tf_failures: 0, tf_lockouts: 2 });
+  });
 });

@@ -1,7 +1,7 @@
 import type { Caller } from '../../caller.js';
 import { AppError } from '../../errors.js';
 import type { TfDeps } from '../deps.js';
-import { lockIfOverThreshold, unchargeFailure } from './lockout.repository.js';
+import { refuseAndLockIfOver, unchargeFailure } from './lockout.repository.js';
 import type { StepRule } from '../flow.js';
 import { callerScope, requirePending, wipePending, type PendingContext } from '../pending.js';
 import { chargeGuess as chargeGuessRow, findPendingInScope, type PendingScope } from '../pending.repository.js';
@@ -75,7 +75,7 @@ export async function refuseGuess(deps: TfDeps, caller: Caller, ctx: PendingCont
   } else {
     const threshold = deps.config.SECURITY_TWO_FACTOR_LOCKOUT_THRESHOLD;
     const duration = deps.config.SECURITY_TWO_FACTOR_LOCKOUT_DURATION;
-    const until = await lockIfOverThreshold(deps.db, ctx.user.id, threshold, duration, now, failed);
+    const until = await refuseAndLockIfOver(deps.db, { userId: ctx.user.id, now, audit: failed }, threshold, duration);
     deps.audit.logged(failed);
     if (until) {
       await lockedOut(deps, caller, ctx.user.id, until);

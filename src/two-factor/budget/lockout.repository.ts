@@ -1,6 +1,7 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { AuditRow } from '../../audit/audit.js';
 import { withStatement } from '../../db/cte.js';
+import { RoundBatcher } from '../../db/round-batcher.js';
 import type { DB } from '../../db/types.js';
 
 type Db = Kysely<DB> | Transaction<DB>;
@@ -46,4 +47,70 @@ export async function unchargeFailure(db: Db, userId: number): Promise<void> {
     .set((eb) => ({ tf_failures: sql<number>`greatest(${eb.ref('tf_failures')} - 1, 0)` }))
     .where('id', '=', userId)
     .execute();
+}
+
+/** One refused guess: its tf.failed row, written whatever happens, and the lock if its failure reaches the threshold. */
+export interface Refusal {
+  userId: number;
+  now: Date;
+  audit: AuditRow;
+}
+
+/** The smallest round that goes through refuse_guesses; below it, lockIfOverThreshold per guess (as charges do). */
+const FUNCTION_FROM = 3;
+const MAX_REFUSE_BATCH = 128;
+
+const batchers = new WeakMap<Kysely<DB>, Map<string, RoundBatcher<Refusal, Date | null>>>();
+
+/**
+ * lockIfOverThreshold for the wrong guesses of one event-loop round, in one
+ * call of refuse_guesses (migrations/20261209T0200_refuse_guesses.ts): the
+ * same rows and the same lock as one statement each, one round trip and one
+ * commit for the round (docs/architecture.md, Budgets).
+ */
+export function refuseAndLockIfOver(
+  db: Kysely<DB>,
+  refusal: Refusal,
+  threshold: number,
+  baseSeconds: number,
+): Promise<Date | null> {
+  let perSetting = batchers.get(db);
+  if (!perSetting) batchers.set(db, (perSetting = new Map()));
+  const key = `${threshold}/${baseSeconds}`;
+  let batcher = perSetting.get(key);
+  if (!batcher) {
+    batcher = new RoundBatcher({
+      from: FUNCTION_FROM,
+      max: MAX_REFUSE_BATCH,
+      one: (r) => lockIfOverThreshold(db, r.userId, threshold, baseSeconds, r.now, r.audit),
+      many: (rs) => refuseMany(db, rs, threshold, baseSeconds),
+    });
+    perSetting.set(key, batcher);
+  }
+  return batcher.run(refusal);
+}
+
+async function refuseMany(
+  db: Kysely<DB>,
+  refusals: Refusal[],
+  threshold: number,
+  baseSeconds: number,
+): Promise<Array<Date | null>> {
+  const reqs = refusals.map(({ userId, now, audit }, ord) => ({
+    ord,
+    user_id: userId,
+    now: now.toISOString(),
+    type: audit.type,
+    at: new Date(audit.at as Date).toISOString(),
+    ip: audit.ip ?? null,
+    user_agent: audit.user_agent ?? null,
+    details: JSON.parse(audit.details) as unknown,
+  }));
+  const { rows } = await sql<{ ord: number; locked_until: Date | null }>`
+    select ord, locked_until
+    from refuse_guesses(${JSON.stringify(reqs)}::jsonb, ${threshold}::integer, ${baseSeconds}::double precision)`.execute(
+    db,
+  );
+  const until = new Map(rows.map((r) => [r.ord, r.locked_until]));
+  return refusals.map((_, ord) => until.get(ord) ?? null);
 }
