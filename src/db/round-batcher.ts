@@ -47,3 +47,19 @@ export class RoundBatcher<I, O> {
     );
   }
 }
+
+/**
+ * One RoundBatcher per database and setting (e.g. the attempt cap): the
+ * rounds of different databases or settings never mix. `make` runs on first use.
+ */
+export class RoundBatchers<K, I, O> {
+  private readonly byDb = new WeakMap<object, Map<K, RoundBatcher<I, O>>>();
+
+  for(db: object, key: K, make: () => RoundBatcher<I, O>): RoundBatcher<I, O> {
+    let perKey = this.byDb.get(db);
+    if (!perKey) this.byDb.set(db, (perKey = new Map()));
+    let batcher = perKey.get(key);
+    if (!batcher) perKey.set(key, (batcher = make()));
+    return batcher;
+  }
+}

@@ -16,6 +16,7 @@ import {
   pruneOutbox,
   userEmail,
   webhookTarget,
+  webhookUrlOf,
   type DueDelivery,
 } from './events.repository.js';
 import type { Leadership } from './leader.js';
@@ -103,7 +104,7 @@ export function createDeliveryLoop(deps: DeliveryDeps): DeliveryLoop {
     const isEmail = d.target === EMAIL_TARGET;
     const lease = new Date(now.getTime() + (isEmail ? EMAIL_ATTEMPT_MS : settings.timeoutMs) + LEASE_MARGIN_MS);
     if (!(await claimDelivery(db, d.id, claim, now, lease))) return;
-    const url = d.target.slice('webhook:'.length);
+    const url = webhookUrlOf(d.target);
     const outcome = isEmail ? await attemptEmail(d) : await attemptWebhook(d, url);
     const at = clock.now();
     if (outcome === 'skip') {

@@ -6,6 +6,8 @@ type Db = Kysely<DB> | Transaction<DB>;
 /** The target of the security e-mails; webhooks are `webhook:<url>`. */
 export const EMAIL_TARGET = 'email';
 export const webhookTarget = (url: string): string => `webhook:${url}`;
+/** The URL of a `webhook:<url>` target. */
+export const webhookUrlOf = (target: string): string => target.slice('webhook:'.length);
 
 export interface FanOut {
   /** `webhook:<url>` for every configured URL. */
@@ -195,10 +197,17 @@ export interface DeadDelivery {
   at: Date;
 }
 
-function kindIs(f: DeadFilter, target: RawBuilder<unknown>) {
-  if (f.kind === 'email') return sql`${target} = ${EMAIL_TARGET}`;
-  if (f.kind === 'webhook') return sql`${target} <> ${EMAIL_TARGET}`;
-  return sql`true`;
+/** The dead letters a filter names, on event_deliveries under `table` (its alias, or its name). */
+function deadMatching(f: DeadFilter, table: string) {
+  const column = (name: string): RawBuilder<unknown> => sql.ref(`${table}.${name}`);
+  const kind =
+    f.kind === 'email'
+      ? sql`${column('target')} = ${EMAIL_TARGET}`
+      : f.kind === 'webhook'
+        ? sql`${column('target')} <> ${EMAIL_TARGET}`
+        : sql`true`;
+  const since = f.since ? sql`${column('finished_at')} >= ${f.since}::timestamptz` : sql`true`;
+  return sql`${column('state')} = 'dead' and ${kind} and ${since}`;
 }
 
 /** Given-up deliveries (dead letters), by id after the cursor: what an operator inspects before retrying. */
@@ -207,9 +216,7 @@ export async function deadPage(db: Db, f: DeadFilter, after: string, limit: numb
     select d.id, d.target, d.attempts, d.last_status, d.last_error, d.created_at, d.finished_at,
            o.event_id, o.type, o.user_id, o.at
     from event_deliveries d join event_outbox o on o.id = d.outbox_id
-    where d.state = 'dead' and d.id > ${after}::bigint
-      and ${kindIs(f, sql.ref('d.target'))}
-      and (${f.since ?? null}::timestamptz is null or d.finished_at >= ${f.since ?? null}::timestamptz)
+    where ${deadMatching(f, 'd')} and d.id > ${after}::bigint
     order by d.id
     limit ${limit}`.execute(db);
   return rows.map((r) => ({ ...r, id: String(r.id), attempts: Number(r.attempts) }));
@@ -226,9 +233,7 @@ export async function requeueDead(db: Db, f: DeadFilter, now: Date): Promise<num
     with requeued as (
       update event_deliveries set state = 'pending', attempts = 0, created_at = ${now}::timestamptz,
         next_attempt_at = ${now}::timestamptz, finished_at = null, claim = null, lease_until = null
-      where state = 'dead'
-        and ${kindIs(f, sql.ref('target'))}
-        and (${f.since ?? null}::timestamptz is null or finished_at >= ${f.since ?? null}::timestamptz)
+      where ${deadMatching(f, 'event_deliveries')}
       returning 1
     )
     select count(*)::int as n from requeued`.execute(db);

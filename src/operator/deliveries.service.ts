@@ -5,6 +5,7 @@ import {
   requeueDead,
   type DeadDelivery,
   type DeadFilter,
+  webhookUrlOf,
 } from '../events/events.repository.js';
 import { iso, readCursor, readLimit, readTime, type Operator, type OperatorDeps } from './operator.js';
 
@@ -30,7 +31,7 @@ function readFilter(q: Pick<DeadQuery, 'kind' | 'since'>): DeadFilter {
 /** A webhook's receiver without its query or credentials (a URL may carry a token there), as the log names it. */
 function receiverOf(target: string): string {
   if (target === EMAIL_TARGET) return EMAIL_TARGET;
-  const url = new URL(target.slice('webhook:'.length));
+  const url = new URL(webhookUrlOf(target));
   return `${url.origin}${url.pathname}`;
 }
 

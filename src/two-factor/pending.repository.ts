@@ -11,7 +11,7 @@ import { AUDIT_COLUMNS, auditRowsIf, type AuditRow } from '../audit/audit.js';
 import { withStatement } from '../db/cte.js';
 import type { DB, PendingKind, PendingState, TfPendingTable, UsersTable } from '../db/types.js';
 import type { User } from '../users/users.repository.js';
-import { RoundBatcher } from '../db/round-batcher.js';
+import { RoundBatcher, RoundBatchers } from '../db/round-batcher.js';
 
 export type Pending = Selectable<TfPendingTable>;
 type Db = Kysely<DB> | Transaction<DB>;
@@ -146,18 +146,17 @@ export type GuessCharge =
  * statement takes them in.
  */
 export function chargeGuess(db: Kysely<DB>, scope: PendingScope, max: number): Promise<GuessCharge> {
-  let perMax = batchers.get(db);
-  if (!perMax) batchers.set(db, (perMax = new Map()));
-  let batcher = perMax.get(max);
-  if (!batcher) {
-    batcher = new RoundBatcher({
-      from: FUNCTION_FROM,
-      max: MAX_CHARGE_BATCH,
-      one: (s) => chargeOne(db, s, max),
-      many: (scopes) => chargeMany(db, scopes, max),
-    });
-    perMax.set(max, batcher);
-  }
+  const batcher = batchers.for(
+    db,
+    max,
+    () =>
+      new RoundBatcher({
+        from: FUNCTION_FROM,
+        max: MAX_CHARGE_BATCH,
+        one: (s) => chargeOne(db, s, max),
+        many: (scopes) => chargeMany(db, scopes, max),
+      }),
+  );
   return batcher.run(scope);
 }
 
@@ -172,7 +171,7 @@ const FUNCTION_FROM = 3;
 /** Most guesses one call carries; a burst beyond it goes out as several. */
 const MAX_CHARGE_BATCH = 128;
 
-const batchers = new WeakMap<Kysely<DB>, Map<number, RoundBatcher<PendingScope, GuessCharge>>>();
+const batchers = new RoundBatchers<number, PendingScope, GuessCharge>();
 
 /** One guess, one statement: what charge_guesses runs for each guess of a larger round. */
 async function chargeOne(db: Db, scope: PendingScope, max: number): Promise<GuessCharge> {

@@ -1,7 +1,7 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { AuditRow } from '../../audit/audit.js';
 import { withStatement } from '../../db/cte.js';
-import { RoundBatcher } from '../../db/round-batcher.js';
+import { RoundBatcher, RoundBatchers } from '../../db/round-batcher.js';
 import type { DB } from '../../db/types.js';
 
 type Db = Kysely<DB> | Transaction<DB>;
@@ -60,7 +60,7 @@ export interface Refusal {
 const FUNCTION_FROM = 3;
 const MAX_REFUSE_BATCH = 128;
 
-const batchers = new WeakMap<Kysely<DB>, Map<string, RoundBatcher<Refusal, Date | null>>>();
+const batchers = new RoundBatchers<string, Refusal, Date | null>();
 
 /**
  * lockIfOverThreshold for the wrong guesses of one event-loop round, in one
@@ -74,19 +74,17 @@ export function refuseAndLockIfOver(
   threshold: number,
   baseSeconds: number,
 ): Promise<Date | null> {
-  let perSetting = batchers.get(db);
-  if (!perSetting) batchers.set(db, (perSetting = new Map()));
-  const key = `${threshold}/${baseSeconds}`;
-  let batcher = perSetting.get(key);
-  if (!batcher) {
-    batcher = new RoundBatcher({
-      from: FUNCTION_FROM,
-      max: MAX_REFUSE_BATCH,
-      one: (r) => lockIfOverThreshold(db, r.userId, threshold, baseSeconds, r.now, r.audit),
-      many: (rs) => refuseMany(db, rs, threshold, baseSeconds),
-    });
-    perSetting.set(key, batcher);
-  }
+  const batcher = batchers.for(
+    db,
+    `${threshold}/${baseSeconds}`,
+    () =>
+      new RoundBatcher({
+        from: FUNCTION_FROM,
+        max: MAX_REFUSE_BATCH,
+        one: (r) => lockIfOverThreshold(db, r.userId, threshold, baseSeconds, r.now, r.audit),
+        many: (rs) => refuseMany(db, rs, threshold, baseSeconds),
+      }),
+  );
   return batcher.run(refusal);
 }
 
