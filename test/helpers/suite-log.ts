@@ -4,9 +4,10 @@
  * token, secret, hash or SQL parameter ever reached a service log line.
  *
  * test/run.sh sets TFA_TEST_LOG_DIR for each storage run. Every service log
- * line a test app writes is appended to `logs/<test file>.<pid>.log` there,
- * and every secret a test sent or received (request bodies and headers,
- * answers, cookies, recorded messages) to `secrets/<test file>.<pid>.jsonl`.
+ * line a test app writes is appended to `logs/<process>.log` there, and every
+ * secret a test sent or received (request bodies and headers, answers, cookies,
+ * recorded messages) to `secrets/<process>.jsonl`, where <process> is the file
+ * the test process runs (a shard of test files, test/run.sh) and its pid.
  * Without the variable (a single test file run by hand) nothing is written.
  * Like db.ts, a helper may read the environment.
  */
