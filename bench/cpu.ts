@@ -13,6 +13,8 @@ interface Snapshot {
   at: number;
   busyTicks: number;
   server: number;
+  /** The service's main thread alone: its event loop (the rest is libuv's pool, where the hashes run, and V8's helpers). */
+  serverLoop: number;
   bench: number;
   postgres: number;
 }
@@ -53,6 +55,7 @@ export function snapshot(serverPid: number | null): Snapshot {
     at: performance.now(),
     busyTicks: machineBusyTicks(),
     server: serverPid ? (procTicks(serverPid)?.ticks ?? 0) : 0,
+    serverLoop: serverPid ? (procTicks(`${serverPid}/task/${serverPid}`)?.ticks ?? 0) : 0,
     bench: procTicks(process.pid)?.ticks ?? 0,
     postgres: postgresTicks(),
   };
@@ -62,6 +65,7 @@ export function snapshot(serverPid: number | null): Snapshot {
 export interface CpuShares {
   machine: number;
   server: number;
+  serverLoop: number;
   bench: number;
   postgres: number;
   others: number;
@@ -72,9 +76,10 @@ export function shares(a: Snapshot, b: Snapshot): CpuShares {
   const pct = (ticks: number): number => (100 * ticks * TICK_MS) / ms;
   const machine = pct(b.busyTicks - a.busyTicks);
   const server = pct(b.server - a.server);
+  const serverLoop = pct(b.serverLoop - a.serverLoop);
   const bench = pct(b.bench - a.bench);
   const postgres = pct(b.postgres - a.postgres);
-  return { machine, server, bench, postgres, others: Math.max(0, machine - server - bench - postgres) };
+  return { machine, server, serverLoop, bench, postgres, others: Math.max(0, machine - server - bench - postgres) };
 }
 
 /**

@@ -144,6 +144,12 @@ function printRows(title: string, rows: Row[]): void {
   }
   for (const r of rows) {
     for (const n of r.notes ?? []) console.log(`\n- ${r.scenario} @${r.clients}: ${n}`);
+    if (r.cpu && r.ops.perSecond) {
+      const perOp = (pct: number): string => fmt((pct * 1e4) / r.ops.perSecond!, 0);
+      console.log(
+        `\n- ${r.scenario} @${r.clients} CPU µs per ${r.unit}: service ${perOp(r.cpu.server)} (event loop ${perOp(r.cpu.serverLoop)}, other threads ${perOp(r.cpu.server - r.cpu.serverLoop)}), postgres ${perOp(r.cpu.postgres)}, bench ${perOp(r.cpu.bench)}, others ${perOp(r.cpu.others)}`,
+      );
+    }
     if (r.errorDetail && Object.keys(r.errorDetail).length)
       console.log(`\n- ${r.scenario} @${r.clients} errors: ${JSON.stringify(r.errorDetail)}`);
     if (r.perRequest) {

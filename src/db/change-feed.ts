@@ -9,14 +9,20 @@ import pg from 'pg';
  * another one, the CLI, an operator's SQL.
  *
  * Two ways in, for two guarantees:
- * - Every pooled connection LISTENs. Postgres hands a connection its own
- *   notices before it reports the commit (ReadyForQuery), so a change this
- *   process makes is seen by its cache before the statement's promise
- *   resolves: an instance never serves a session after it answered the
- *   request that ended it.
+ * - Own changes: on the pool's connections (which set tfa.own_notices=on,
+ *   database.ts) the triggers also send each payload back to the connection
+ *   that made the change, as a NOTICE with SQLSTATE TFA01
+ *   (migrations/20261210T0100_session_cache_own_notices.ts). They are held
+ *   until the connection reports that its transaction is over (ReadyForQuery,
+ *   status idle), then emitted before the statement's promise resolves, as a
+ *   LISTENing connection's own notices were: an instance never serves a
+ *   session after it answered the request that ended it. Held to the end, so a
+ *   lookup sent between the change and its commit cannot keep the old row.
+ *   A NOTICE goes to one connection; a NOTIFY wakes every listener of the
+ *   database, which is why the pool no longer LISTENs (BENCHMARKS.md).
  * - One dedicated connection LISTENs all the time, for the changes of other
- *   processes while the pool is idle. It is checked every second; while it is
- *   down the feed is `lost` and the cache is off.
+ *   processes. It is checked every second; while it is down the feed is
+ *   `lost` and the cache is off.
  */
 export type ChangeNotice = { kind: 'changed'; payload: string } | { kind: 'lost' } | { kind: 'live' };
 export type ChangeListener = (notice: ChangeNotice) => void;
@@ -30,6 +36,8 @@ export interface ChangeFeed {
 /** The channel of the connection's schema, as the triggers name it (at most 63 bytes, Postgres's limit). */
 export const CHANNEL_SQL = `'tfa_cache_' || left(current_schema(), 50)`;
 const LISTEN_SQL = `DO $$ BEGIN EXECUTE format('LISTEN %I', ${CHANNEL_SQL}); END $$`;
+/** The SQLSTATE of the triggers' notices to the connection that made a change. */
+export const OWN_NOTICE_CODE = 'TFA01';
 
 const HEARTBEAT_MS = 1000;
 const RECONNECT_MS = 1000;
@@ -128,13 +136,15 @@ export function postgresChangeFeed(connection: pg.ClientConfig): ChangeFeed & {
       return unsubscribe;
     },
     onPoolConnect(client) {
-      client.on('notification', forward);
-      // Queued before any query of the pool's: the client is listening before it is used.
-      client.query(LISTEN_SQL).catch(() => {
-        // It failed because the connection did (the pool then drops it): what is cached
-        // may have missed a notice meanwhile, so it goes, as when the listener drops.
-        if (listener) lose();
-        else out.emit({ kind: 'lost' });
+      const held: string[] = [];
+      client.on('notice', (msg: { code?: string; message?: string }) => {
+        if (msg.code === OWN_NOTICE_CODE && msg.message !== undefined) held.push(msg.message);
+      });
+      // Registered after pg's own handler, which hands the query its result: this runs
+      // before any code awaiting that result does.
+      client.connection.on('readyForQuery', (msg: { status?: string }) => {
+        if (held.length === 0 || msg.status !== 'I') return;
+        for (const payload of held.splice(0)) out.emit({ kind: 'changed', payload });
       });
     },
     async close() {

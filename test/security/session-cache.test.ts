@@ -13,6 +13,7 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
+import { sql } from 'kysely';
 import pg from 'pg';
 import { grantRole } from '../../src/users/users.repository.js';
 import { createTestApp, createUser, uniqueEmail, type TestApp } from '../helpers/app.js';
@@ -115,6 +116,46 @@ describe(`session cache: every change evicts, on every instance (${DB_KIND})`, (
     await b.database.db.updateTable('users').set({ active: false }).where('id', '=', user.id).execute();
     assert.equal((await c.get('/me')).statusCode, 401);
   });
+
+  test(
+    'a change inside a transaction evicts when it commits: a lookup sent before the commit does not keep the old row',
+    { skip: TEST_DATABASE_URL ? false : 'PGlite has one connection: no lookup runs beside a transaction' },
+    async () => {
+      await cachedOnA(await createUser(a.database, uniqueEmail('cache-live'), 'password-1').then((u) => u.email));
+      const email = uniqueEmail('cache-tx');
+      const user = await createUser(a.database, email, 'password-1');
+      const c = await signedIn(a, email, 'password-1');
+      await b.database.db.transaction().execute(async (trx) => {
+        await trx.updateTable('users').set({ active: false }).where('id', '=', user.id).execute();
+        // Not committed: other connections still read the user active, and A caches what it read.
+        assert.equal((await c.get('/me')).statusCode, 200);
+        assert.deepEqual(
+          await meStatements(c),
+          { status: 200, statements: 0, roles: [] },
+          'cached during the transaction',
+        );
+      });
+      assert.equal((await c.get('/me')).statusCode, 401, 'the commit evicted what was read before it');
+    },
+  );
+
+  test(
+    "the pool's connections do not LISTEN: a change wakes one listener per instance, not every connection",
+    { skip: TEST_DATABASE_URL ? false : 'PGlite has one connection and no pool' },
+    async () => {
+      const listening = await Promise.all(
+        Array.from({ length: 5 }, () =>
+          a.database.db.connection().execute(async (conn) => {
+            const { rows } = await sql<{ n: number }>`select count(*)::int as n from pg_listening_channels()`.execute(
+              conn,
+            );
+            return rows[0]!.n;
+          }),
+        ),
+      );
+      assert.deepEqual(listening, [0, 0, 0, 0, 0]);
+    },
+  );
 
   test(
     'changes by SQL on a connection of its own (an operator, the CLI, another instance) evict within milliseconds',
