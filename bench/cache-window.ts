@@ -31,7 +31,8 @@ const schema = `cache_window_${process.pid}`;
 const admin = new pg.Client({ connectionString: args['admin-url'] });
 await admin.connect();
 await admin.query(`create schema "${schema}"`);
-const open = () => openDatabase({ databaseUrl: args['admin-url'], dataDir: 'memory://', schema, poolSize: Number(args.pool) });
+const open = () =>
+  openDatabase({ databaseUrl: args['admin-url'], dataDir: 'memory://', schema, poolSize: Number(args.pool) });
 const [a, b] = [await open(), await open()];
 try {
   await migrateToLatest(a.db as never);
