@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
-import { createTestApp, createUser, uniqueEmail, type TestApp } from '../helpers/app.js';
+import { createUser, uniqueEmail, type TestApp } from '../helpers/app.js';
 import { Client } from '../helpers/client.js';
 import { DB_KIND } from '../helpers/db.js';
-import { FakeSendgrid } from '../helpers/fake-sendgrid.js';
-import { FakeTwilio } from '../helpers/fake-twilio.js';
+import type { FakeSendgrid } from '../helpers/fake-sendgrid.js';
+import type { FakeTwilio } from '../helpers/fake-twilio.js';
+import { onlyCode, startProviderApp, TWILIO_SID, type ProviderApp } from '../helpers/provider-app.js';
 import { signedIn } from '../helpers/two-factor.js';
 
 /**
@@ -13,40 +14,19 @@ import { signedIn } from '../helpers/two-factor.js';
  * SPEC §4.2. No test reaches the internet; no provider client is mocked.
  */
 describe(`delivery through SendGrid and Twilio (${DB_KIND})`, () => {
-  const SID = 'AC0123456789abcdef0123456789abcdef';
   let sendgrid: FakeSendgrid;
   let twilio: FakeTwilio;
   let t: TestApp;
+  let app: ProviderApp;
   before(async () => {
-    sendgrid = await FakeSendgrid.start({ apiKey: 'SG.test-key' });
-    twilio = await FakeTwilio.start({ accountSid: SID, authToken: 'twilio-token' });
-    t = await createTestApp(
-      {
-        EMAIL_SERVICE: 'sendgrid',
-        SENDGRID_API_KEY: 'SG.test-key',
-        SENDGRID_API_URL: sendgrid.url,
-        SECURITY_EMAIL_SENDER: 'security@tfa.example',
-        ...twilio.serviceEnv(),
-      },
-      undefined,
-      { senders: 'configured' },
-    );
+    app = await startProviderApp();
+    ({ t, sendgrid, twilio } = app);
   });
-  after(async () => {
-    await t.close();
-    await sendgrid.stop();
-    await twilio.stop();
-  });
+  after(() => app.stop());
   beforeEach(() => {
     sendgrid.reset();
     twilio.reset();
   });
-
-  function onlyCode(text: string | undefined): string {
-    const codes = (text ?? '').match(/\b\d{6}\b/g) ?? [];
-    assert.equal(codes.length, 1, `exactly one 6-digit number in: ${text}`);
-    return codes[0]!;
-  }
 
   async function emailUser(): Promise<string> {
     const email = uniqueEmail();
@@ -81,8 +61,8 @@ describe(`delivery through SendGrid and Twilio (${DB_KIND})`, () => {
     const c = await signedIn(t, email, 'password-1');
     assert.equal((await c.post('/tf-setup', { setup: 'sms', phone: '+44 20 7946 0958' })).statusCode, 200);
     const req = twilio.requests.at(-1)!;
-    assert.equal(req.path, `/2010-04-01/Accounts/${SID}/Messages.json`);
-    assert.equal(req.headers.authorization, `Basic ${Buffer.from(`${SID}:twilio-token`).toString('base64')}`);
+    assert.equal(req.path, `/2010-04-01/Accounts/${TWILIO_SID}/Messages.json`);
+    assert.equal(req.headers.authorization, `Basic ${Buffer.from(`${TWILIO_SID}:twilio-token`).toString('base64')}`);
     const sms = twilio.messages().at(-1)!;
     assert.equal(sms.to, '+442079460958');
     assert.equal(sms.from, '+15005550006');

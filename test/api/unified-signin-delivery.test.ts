@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { createTestApp, createUser, uniqueEmail, type TestApp } from '../helpers/app.js';
+import { createUser, uniqueEmail, type TestApp } from '../helpers/app.js';
 import { Client } from '../helpers/client.js';
 import { DB_KIND } from '../helpers/db.js';
-import { FakeSendgrid } from '../helpers/fake-sendgrid.js';
-import { FakeTwilio } from '../helpers/fake-twilio.js';
+import type { FakeSendgrid } from '../helpers/fake-sendgrid.js';
+import type { FakeTwilio } from '../helpers/fake-twilio.js';
+import { onlyCode, startProviderApp, TWILIO_SID, type ProviderApp } from '../helpers/provider-app.js';
 import { signedIn, STEP_MS } from '../helpers/two-factor.js';
 import { US_ENV } from '../helpers/unified-signin.js';
 
@@ -14,37 +15,15 @@ import { US_ENV } from '../helpers/unified-signin.js';
  * the sign-in's, by e-mail and by SMS. No provider client is mocked.
  */
 describe(`unified sign-in codes through SendGrid and Twilio (${DB_KIND})`, () => {
-  const SID = 'AC0123456789abcdef0123456789abcdef';
   let sendgrid: FakeSendgrid;
   let twilio: FakeTwilio;
   let t: TestApp;
+  let app: ProviderApp;
   before(async () => {
-    sendgrid = await FakeSendgrid.start({ apiKey: 'SG.test-key' });
-    twilio = await FakeTwilio.start({ accountSid: SID, authToken: 'twilio-token' });
-    t = await createTestApp(
-      {
-        ...US_ENV,
-        EMAIL_SERVICE: 'sendgrid',
-        SENDGRID_API_KEY: 'SG.test-key',
-        SENDGRID_API_URL: sendgrid.url,
-        SECURITY_EMAIL_SENDER: 'security@tfa.example',
-        ...twilio.serviceEnv(),
-      },
-      undefined,
-      { senders: 'configured' },
-    );
+    app = await startProviderApp(US_ENV);
+    ({ t, sendgrid, twilio } = app);
   });
-  after(async () => {
-    await t.close();
-    await sendgrid.stop();
-    await twilio.stop();
-  });
-
-  function onlyCode(text: string | undefined): string {
-    const codes = (text ?? '').match(/\b\d{6}\b/g) ?? [];
-    assert.equal(codes.length, 1, `exactly one 6-digit number in: ${text}`);
-    return codes[0]!;
-  }
+  after(() => app.stop());
 
   test('e-mail: setup code and sign-in code arrive through SendGrid; the code signs in', async () => {
     const email = uniqueEmail('usd');
@@ -90,7 +69,7 @@ describe(`unified sign-in codes through SendGrid and Twilio (${DB_KIND})`, () =>
     const c = new Client(() => t.app);
     assert.equal((await c.post('/us-signin/send-code', { identity: email, chosen_method: 'sms' })).statusCode, 200);
     const req = twilio.requests.at(-1)!;
-    assert.equal(req.path, `/2010-04-01/Accounts/${SID}/Messages.json`);
+    assert.equal(req.path, `/2010-04-01/Accounts/${TWILIO_SID}/Messages.json`);
     const sms = twilio.messages().at(-1)!;
     assert.equal(sms.to, '+442079460958');
     const res = await c.post('/us-signin?include_auth_token', { identity: email, passcode: onlyCode(sms.body) });
