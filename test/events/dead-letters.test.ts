@@ -14,7 +14,7 @@ import { after, afterEach, before, describe, test } from 'node:test';
 import { commands } from '../../src/cli/commands.js';
 import { createTestApp, createUser, uniqueEmail, type TestApp } from '../helpers/app.js';
 import { DB_KIND } from '../helpers/db.js';
-import { drain, stopLoops, testLoop, writeEvents } from '../helpers/events.js';
+import { drain, fannedOut, stopLoops, testLoop, writeEvents } from '../helpers/events.js';
 import { createOperatorApp, type OperatorApp } from '../helpers/operator.js';
 import { OPERATOR_ENV } from '../helpers/operator.js';
 import { WebhookReceiver } from '../helpers/webhook-receiver.js';
@@ -64,6 +64,7 @@ describe(`dead letters through the operator API (${DB_KIND})`, () => {
     receiver.reset();
     await writeEvents(t.database, t.clock, [{ type: 'tf.disabled', userId: user.id }]);
     receiver.failNext(10_000, 503);
+    await fannedOut(t.database, loop);
     const started = t.clock.now().getTime();
     while (t.clock.now().getTime() - started < 3600_000 + 120_000) {
       await loop.tick();

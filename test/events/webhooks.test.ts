@@ -17,7 +17,7 @@ import { createUser, uniqueEmail } from '../helpers/app.js';
 import { sql } from 'kysely';
 import { openDatabase } from '../../src/db/database.js';
 import { createTestDatabase, TEST_DATABASE_URL } from '../helpers/db.js';
-import { drain, pendingCount, stopLoops, testLoop, writeEvents } from '../helpers/events.js';
+import { drain, fannedOut, pendingCount, stopLoops, testLoop, writeEvents } from '../helpers/events.js';
 import { captureLogger } from '../helpers/log-capture.js';
 import { TEST_WEBHOOK_SECRET, WebhookReceiver } from '../helpers/webhook-receiver.js';
 
@@ -184,6 +184,7 @@ test('a receiver that keeps failing is given up after WEBHOOK_GIVE_UP_AFTER (dea
   const { loop, metrics } = testLoop(database, clock, { WEBHOOK_URLS: receiver.url, WEBHOOK_GIVE_UP_AFTER: '2 hours' });
   await writeEvents(database, clock, [{ type: 'tf.disabled', userId: userId! }]);
   receiver.failNext(1000, 500);
+  await fannedOut(database, loop);
   const started = clock.now().getTime();
   while (clock.now().getTime() - started < 2 * 3600_000 + 60_000) {
     await loop.tick();

@@ -88,6 +88,23 @@ export async function waitingCount(database: Database): Promise<number> {
  * Rounds until nothing is pending: when a round finds nothing due, the clock
  * moves `stepMs` on (past a backoff). `onIdle` may change the world between rounds.
  */
+/**
+ * Ticks in real time until every written event is fanned out to its deliveries.
+ * A delivery's give-up time runs from its fan-out, and an event is fanned out only
+ * once every older transaction on the server has ended: another test file's
+ * migration (Postgres is shared) can hold it back for a second or two. A test that
+ * then runs the clock through WEBHOOK_GIVE_UP_AFTER must start counting after this.
+ */
+export async function fannedOut(database: Database, loop: DeliveryLoop, maxMs = 30_000): Promise<void> {
+  const until = performance.now() + maxMs;
+  for (;;) {
+    await loop.tick();
+    if ((await waitingCount(database)) === 0) return;
+    if (performance.now() > until) throw new Error(`events still waiting for their fan-out after ${maxMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 export async function drain(
   database: Database,
   clock: FixedClock,
