@@ -11,6 +11,9 @@ import { claimDataDir } from '../../src/db/data-dir-lock.js';
 
 const dirs = process.argv.slice(2);
 if (!dirs.length) throw new Error('usage: claim-data-dir.ts DIR...');
+// Each lock held adds a process 'exit' listener (it is released on exit); this process holds
+// up to 150 on purpose, which Node would otherwise warn about as a leak on stderr.
+process.setMaxListeners(dirs.length + 10);
 const lines = createInterface({ input: process.stdin });
 console.log('ready');
 lines.once('line', () => {
