@@ -5,7 +5,7 @@ import { sql, type Kysely } from 'kysely';
 // 20261208T0100_session_cache_notices.ts now call session_cache_notify instead
 // of pg_notify: it still NOTIFYs (for the other instances' listeners), and on a
 // connection that asked for it (the service's pool sets tfa.own_notices=on when
-// it connects, src/db/database.ts) it also sends the payload back to that
+// it connects, src/db/change-feed.ts) it also sends the payload back to that
 // connection alone as a NOTICE with SQLSTATE TFA01, which the service applies
 // once the transaction is over (src/db/change-feed.ts). So the pool's
 // connections need not LISTEN: Postgres wakes every listener of a database on

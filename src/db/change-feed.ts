@@ -9,8 +9,8 @@ import pg from 'pg';
  * another one, the CLI, an operator's SQL.
  *
  * Two ways in, for two guarantees:
- * - Own changes: on the pool's connections (which set tfa.own_notices=on,
- *   database.ts) the triggers also send each payload back to the connection
+ * - Own changes: on the pool's connections (which set tfa.own_notices=on
+ *   when they connect) the triggers also send each payload back to the connection
  *   that made the change, as a NOTICE with SQLSTATE TFA01
  *   (migrations/20261210T0100_session_cache_own_notices.ts). They are held
  *   until the connection reports that its transaction is over (ReadyForQuery,
@@ -38,6 +38,12 @@ export const CHANNEL_SQL = `'tfa_cache_' || left(current_schema(), 50)`;
 const LISTEN_SQL = `DO $$ BEGIN EXECUTE format('LISTEN %I', ${CHANNEL_SQL}); END $$`;
 /** The SQLSTATE of the triggers' notices to the connection that made a change. */
 export const OWN_NOTICE_CODE = 'TFA01';
+/**
+ * Asks for them, with the notice level pinned so no role or database setting can
+ * filter them out. A statement, not startup `options`, which poolers such as
+ * PgBouncer refuse unless configured to.
+ */
+const OWN_NOTICES_SQL = 'set tfa.own_notices = on; set client_min_messages = notice';
 
 const HEARTBEAT_MS = 1000;
 const RECONNECT_MS = 1000;
@@ -145,6 +151,13 @@ export function postgresChangeFeed(connection: pg.ClientConfig): ChangeFeed & {
       client.connection.on('readyForQuery', (msg: { status?: string }) => {
         if (held.length === 0 || msg.status !== 'I') return;
         for (const payload of held.splice(0)) out.emit({ kind: 'changed', payload });
+      });
+      // Queued before any query of the pool's: the connection asks before it is used.
+      client.query(OWN_NOTICES_SQL).catch(() => {
+        // It failed because the connection did (the pool then drops it): what is cached
+        // may have missed a change meanwhile, so it goes, as when the listener drops.
+        if (listener) lose();
+        else out.emit({ kind: 'lost' });
       });
     },
     async close() {

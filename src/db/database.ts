@@ -61,15 +61,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
       connectionTimeoutMillis: 3000,
       ...(opts.schema ? { options: `-c search_path=${opts.schema}` } : {}),
     };
-    // The pool's connections get their own changes' notices back (change-feed.ts); set
-    // here, not by a statement, and with the notice level pinned, so neither a role's
-    // settings nor a connection handed out first can go without.
-    const own = '-c tfa.own_notices=on -c client_min_messages=notice';
-    const pool = new pg.Pool({
-      ...connection,
-      options: connection.options ? `${connection.options} ${own}` : own,
-      max: opts.poolSize ?? 10,
-    });
+    const pool = new pg.Pool({ ...connection, max: opts.poolSize ?? 10 });
     const changes = postgresChangeFeed(connection);
     // An idle client losing its connection must not crash the process; the pool replaces it.
     pool.on('error', () => {});
