@@ -7,12 +7,11 @@
  * moved instead of sleeping (send gaps, TOTP replay).
  */
 import assert from 'node:assert/strict';
-import type { AddressInfo } from 'node:net';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import type * as Client from '../../packages/client/src/index.js';
-import { createTestApp, createUser, uniqueEmail, type TestApp } from '../helpers/app.js';
+import { createUser, uniqueEmail, type TestApp } from '../helpers/app.js';
 import { oathtool, scanQrSvg, svgOfDataUri } from '../helpers/real-clients.js';
-import { loadClientPackage } from './build.js';
+import { rejectsWith, servedPackage } from './served.js';
 
 const PASSWORD = 'correct horse battery staple';
 const STEP_MS = 30_000;
@@ -20,17 +19,10 @@ const STEP_MS = 30_000;
 let pkg: typeof Client;
 let t: TestApp;
 let origin: string;
-
-before(async () => {
-  pkg = await loadClientPackage();
-  t = await createTestApp({ SECURITY_TWO_FACTOR_REQUIRED: 'true', SECURITY_TWO_FACTOR_ALWAYS_VALIDATE: 'false' });
-  await t.app.listen({ host: '127.0.0.1', port: 0 });
-  origin = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
-});
-
-after(async () => {
-  await t?.close();
-});
+const served = servedPackage(
+  { SECURITY_TWO_FACTOR_REQUIRED: 'true', SECURITY_TWO_FACTOR_ALWAYS_VALIDATE: 'false' },
+  (s) => ({ pkg, t, origin } = s),
+);
 
 /** The authenticator's code for the service's current time step, after moving past the last one used (replay protection). */
 function nextTotp(secret: string): string {
@@ -38,15 +30,7 @@ function nextTotp(secret: string): string {
   return oathtool(secret, t.clock.now());
 }
 
-async function rejects(promise: Promise<unknown>, code: string): Promise<Client.TfaApiError> {
-  const err = await promise.then(
-    () => assert.fail(`expected ${code}`),
-    (e: unknown) => e,
-  );
-  assert.ok(err instanceof pkg.TfaApiError, `a TfaApiError, not ${String(err)}`);
-  assert.equal(err.code, code, err.message);
-  return err;
-}
+const rejects = (promise: Promise<unknown>, code: string) => rejectsWith(served, promise, code);
 
 /** A user who went through the required setup with an authenticator; returns the secret read off the QR code. */
 async function enrolWithAuthenticator(client: Client.TfaClient, email: string): Promise<string> {

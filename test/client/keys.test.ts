@@ -7,31 +7,20 @@
  * browser's own, `browserKeys()`, in Chromium.
  */
 import assert from 'node:assert/strict';
-import type { AddressInfo } from 'node:net';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import type * as Client from '../../packages/client/src/index.js';
-import { createTestApp, createUser, uniqueEmail, type TestApp } from '../helpers/app.js';
+import { createUser, uniqueEmail, type TestApp } from '../helpers/app.js';
 import { oathtool } from '../helpers/real-clients.js';
 import type { SoftAuthenticator } from '../helpers/soft-authenticator.js';
 import { softKey, WAN_ENV } from '../helpers/webauthn.js';
-import { loadClientPackage } from './build.js';
+import { rejectsWith, servedPackage } from './served.js';
 
 const PASSWORD = 'correct horse battery staple';
 
 let pkg: typeof Client;
 let t: TestApp;
 let origin: string;
-
-before(async () => {
-  pkg = await loadClientPackage();
-  t = await createTestApp(WAN_ENV);
-  await t.app.listen({ host: '127.0.0.1', port: 0 });
-  origin = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
-});
-
-after(async () => {
-  await t?.close();
-});
+const served = servedPackage(WAN_ENV, (s) => ({ pkg, t, origin } = s));
 
 /** The software key as the flows' ceremony: what a browser's create() and get() would return. */
 function ceremonyOf(key: SoftAuthenticator): Client.KeyCeremony {
@@ -41,14 +30,7 @@ function ceremonyOf(key: SoftAuthenticator): Client.KeyCeremony {
   };
 }
 
-async function rejects(promise: Promise<unknown>, code: string): Promise<void> {
-  const err = await promise.then(
-    () => assert.fail(`expected ${code}`),
-    (e: unknown) => e,
-  );
-  assert.ok(err instanceof pkg.TfaApiError, `a TfaApiError, not ${String(err)}`);
-  assert.equal(err.code, code, err.message);
-}
+const rejects = (promise: Promise<unknown>, code: string) => rejectsWith(served, promise, code);
 
 describe('security keys through the client package', () => {
   const email = uniqueEmail('pkg-key');

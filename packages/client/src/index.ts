@@ -13,3 +13,4 @@ export * from './flows/setup.js';
 export * from './flows/rescue.js';
 export * from './flows/account.js';
 export * from './flows/keys.js';
+export * from './flows/unified.js';

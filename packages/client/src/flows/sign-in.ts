@@ -1,6 +1,6 @@
 import type { TfaClient } from '../client.js';
 import { TfaUsageError } from '../errors.js';
-import type { Ok } from '../operations.js';
+import { afterFirstFactor } from './first-factor.js';
 import type { Schemas, SecondFactorMethod, User } from './types.js';
 
 export interface Credentials {
@@ -29,21 +29,6 @@ export type SignInResult =
 /** A second factor a sign-in can use: a code method or `webauthn` (a security key). */
 export type SecondFactorChoice = Schemas['SecondFactor'];
 
-type LoginAnswer = Ok<'/login', 'post'> | Ok<'/tf-select', 'post'>;
-
-async function afterPassword(client: TfaClient, answer: LoginAnswer): Promise<SignInResult> {
-  if (!answer.tf_required) return { status: 'signed-in', user: answer.user };
-  if ('tf_select' in answer) return { status: 'select-required', methods: answer.tf_setup_methods };
-  if (answer.tf_state === 'ready') {
-    return answer.tf_method === 'webauthn'
-      ? { status: 'key-required', signInUrl: answer.tf_signin_url ?? '/wan-signin' }
-      : { status: 'code-required', method: answer.tf_method };
-  }
-  const info = await client.call('get', '/tf-setup');
-  const methods = info.tf_available_methods.filter((m): m is SecondFactorMethod => m !== 'disable');
-  return { status: 'setup-required', methods };
-}
-
 /** POST /login. Wrong e-mail or password: TfaApiError `GENERIC_AUTHN_FAILED`. */
 export async function signIn(client: TfaClient, credentials: Credentials): Promise<SignInResult> {
   const { email, password, remember = false } = credentials;
@@ -51,13 +36,13 @@ export async function signIn(client: TfaClient, credentials: Credentials): Promi
     body: { email, password, remember },
     query: client.signInQuery(),
   });
-  return afterPassword(client, answer);
+  return afterFirstFactor(client, answer);
 }
 
 /** POST /tf-select: which of the user's two second factors this sign-in uses; answers as `signIn`. */
 export async function selectMethod(client: TfaClient, which: SecondFactorChoice): Promise<SignInResult> {
   const answer = await client.call('post', '/tf-select', { body: { which } });
-  return afterPassword(client, answer);
+  return afterFirstFactor(client, answer);
 }
 
 /** POST /register (when SECURITY_REGISTERABLE=true): creates the account and answers as `signIn`. */
@@ -66,7 +51,7 @@ export async function register(client: TfaClient, credentials: Omit<Credentials,
     body: { email: credentials.email, password: credentials.password },
     query: client.signInQuery(),
   });
-  return afterPassword(client, answer);
+  return afterFirstFactor(client, answer);
 }
 
 /**
