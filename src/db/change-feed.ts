@@ -37,7 +37,7 @@ export interface ChangeFeed {
 export const CHANNEL_SQL = `'tfa_cache_' || left(current_schema(), 50)`;
 const LISTEN_SQL = `DO $$ BEGIN EXECUTE format('LISTEN %I', ${CHANNEL_SQL}); END $$`;
 /** The SQLSTATE of the triggers' notices to the connection that made a change. */
-export const OWN_NOTICE_CODE = 'TFA01';
+const OWN_NOTICE_CODE = 'TFA01';
 /**
  * Asks for them, with the notice level pinned so no role or database setting can
  * filter them out. A statement, not startup `options`, which poolers such as

@@ -15,9 +15,10 @@ export interface Served {
 
 /**
  * Registers the test file's root `before`/`after`: loads the package as published,
- * starts a test app with `env` listening on 127.0.0.1, hands both to `ready` (in the
- * same hook: a second root hook of the file's is not ordered after this one's end),
- * and closes the app afterwards.
+ * starts a test app with `env` listening on 127.0.0.1, hands both to `ready` within
+ * the same hook, and closes the app afterwards. (Assigned from a second root `before`
+ * of the test file instead, the values were still unset in the suites' own `before`
+ * hooks on Node 20; the cause was not pinned down.)
  */
 export function servedPackage(env: Record<string, string>, ready: (served: Served) => void): Served {
   const served = {} as Served;

@@ -85,10 +85,6 @@ export async function waitingCount(database: Database): Promise<number> {
 }
 
 /**
- * Rounds until nothing is pending: when a round finds nothing due, the clock
- * moves `stepMs` on (past a backoff). `onIdle` may change the world between rounds.
- */
-/**
  * Ticks in real time until every written event is fanned out to its deliveries.
  * A delivery's give-up time runs from its fan-out, and an event is fanned out only
  * once every older transaction on the server has ended: another test file's
@@ -105,6 +101,10 @@ export async function fannedOut(database: Database, loop: DeliveryLoop, maxMs = 
   }
 }
 
+/**
+ * Rounds until nothing is pending: when a round finds nothing due, the clock
+ * moves `stepMs` on (past a backoff). `onIdle` may change the world between rounds.
+ */
 export async function drain(
   database: Database,
   clock: FixedClock,

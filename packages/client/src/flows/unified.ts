@@ -1,8 +1,9 @@
 import type { TfaClient } from '../client.js';
 import { TfaUsageError } from '../errors.js';
 import { afterFirstFactor } from './first-factor.js';
+import type { SetupChallenge } from './setup.js';
 import type { SignInResult } from './sign-in.js';
-import type { Schemas } from './types.js';
+import type { Schemas, SecondFactorMethod } from './types.js';
 
 /**
  * Unified sign-in (`SECURITY_UNIFIED_SIGNIN=true` on the service; openapi.yaml,
@@ -73,12 +74,12 @@ export async function unifiedMethods(client: TfaClient): Promise<UnifiedMethods>
 
 /** A sign-in method being added: confirm it with `confirmUnifiedSetup`. */
 export interface UnifiedSetupChallenge {
-  method: 'email' | 'sms' | 'authenticator';
+  method: SecondFactorMethod;
   phone: string | null;
   /** For POST /us-setup/{token}; valid SECURITY_US_SETUP_WITHIN. */
   state: string;
-  /** For an authenticator: what the user scans or types (as `SetupChallenge.authenticator`). */
-  authenticator?: { qrCode: string; uri: string; key: string; issuer: string; username: string };
+  /** For an authenticator: what the user scans or types, as in a second factor's setup. */
+  authenticator?: SetupChallenge['authenticator'];
 }
 
 /**
@@ -88,7 +89,7 @@ export interface UnifiedSetupChallenge {
  */
 export async function beginUnifiedSetup(
   client: TfaClient,
-  choice: { method: 'email' | 'sms' | 'authenticator'; phone?: string },
+  choice: { method: SecondFactorMethod; phone?: string },
 ): Promise<UnifiedSetupChallenge> {
   const body =
     choice.phone === undefined
