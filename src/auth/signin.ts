@@ -9,6 +9,7 @@ import type { KeyedHasher } from '../crypto/keyed-hash.js';
 import type { Config, TwoFactorMethod } from '../config.js';
 import type { Clock } from '../clock.js';
 import { rotateSession } from '../http/session.js';
+import { rememberFor } from '../http/request-session.js';
 import type { SessionUser } from '../db/session-store.js';
 import type { Auth } from '../http/auth-context.js';
 import { cookiesSecure } from '../http/session.js';
@@ -74,7 +75,7 @@ export async function establishSession(
   };
   s._user = sessionUser;
   // Without `remember` the cookie lives as long as the browser session; the row expires server-side.
-  if (opts.remember) s.cookie.maxAge = deps.config.SECURITY_REMEMBER_DURATION * 1000;
+  if (opts.remember) rememberFor(s, deps.config.SECURITY_REMEMBER_DURATION * 1000, now);
   request.auth = {
     user: sessionUser,
     via: 'session',

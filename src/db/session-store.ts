@@ -1,5 +1,12 @@
-import type { FastifyRequest, Session } from 'fastify';
-import { sql, type CompiledQuery, type InferResult, type Insertable, type Kysely, type Transaction } from 'kysely';
+import {
+  sql,
+  type CompiledQuery,
+  type QueryCreator,
+  type InferResult,
+  type Insertable,
+  type Kysely,
+  type Transaction,
+} from 'kysely';
 import type { Clock } from '../clock.js';
 import type { TwoFactorMethod } from '../config/schema.js';
 import { withStatement } from './cte.js';
@@ -8,7 +15,38 @@ import type { AuditEventsTable, DB } from './types.js';
 import type { PolicySubject } from '../policy/two-factor-policy.js';
 import { policySubject, roleNames } from '../policy/policy.repository.js';
 
-type Callback<T = void> = (err?: unknown, result?: T) => void;
+/**
+ * A remembered session's cookie lifetime, kept with the session's data. Rows
+ * written by @fastify/session (before http/session.ts) hold more fields here
+ * (path, sameSite, …); they are kept as they are and only these two are read.
+ */
+export interface SessionCookieData {
+  /** ms; set for a remembered sign-in, whose cookie and row live this long from the session's last write. */
+  originalMaxAge?: number | null;
+  /** ISO time the cookie and the row expire (a Date while being written). */
+  expires?: string | Date | null;
+  [key: string]: unknown;
+}
+
+/** What a session holds. Signed-in and pending states are mutually exclusive. */
+export interface SessionData {
+  userId?: number;
+  fsUniquifier?: string;
+  /** ms since epoch of the last sign-in or /verify (freshness, README, SECURITY_FRESHNESS). */
+  authAt?: number;
+  authnMethods?: string[];
+  /** ms since epoch the sign-in passed its second factor (GET /me `tf_authenticated_at`). */
+  tfAt?: number | null;
+  /** The sign-in this session is: its tokens are revoked when it signs out (docs/backend-services.md). */
+  signinId?: string;
+  /** This sign-in handed out a token (or refresh token): /logout has some to revoke. */
+  tokensIssued?: boolean;
+  remember?: boolean;
+  /** A pending sign-in or setup (tf_pending row id). */
+  pendingId?: string;
+  cookie?: SessionCookieData;
+  [key: string]: unknown;
+}
 
 /** What the store learns about the signed-in user while loading the session (one query). */
 export interface SessionUser {
@@ -20,15 +58,16 @@ export interface SessionUser {
   policy?: PolicySubject;
 }
 
-export const SESSION_USER = '_user';
+/** A session as its row holds it: the data (the caller's to mutate), that data's JSON as read, and its user. */
+export interface LoadedSession {
+  data: SessionData;
+  json: string;
+  user: SessionUser | undefined;
+}
 
 export interface SessionStoreOptions {
   hashId: (sessionId: string) => string;
   clock: Clock;
-  /** Server-side lifetime of a session that has no persistent cookie, in seconds. */
-  lifetimeSeconds: number;
-  /** The session cookie's name: a session came from a row only if the cookie named it. */
-  cookieName: string;
   /** The in-process cache (session-cache.ts), when SESSION_CACHE_MAX_AGE is not 0. */
   cache?: SessionCache<CachedRow>;
 }
@@ -60,13 +99,13 @@ export type CachedRow = Omit<LookupRow, 'data'> & { json: string };
 /** Most lookups one statement carries; a burst beyond it goes out as several. */
 const MAX_BATCH = 256;
 
-type Waiter = (err: unknown, row: LookupRow | undefined) => void;
+type Waiter = (err: unknown, row: CachedRow | undefined, data: SessionData | undefined) => void;
 
 /**
- * @fastify/session store on Postgres through Kysely. Ids are stored only as
- * keyed hashes. Loading joins the user, so a session whose user was
- * deactivated or whose fs_uniquifier changed (password change, reset) is void
- * in the same single round trip that reads it.
+ * The sessions' rows (the sessions plugin, http/session.ts, decides when to
+ * read and write them). Ids are stored only as keyed hashes. Loading joins the
+ * user, so a session whose user was deactivated or whose fs_uniquifier changed
+ * (password change, reset) is void in the same single round trip that reads it.
  *
  * Lookups are batched: every session asked for while the event loop handles
  * one round of I/O goes out as a single `id_hash = any($1)` statement at the
@@ -76,10 +115,8 @@ type Waiter = (err: unknown, row: LookupRow | undefined) => void;
  * nothing but the rest of its own loop turn. Each request still reads the row
  * as it is when the statement runs, after anything that was already answered.
  *
- * Rotating the id (`rotate`, instead of `Session#regenerate`) writes once: the
- * old row is deleted by the statement that writes the new one, at the end of the
- * request. regenerate() alone deletes the old row, writes the new session
- * empty, and the answer writes it again with its data: three statements.
+ * A rotated session is written once: the row it replaces is deleted by the
+ * statement that writes it (`write` with `replaces`).
  */
 export class KyselySessionStore {
   /**
@@ -89,12 +126,6 @@ export class KyselySessionStore {
   private readonly lookup: CompiledQuery<LookupRow>;
   private waiting = new Map<string, Waiter[]>();
   private flushScheduled = false;
-  /** Ids being rotated away: regenerate() must not delete their row (it goes with the successor's write, or there is none). */
-  private readonly rotating = new Set<string>();
-  /** A rotated session → the hash of the row it replaces, deleted when the session is written. */
-  private readonly replaces = new WeakMap<object, string>();
-  /** Sessions being destroyed → the audit row written by the same statement (POST /logout). */
-  private readonly destroyAudit = new Map<string, Insertable<AuditEventsTable>>();
 
   constructor(
     private readonly db: Kysely<DB>,
@@ -103,13 +134,18 @@ export class KyselySessionStore {
     this.lookup = lookupQuery(db, [], new Date(0)).compile();
   }
 
-  get(sessionId: string, cb: Callback<Session | null>): void {
+  hashId(sessionId: string): string {
+    return this.opts.hashId(sessionId);
+  }
+
+  /** The session under this id, or null when there is none (or its user no longer holds it). */
+  get(sessionId: string, cb: (err: unknown, loaded: LoadedSession | null) => void): void {
     const idHash = this.opts.hashId(sessionId);
     const cached = this.opts.cache?.lookup(idHash, this.opts.clock.now().getTime());
-    if (cached) return cb(undefined, sessionOf(cached, JSON.parse(cached.json) as Session));
-    this.load(idHash, (err, row) => {
-      if (err) return cb(err);
-      cb(undefined, row ? sessionOf(row, row.data as unknown as Session) : null);
+    if (cached) return cb(undefined, sessionOf(cached, JSON.parse(cached.json) as SessionData));
+    this.load(idHash, (err, row, data) => {
+      if (err) return cb(err, null);
+      cb(undefined, row ? sessionOf(row, data!) : null);
     });
   }
 
@@ -135,19 +171,21 @@ export class KyselySessionStore {
     const flight = cache?.begin(ids, now.getTime());
     this.db.executeQuery<LookupRow>({ ...this.lookup, parameters: [ids, now] }).then(
       ({ rows }) => {
-        if (cache && flight) cache.end(flight, rows.map(toCached));
-        for (const row of rows) {
-          const waiters = batch.get(row.id_hash);
+        const read = rows.map(toCached);
+        if (cache && flight) cache.end(flight, read);
+        for (let r = 0; r < rows.length; r++) {
+          const [idHash, { row }] = read[r]!;
+          const waiters = batch.get(idHash);
           if (!waiters) continue;
-          batch.delete(row.id_hash);
+          batch.delete(idHash);
           // Requests on the same session each get their own copy: they mutate what they load.
-          waiters.forEach((w, i) => w(undefined, i === 0 ? row : structuredClone(row)));
+          waiters.forEach((w, i) => w(undefined, row, i === 0 ? rows[r]!.data : (JSON.parse(row.json) as SessionData)));
         }
-        for (const waiters of batch.values()) for (const w of waiters) w(undefined, undefined);
+        for (const waiters of batch.values()) for (const w of waiters) w(undefined, undefined, undefined);
       },
       (err: unknown) => {
         if (cache && flight) cache.end(flight, []);
-        for (const waiters of batch.values()) for (const w of waiters) w(err, undefined);
+        for (const waiters of batch.values()) for (const w of waiters) w(err, undefined, undefined);
       },
     );
   }
@@ -162,114 +200,45 @@ export class KyselySessionStore {
     this.opts.cache?.invalidate(`s:${idHash}`);
   }
 
-  set(sessionId: string, session: Session, cb: Callback): void {
-    // regenerate() writes its new, empty session at once. Nobody holds its id yet
-    // (the cookie is set only by a save at the end of the request, which writes the
-    // row with its data), so that write is skipped; so is any unmodified session.
-    if ((session as unknown as { isModified?: () => boolean }).isModified?.() === false) return cb();
-    // The cookie's settings are kept with the data: a remembered session must come back
-    // with its expiry, or the next answer would turn it into a browser-session cookie.
-    const { [SESSION_USER]: _user, ...data } = session as unknown as Record<string, unknown> & {
-      cookie: { expires?: Date | null };
-    };
-    const now = this.opts.clock.now();
-    const expires =
-      data.cookie?.expires instanceof Date
-        ? data.cookie.expires
-        : new Date(now.getTime() + this.opts.lifetimeSeconds * 1000);
-    const userId = typeof data.userId === 'number' ? data.userId : null;
-    const row = {
-      id_hash: this.opts.hashId(sessionId),
-      user_id: userId,
-      data: JSON.stringify(data),
-      expires_at: expires,
-    };
-    const replaced = this.replaces.get(session);
-    this.evict(row.id_hash);
-    if (replaced !== undefined) this.evict(replaced);
-    const db =
-      replaced === undefined
-        ? this.db
-        : withStatement(this.db.with('replaced', (qb) => qb.deleteFrom('sessions').where('id_hash', '=', replaced)));
-    db.insertInto('sessions')
-      .values(row)
-      .onConflict((oc) => oc.column('id_hash').doUpdateSet({ user_id: userId, data: row.data, expires_at: expires }))
-      .execute()
-      .then(() => {
-        this.replaces.delete(session);
-        cb();
-      }, cb);
-  }
-
-  destroy(sessionId: string, cb: Callback): void {
-    if (this.rotating.delete(sessionId)) return cb();
-    const audit = this.destroyAudit.get(sessionId);
-    this.destroyAudit.delete(sessionId);
-    const db =
-      audit === undefined
-        ? this.db
-        : withStatement(this.db.with('audit', (qb) => qb.insertInto('audit_events').values(audit)));
+  /**
+   * Writes a session's row (`json`: its data), and deletes the row it replaces
+   * (rotation: `replaces`, a key hash) in the same statement.
+   */
+  async write(sessionId: string, row: { json: string; userId: number | null; expires: Date }, replaces?: string) {
     const idHash = this.opts.hashId(sessionId);
     this.evict(idHash);
-    db.deleteFrom('sessions')
-      .where('id_hash', '=', idHash)
-      .execute()
-      .then(() => cb(), cb);
+    if (replaces !== undefined) this.evict(replaces);
+    const db =
+      replaces === undefined
+        ? this.db
+        : withStatement(this.db.with('replaced', (qb) => qb.deleteFrom('sessions').where('id_hash', '=', replaces)));
+    const values = { user_id: row.userId, data: row.json, expires_at: row.expires };
+    await db
+      .insertInto('sessions')
+      .values({ id_hash: idHash, ...values })
+      .onConflict((oc) => oc.column('id_hash').doUpdateSet(values))
+      .execute();
   }
 
-  /**
-   * A new session id for the request (session fixation: docs/architecture.md, Sessions, rotates it on
-   * every privilege change), with nothing of the old session's data. The old
-   * row, if the request came with one, is deleted when the new session is
-   * written; `settle` makes sure of it if the request ends without that write.
-   */
-  async rotate(request: FastifyRequest): Promise<void> {
-    const old = request.session;
-    // @fastify/session keeps the cookie's id only for a session it loaded from a row.
-    const stored = request.cookies[this.opts.cookieName] === old.encryptedSessionId;
-    const replaced = stored ? this.opts.hashId(old.sessionId) : this.replaces.get(old);
-    this.rotating.add(old.sessionId);
-    try {
-      await old.regenerate();
-    } finally {
-      this.rotating.delete(old.sessionId);
-    }
-    if (replaced !== undefined) this.replaces.set(request.session, replaced);
+  /** Deletes a session's row; `audit` (the signout row) is written by the same statement. */
+  async remove(sessionId: string, audit: Insertable<AuditEventsTable> | null): Promise<void> {
+    const db =
+      audit === null
+        ? this.db
+        : withStatement(this.db.with('audit', (qb) => qb.insertInto('audit_events').values(audit)));
+    await this.removeRow(this.opts.hashId(sessionId), db);
   }
 
-  /**
-   * Deletes a rotated-away row whose successor was not written (nothing was set
-   * after the rotation, so @fastify/session saved nothing). Null when there is nothing to do, the case of almost
-   * every request, so the hook costs no promise.
-   */
-  settle(request: FastifyRequest): Promise<void> | null {
-    const session = request.session;
-    const replaced = session ? this.replaces.get(session) : undefined;
-    if (replaced === undefined) return null;
-    this.replaces.delete(session);
-    this.evict(replaced);
-    return this.db
-      .deleteFrom('sessions')
-      .where('id_hash', '=', replaced)
-      .execute()
-      .then(() => undefined);
-  }
-
-  /** Ends the request's session; the audit row (signout) is written by the same statement. */
-  async end(request: FastifyRequest, audit: Insertable<AuditEventsTable> | null): Promise<void> {
-    const id = request.session.sessionId;
-    if (audit) this.destroyAudit.set(id, audit);
-    try {
-      await request.session.destroy();
-    } finally {
-      this.destroyAudit.delete(id);
-    }
+  /** Deletes the row under a key hash (a rotated-away session whose successor was never written). */
+  async removeRow(idHash: string, db: QueryCreator<DB> = this.db): Promise<void> {
+    this.evict(idHash);
+    await db.deleteFrom('sessions').where('id_hash', '=', idHash).execute();
   }
 }
 
-/** The session @fastify/session gets: the row's data with the user, or null when the user no longer holds it. */
-function sessionOf(row: Omit<LookupRow, 'data'>, data: Session): Session | null {
-  if (row.user_id === null) return data;
+/** The session as loaded, or null when its user no longer holds it. */
+function sessionOf(row: CachedRow, data: SessionData): LoadedSession | null {
+  if (row.user_id === null) return { data, json: row.json, user: undefined };
   // Void when the user was deactivated or their fs_uniquifier changed (password change, reset).
   if (row.active !== true || row.fs_uniquifier !== data.fsUniquifier) return null;
   const user: SessionUser = {
@@ -279,7 +248,7 @@ function sessionOf(row: Omit<LookupRow, 'data'>, data: Session): Session | null 
     tf_primary_method: row.tf_primary_method ?? null,
     policy: policySubject(row),
   };
-  return { ...data, [SESSION_USER]: user } as Session;
+  return { data, json: row.json, user };
 }
 
 function toCached(row: LookupRow): [string, CachedSession<CachedRow>] {
@@ -290,7 +259,7 @@ function toCached(row: LookupRow): [string, CachedSession<CachedRow>] {
   ];
 }
 
-/** Expired rows are ours to remove: @fastify/session never deletes what it does not read. */
+/** Expired rows are ours to remove: a lookup skips them but does not delete them. */
 export async function pruneExpiredSessions(db: Kysely<DB>, now: Date): Promise<number> {
   const result = await db.deleteFrom('sessions').where('expires_at', '<=', now).executeTakeFirst();
   return Number(result.numDeletedRows);

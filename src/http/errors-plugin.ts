@@ -2,7 +2,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { isDatabaseUnavailable } from '../db/unavailable.js';
 import { AppError, ValidationError } from '../errors.js';
 import { sendError } from './envelope.js';
-import { discardSessionChange, saveSessionChange } from './session-change.js';
+import { discardSessionChange, saveSessionChange } from './session.js';
 
 /** Fastify's own error codes for what a client sent, mapped to the catalogue. */
 const CLIENT_ERRORS: Record<string, AppError['key']> = {

@@ -38,7 +38,7 @@ describe(`session rotation (${DB_KIND})`, () => {
     app.post('/rotate', async (request) => {
       await rotateSession(request);
       request.session.marker = 'after';
-      return { sawOld: request.session.get('marker') };
+      return { sawOld: request.session.marker };
     });
     app.post('/rotate-twice', async (request) => {
       await rotateSession(request);

@@ -13,10 +13,8 @@ test('signs exactly like @fastify/cookie, so existing cookies stay valid', () =>
     const id = randomBytes(32).toString('base64url');
     const signed = theirs.sign(id);
     assert.equal(ours.sign(id), signed);
-    assert.deepEqual(ours.unsign(signed), { valid: true, renew: false, value: id });
-    // The re-sign after a verified unsign hands back the same cookie.
-    assert.equal(ours.sign(id), signed);
-    assert.deepEqual(ours.unsign(ours.sign(id)), theirs.unsign(signed));
+    assert.equal(ours.unsign(signed), id);
+    assert.deepEqual(theirs.unsign(ours.sign(id)), { valid: true, renew: false, value: id });
   }
 });
 
@@ -37,18 +35,7 @@ test('refuses what @fastify/cookie refuses', () => {
     '.',
     `${good}=`,
   ]) {
-    assert.deepEqual(ours.unsign(bad), theirs.unsign(bad), bad);
-    assert.equal(ours.unsign(bad).valid, false);
+    assert.equal(theirs.unsign(bad).valid, false, bad);
+    assert.equal(ours.unsign(bad), null, bad);
   }
-});
-
-test('a failed check remembers nothing, and the memory is bounded', () => {
-  const ours = createSessionSigner(secret);
-  const theirs = new Signer(secret, 'sha256');
-  const id = randomBytes(32).toString('base64url');
-  ours.unsign(`${id}.${'A'.repeat(43)}`);
-  assert.equal(ours.sign(id), theirs.sign(id));
-  for (let i = 0; i < 5000; i++) ours.unsign(theirs.sign(`id-${i}`));
-  assert.equal(ours.sign('id-1'), theirs.sign('id-1'));
-  assert.equal(ours.sign('id-4999'), theirs.sign('id-4999'));
 });
