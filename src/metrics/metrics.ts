@@ -1,5 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { QueryStats } from '../db/database.js';
+import { RequestMetrics } from './request-metrics.js';
 
 export type SignInOutcome = 'success' | 'failure' | 'pending_second_factor';
 export type CodeChannel = 'email' | 'sms';
@@ -85,19 +86,12 @@ export function createMetrics(database: { stats: QueryStats }): Metrics {
     labelNames: ['reason'],
     registers: [registry],
   });
-  const requests = new Counter({
-    name: 'tfa_http_requests_total',
-    help: 'Answered HTTP requests',
-    labelNames: ['method', 'route', 'status_code'],
-    registers: [registry],
-  });
-  const latency = new Histogram({
-    name: 'tfa_http_request_duration_seconds',
-    help: 'Time from request received to answer sent',
-    labelNames: ['method', 'route', 'status_code'],
-    buckets: LATENCY_BUCKETS,
-    registers: [registry],
-  });
+  const requests = new RequestMetrics(LATENCY_BUCKETS);
+  requests.register(
+    registry,
+    { counter: 'tfa_http_requests_total', histogram: 'tfa_http_request_duration_seconds' },
+    { counter: 'Answered HTTP requests', histogram: 'Time from request received to answer sent' },
+  );
   // Read at scrape time from the database's own count, so no query path needs to know about metrics.
   // It counts every statement this process sent through the database since it opened.
   let seen = 0;
@@ -122,11 +116,7 @@ export function createMetrics(database: { stats: QueryStats }): Metrics {
     lockout: () => lockouts.inc(),
     senderFailure: (channel) => senderFailures.inc({ channel }),
     smsRefused: (reason) => smsRefusals.inc({ reason: word(reason) }),
-    request({ method, route, status }, seconds) {
-      const labels = { method, route, status_code: String(status) };
-      requests.inc(labels);
-      latency.observe(labels, seconds);
-    },
+    request: ({ method, route, status }, seconds) => requests.record(method, route, status, seconds),
   };
 }
 

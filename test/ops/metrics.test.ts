@@ -70,6 +70,20 @@ describe(`GET /metrics (${DB_KIND})`, () => {
         status_code: '404',
       }) ?? 0) === 2,
     );
+    // The histogram as Prometheus reads it: cumulative buckets up to +Inf (the count), and a sum.
+    const series = { method: 'GET', route: 'unmatched', status_code: '404' };
+    const buckets = ['0.005', '0.01', '0.025', '0.05', '0.1', '0.25', '0.5', '1', '2.5', '5', '10', '+Inf'].map((le) =>
+      sample(text, 'tfa_http_request_duration_seconds_bucket', { ...series, le }),
+    );
+    assert.ok(
+      buckets.every((v, i) => v !== undefined && (i === 0 || v >= buckets[i - 1]!)),
+      `cumulative: ${buckets.join(' ')}`,
+    );
+    assert.equal(buckets.at(-1), 2);
+    const sum = sample(text, 'tfa_http_request_duration_seconds_sum', series);
+    assert.ok(sum !== undefined && sum > 0 && sum < 20, `sum ${sum}`);
+    assert.match(text, /# TYPE tfa_http_request_duration_seconds histogram/);
+    assert.match(text, /# TYPE tfa_http_requests_total counter/);
   });
 
   test('tfa_db_queries_total follows the statements the database sent', async () => {
