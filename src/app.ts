@@ -40,7 +40,7 @@ import { registerErrorHandling } from './http/errors-plugin.js';
 import { clientErrorHandler, frameworkErrors } from './http/framework-errors.js';
 import { BODY_LIMIT, registerJsonBody } from './http/json-body.js';
 import { registerRateLimit } from './http/rate-limit.js';
-import { genReqId, registerRequestId, RequestLog } from './http/request-log.js';
+import { genReqId, registerRequestId, RequestLog, requestLogger } from './http/request-log.js';
 import { registerSessions } from './http/session.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
 import { registerMetrics } from './metrics/metrics.routes.js';
@@ -95,6 +95,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     // An incoming X-Request-Id is kept when sane, so one id follows a request across services.
     genReqId,
     logController: new RequestLog(),
+    childLoggerFactory: requestLogger,
     // Requests arriving while the app closes get the envelope from registerDrain instead.
     return503OnClosing: false,
     // Answers Fastify would write itself (router and HTTP parser errors) are the envelope too.

@@ -1,6 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
+import type { Bindings, ChildLoggerOptions, Logger } from 'pino';
 
 export const REQUEST_ID_HEADER = 'x-request-id';
 
@@ -46,4 +53,76 @@ export function registerRequestId(app: FastifyInstance): void {
   app.addHook('onRequest', async (request, reply) => {
     reply.header('X-Request-Id', request.id);
   });
+}
+
+type Level = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
+
+/**
+ * A request's logger, made into a pino child (with the request id bound) only
+ * when it first writes a line. Fastify makes a child for every request, and
+ * pino serializes and redacts the bindings of each: ~3 % of a `GET /me`
+ * (BENCHMARKS.md), for requests that at the default level never log.
+ */
+class LazyRequestLogger {
+  private real: Logger | undefined;
+
+  constructor(
+    private readonly parent: Logger,
+    private readonly own: Bindings,
+  ) {}
+
+  private realLogger(): Logger {
+    return (this.real ??= this.parent.child(this.own));
+  }
+
+  private write(level: Level, args: unknown[]): void {
+    if (!(this.real ?? this.parent).isLevelEnabled(level)) return;
+    (this.realLogger()[level] as (...a: unknown[]) => void)(...args);
+  }
+
+  get level(): string {
+    return this.real?.level ?? this.parent.level;
+  }
+  set level(level: string) {
+    this.realLogger().level = level;
+  }
+  isLevelEnabled(level: string): boolean {
+    return (this.real ?? this.parent).isLevelEnabled(level);
+  }
+  fatal(...args: unknown[]): void {
+    this.write('fatal', args);
+  }
+  error(...args: unknown[]): void {
+    this.write('error', args);
+  }
+  warn(...args: unknown[]): void {
+    this.write('warn', args);
+  }
+  info(...args: unknown[]): void {
+    this.write('info', args);
+  }
+  debug(...args: unknown[]): void {
+    this.write('debug', args);
+  }
+  trace(...args: unknown[]): void {
+    this.write('trace', args);
+  }
+  silent(): void {}
+  child(bindings: Bindings, opts?: ChildLoggerOptions): Logger {
+    return this.realLogger().child(bindings, opts);
+  }
+}
+
+/**
+ * Fastify's childLoggerFactory: the lazy logger above, unless the route asks
+ * for a level of its own (then the child is needed at once).
+ */
+export function requestLogger(
+  this: unknown,
+  logger: FastifyBaseLogger,
+  bindings: Bindings,
+  opts: ChildLoggerOptions,
+): FastifyBaseLogger {
+  if (opts.level !== undefined) return logger.child(bindings, opts);
+  return new LazyRequestLogger(logger as Logger, bindings) as unknown as FastifyBaseLogger;
 }

@@ -11,7 +11,7 @@ import { envelope, isEnvelope } from '../http/envelope.js';
 import { registerErrorHandling } from '../http/errors-plugin.js';
 import { clientErrorHandler, frameworkErrors } from '../http/framework-errors.js';
 import { BODY_LIMIT, registerJsonBody } from '../http/json-body.js';
-import { genReqId, registerRequestId, RequestLog } from '../http/request-log.js';
+import { genReqId, registerRequestId, RequestLog, requestLogger } from '../http/request-log.js';
 import { introspectRoutes } from './introspect.routes.js';
 import { registerOperatorAuth } from './operator-auth.js';
 import { operatorRoutes } from './operator.routes.js';
@@ -40,6 +40,7 @@ export async function buildOperatorApp(opts: OperatorAppOptions): Promise<Fastif
     bodyLimit: BODY_LIMIT,
     genReqId,
     logController: new RequestLog(),
+    childLoggerFactory: requestLogger,
     frameworkErrors,
     clientErrorHandler,
     // `{user}` may be an e-mail address (at most 254 characters), URL-encoded.
