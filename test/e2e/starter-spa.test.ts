@@ -57,7 +57,7 @@ let spaOrigin: string;
 let sizes: Map<string, { bytes: number; gzip: number }>;
 let typecheck: Promise<string>;
 const email = uniqueEmail('starter');
-const journey = { failed: false, secret: '', recoveryCodes: [] as string[] };
+const journey = { failed: false, secret: '', recoveryCodes: [] as string[], signInKey: '' };
 
 function step(name: string, fn: () => Promise<void>): void {
   it(name, async (t) => {
@@ -121,6 +121,7 @@ describe('the starter SPA in Chromium', () => {
           SECURITY_WEBAUTHN: 'true',
           SECURITY_WAN_RP_ID: 'localhost',
           SECURITY_WAN_ORIGINS: spaOrigin,
+          SECURITY_UNIFIED_SIGNIN: 'true',
         },
         { clock },
       ).then((a) => (api = a)),
@@ -312,5 +313,62 @@ describe('the starter SPA in Chromium', () => {
     await waitForUi(page, '#code-hint', 'We sent a code by E-mail');
     await enterCode('code-form', api!.senders.lastCode(email));
     await waitForUi(page, '#status', '(password + email)');
+  });
+
+  step('unified sign-in: an authenticator added as a sign-in method from the account', async () => {
+    await page.click('#show-sign-in-methods');
+    await waitForUi(page, '#us-active li[data-method=password]', 'Password');
+    await page.click('#us-add [data-add=authenticator]');
+    await waitForUi(page, '#us-setup-hint', 'type the code the app shows');
+    await page.waitForFunction(() => (globalThis as any).document.getElementById('us-qr').complete);
+    const otpauth = new URL(scanPng(await page.locator('#us-qr').screenshot()));
+    journey.signInKey = otpauth.searchParams.get('secret')!;
+    assert.equal((await page.textContent('#us-manual-key'))!.replace(/-/g, ''), journey.signInKey);
+    await page.fill('#us-setup-form [name=code]', oathtool(journey.signInKey, clock.now()));
+    await page.click('#us-setup-form button[type=submit]');
+    await waitForUi(page, '#us-message', 'Authenticator app now signs you in.');
+    await waitForUi(page, '#us-active li[data-method=authenticator]', 'Authenticator app');
+    await shot('08-sign-in-methods');
+  });
+
+  step('unified sign-in: the authenticator code instead of the password', async () => {
+    await signOut();
+    await waitForUi(page, '#code-sign-in-hint', 'Authenticator app');
+    clock.offset += STEP_MS;
+    await page.fill('#code-sign-in-form [name=identity]', email);
+    await page.fill('#code-sign-in-form [name=passcode]', oathtool(journey.signInKey, clock.now()));
+    await page.click('#code-sign-in-form button[type=submit]');
+    // Not in SECURITY_US_MFA_REQUIRED (password, email): no second factor after it.
+    await waitForUi(page, '#status', `Signed in as ${email} (authenticator)`);
+    await shot('09-signed-in-with-a-code');
+  });
+
+  step('unified sign-in: an e-mailed code, then the second factor; removing the method', async () => {
+    await page.click('#show-sign-in-methods');
+    await page.click('#us-add [data-add=email]');
+    await waitForUi(page, '#us-setup-hint', 'We e-mailed you a code');
+    await page.fill('#us-setup-form [name=code]', api!.senders.lastCode(email));
+    await page.click('#us-setup-form button[type=submit]');
+    await waitForUi(page, '#us-message', 'E-mail code now signs you in.');
+    await signOut();
+    clock.offset += STEP_MS + 1000; // past the e-mail send gap of the setup's code
+    await page.fill('#code-sign-in-form [name=identity]', email);
+    const sent = emailsTo();
+    await page.click('#send-sign-in-code [data-send=email]');
+    await waitForUi(page, '#code-sign-in-hint', 'We e-mailed you a code');
+    assert.equal(emailsTo(), sent + 1);
+    // The second factor is e-mail too: its code goes out after the send gap of the first.
+    clock.offset += STEP_MS + 1000;
+    await page.fill('#code-sign-in-form [name=passcode]', api!.senders.lastCode(email));
+    await page.click('#code-sign-in-form button[type=submit]');
+    // E-mail is in SECURITY_US_MFA_REQUIRED: the second factor follows, as after a password.
+    await waitForUi(page, '#code-hint', 'We sent a code by E-mail');
+    assert.equal(await page.isVisible('#resend-sign-in-code'), false, 'no resend: there is no password step to repeat');
+    await enterCode('code-form', api!.senders.lastCode(email));
+    await waitForUi(page, '#status', `Signed in as ${email} (email`);
+    await page.click('#show-sign-in-methods');
+    await page.click('#us-active button[data-remove=email]');
+    await waitForUi(page, '#us-message', 'E-mail code no longer signs you in.');
+    assert.equal(await page.locator('#us-active li[data-method=email]').count(), 0);
   });
 });

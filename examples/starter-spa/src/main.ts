@@ -27,6 +27,7 @@ import {
   type SetupChallenge,
   type SignInResult,
 } from '@tfa-service/client';
+import { showSignInMethods, wireCodeSignIn, wireSignInMethods } from './codes.js';
 import { showDevices } from './devices.js';
 import { showKeys, wireKeyForm } from './keys.js';
 import { button, el, input, onClick, onSubmit, run, setText, show, view } from './ui.js';
@@ -62,6 +63,7 @@ async function showSignedIn(): Promise<void> {
   setText('status', `Signed in as ${who.user.email} (${who.authn_methods.join(' + ')}); second factor: ${method}`);
   show('devices', false);
   show('keys', false);
+  show('sign-in-methods', false);
   view('signed-in');
 }
 
@@ -80,7 +82,8 @@ function showCodeEntry(method: SecondFactorMethod): void {
       ? 'Enter the code your authenticator app shows.'
       : `We sent a code by ${METHOD_LABELS[method]}.`,
   );
-  show('resend-sign-in-code', method !== 'authenticator');
+  // A new code is sent by repeating the password step: not after a sign-in by code.
+  show('resend-sign-in-code', method !== 'authenticator' && pendingSignIn !== null);
   placeRescue('view-code');
   input(el<HTMLFormElement>('code-form'), 'code').value = '';
   view('code');
@@ -93,7 +96,7 @@ function showKeyEntry(): void {
 }
 
 /** The user holds a code method and a security key: one button each (POST /tf-select). */
-function showSelect(methods: SecondFactorChoice[], credentials: Credentials): void {
+function showSelect(methods: SecondFactorChoice[], credentials: Credentials | null): void {
   setText('status', 'Password accepted; choose a second factor');
   el('select-methods').replaceChildren(
     ...methods.map((m) =>
@@ -122,7 +125,8 @@ function showSetup(methods: SecondFactorMethod[], intro: string): void {
   view('setup');
 }
 
-async function afterPassword(result: SignInResult, credentials: Credentials): Promise<void> {
+/** After the first factor: the password, or a code of unified sign-in (`credentials` null). */
+async function afterPassword(result: SignInResult, credentials: Credentials | null): Promise<void> {
   if (result.status === 'signed-in') return showSignedIn();
   if (result.status === 'code-required') {
     pendingSignIn = credentials;
@@ -256,6 +260,8 @@ onClick('new-recovery-codes', showRecoveryCodes);
 onClick('show-devices', () => showDevices(tfa));
 onClick('show-keys', () => showKeys(tfa));
 wireKeyForm(tfa);
+onClick('show-sign-in-methods', () => showSignInMethods(tfa));
+wireSignInMethods(tfa);
 
 onClick('change-setup', async () => {
   const info = await setupInfo(tfa);
@@ -268,4 +274,7 @@ onClick('sign-out', async () => {
   showSignedOut();
 });
 
-void run(async () => ((await currentUser(tfa)) ? showSignedIn() : showSignedOut()));
+void run(async () => {
+  await ((await currentUser(tfa)) ? showSignedIn() : showSignedOut());
+  await wireCodeSignIn(tfa, (result) => afterPassword(result, null));
+});
