@@ -66,6 +66,27 @@ describe('security keys through the client package', () => {
     assert.deepEqual((await pkg.me(client)).authn_methods, ['password', 'webauthn']);
   });
 
+  it('regains freshness with the key (/wan-verify) when a change answers reauthRequired', async () => {
+    await pkg.signOut(client);
+    // Remembered, so the session outlives SECURITY_FRESHNESS and its grace (25 h) and only goes stale.
+    assert.equal((await pkg.signIn(client, { email, password: PASSWORD, remember: true })).status, 'key-required');
+    await pkg.signInWithKey(client, ceremonyOf(key));
+    t.clock.advance(25 * 3600_000 + 1000);
+    const stale = await pkg.listKeys(client).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    assert.ok(stale instanceof pkg.TfaApiError && stale.reauthRequired, `reauthRequired: ${String(stale)}`);
+    await rejects(pkg.reauthenticateWithKey(client, ceremonyOf(softKey())), 'WEBAUTHN_UNKNOWN_CREDENTIAL_ID');
+    const counter = key.counter;
+    assert.equal((await pkg.reauthenticateWithKey(client, ceremonyOf(key))).email, email);
+    assert.ok(key.counter > counter, 'the assertion was made by the key');
+    assert.deepEqual(
+      (await pkg.listKeys(client)).map((k) => k.name),
+      ['Desk key'],
+    );
+  });
+
   it('a key the service does not know is refused and the sign-in stays pending', async () => {
     await pkg.signOut(client);
     await pkg.signIn(client, { email, password: PASSWORD });

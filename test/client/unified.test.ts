@@ -145,6 +145,31 @@ describe('unified sign-in through the client package', () => {
     afterSendGap();
     await rejects(pkg.sendSignInCode(client, email, 'email'), 'US_METHOD_NOT_AVAILABLE');
   });
+
+  it('regains freshness with a code (/us-verify) when a change answers reauthRequired', async () => {
+    // Remembered, so the session outlives SECURITY_FRESHNESS and its grace (25 h) and only goes stale.
+    const signedIn = await pkg.signInWithPasscode(client, { identity: email, passcode: PASSWORD, remember: true });
+    assert.equal(signedIn.status, 'signed-in');
+    t.clock.advance(25 * 3600_000 + 1000);
+    const stale = await pkg.unifiedMethods(client).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    assert.ok(stale instanceof pkg.TfaApiError && stale.reauthRequired, `reauthRequired: ${String(stale)}`);
+    assert.deepEqual(await pkg.reauthenticationOptions(client), {
+      methods: ['password', 'email', 'authenticator', 'sms'],
+      codeMethods: ['sms'],
+    });
+    afterSendGap();
+    await pkg.sendReauthenticationCode(client, 'sms');
+    await rejects(pkg.reauthenticateWithPasscode(client, 'not the code'), 'INVALID_PASSWORD_CODE');
+    assert.equal((await pkg.reauthenticateWithPasscode(client, t.senders.lastCode('+14155550123'))).email, email);
+    assert.deepEqual((await pkg.unifiedMethods(client)).active, ['password', 'authenticator', 'sms']);
+    // The authenticator's code does it too.
+    t.clock.advance(25 * 3600_000 + 1000);
+    assert.equal((await pkg.reauthenticateWithPasscode(client, nextTotp(secret))).email, email);
+    assert.deepEqual((await pkg.unifiedMethods(client)).active, ['password', 'authenticator', 'sms']);
+  });
 });
 
 describe('unified sign-in with a second factor, through the client package', () => {

@@ -97,3 +97,19 @@ export async function deleteKey(client: TfaClient, name: string): Promise<Securi
   await client.call('post', '/wan-delete', { body: { name } });
   return listKeys(client);
 }
+
+/**
+ * Freshness regained with one of the user's keys, when a call answered 401 with
+ * `reauthRequired`: POST /wan-verify, the authenticator's assertion, POST
+ * /wan-verify/{wan_state}. Another user's key is `WEBAUTHN_UNKNOWN_CREDENTIAL_ID`.
+ */
+export async function reauthenticateWithKey(client: TfaClient, ceremony: KeyCeremony): Promise<User> {
+  const start = await client.call('post', '/wan-verify', { body: {} });
+  const credential = JSON.stringify(await ceremony.get(start.credential_options));
+  const done = await client.call('post', '/wan-verify/{wan_state}', {
+    params: { wan_state: start.wan_state },
+    body: { credential },
+    query: client.signInQuery(),
+  });
+  return done.user;
+}

@@ -3,7 +3,7 @@ import { TfaUsageError } from '../errors.js';
 import { afterFirstFactor } from './first-factor.js';
 import type { SetupChallenge } from './setup.js';
 import type { SignInResult } from './sign-in.js';
-import type { Schemas, SecondFactorMethod } from './types.js';
+import type { Schemas, SecondFactorMethod, User } from './types.js';
 
 /**
  * Unified sign-in (`SECURITY_UNIFIED_SIGNIN=true` on the service; openapi.yaml,
@@ -131,4 +131,36 @@ export async function confirmUnifiedSetup(
 /** POST /us-setup {delete_method}: removes sign-in methods at once (never the password). */
 export async function removeUnifiedMethods(client: TfaClient, methods: UnifiedMethod[]): Promise<void> {
   await client.call('post', '/us-setup', { body: { delete_method: methods } });
+}
+
+/** What a signed-in user may reauthenticate with (GET /us-verify). */
+export interface ReauthenticationOptions {
+  /** `SECURITY_US_ENABLED_METHODS`. */
+  methods: UnifiedMethod[];
+  /** The user's set-up methods whose code the service sends (`sendReauthenticationCode`). */
+  codeMethods: UnifiedMethod[];
+}
+
+/** GET /us-verify: the methods this user may regain freshness with. */
+export async function reauthenticationOptions(client: TfaClient): Promise<ReauthenticationOptions> {
+  const answer = await client.call('get', '/us-verify');
+  return { methods: answer.available_methods, codeMethods: answer.code_methods };
+}
+
+/** POST /us-verify/send-code: an e-mail or SMS code for `reauthenticateWithPasscode`, kept on this session. */
+export async function sendReauthenticationCode(client: TfaClient, method: 'email' | 'sms'): Promise<void> {
+  await client.call('post', '/us-verify/send-code', { body: { chosen_method: method } });
+}
+
+/**
+ * POST /us-verify: the password or a code of a sign-in method, when a call
+ * answered 401 with `reauthRequired`; freshness restarts, as with
+ * `reauthenticate`. Wrong: `INVALID_PASSWORD_CODE`.
+ */
+export async function reauthenticateWithPasscode(client: TfaClient, passcode: string): Promise<User> {
+  const answer = await client.call('post', '/us-verify', {
+    body: { passcode: passcode.trim() },
+    query: client.signInQuery(),
+  });
+  return answer.user;
 }
