@@ -4,7 +4,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'data/', 'test-results/', 'test/e2e/app/dist/', 'test/e2e/app/generated/'] },
+  { ignores: ['node_modules/', 'dist/', 'data/', 'test-results/'] },
   // Build output of the client package and the starter SPA (packages/client/README.md).
   { ignores: ['packages/*/dist/', 'examples/*/dist/'] },
   js.configs.recommended,

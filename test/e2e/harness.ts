@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import type { FastifyInstance } from 'fastify';
 import {
   chromium,
@@ -23,9 +22,6 @@ import { testConfig } from '../helpers/app.js';
 import { createTestDatabase } from '../helpers/db.js';
 import { RecordingSenders } from '../helpers/senders.js';
 import { harvestSecrets, suiteLogged } from '../helpers/suite-log.js';
-import { APP_DIR } from './spa-server.js';
-
-export const SCREENSHOTS = 'test-results/e2e';
 
 export interface RunningApi {
   origin: string;
@@ -110,31 +106,6 @@ export function scanPng(png: Buffer): string {
     }).replace(/\n$/, '');
   } finally {
     rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-/** Empties the screenshot folder, so a run leaves only its own pictures. */
-export function resetScreenshots(): void {
-  rmSync(SCREENSHOTS, { recursive: true, force: true });
-  mkdirSync(SCREENSHOTS, { recursive: true });
-}
-
-export async function screenshot(page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
-}
-
-/** `tsc -p test/e2e/app`, in a child process so it runs while the browser works. */
-export async function typecheckSpa(): Promise<{ ok: boolean; output: string }> {
-  try {
-    await promisify(execFile)(process.execPath, [
-      'node_modules/typescript/bin/tsc',
-      '-p',
-      join(APP_DIR, 'tsconfig.json'),
-    ]);
-    return { ok: true, output: '' };
-  } catch (err) {
-    const e = err as { stdout?: string; stderr?: string; message: string };
-    return { ok: false, output: `${e.stdout ?? ''}${e.stderr ?? ''}` || e.message };
   }
 }
 

@@ -11,6 +11,15 @@
  * over the e-mail code), made and used by Chromium's virtual authenticator
  * (WebAuthn.addVirtualAuthenticator over CDP).
  *
+ * Threats: the browser-side guarantees an SPA relies on must hold in a real
+ * browser, not only in inject(): the session cookie is HttpOnly (an XSS on any
+ * port of the host cannot read it — cookies ignore ports), SameSite=Lax and
+ * Secure; CORS lets only the listed origin read credentialed answers; a
+ * signed-in state change without the CSRF token is refused; and a page on
+ * another port of the same site — which SameSite does NOT keep out — can
+ * neither read the session nor change anything with it (Origin check).
+ * Dropping any of these makes a step below fail.
+ *
  * The SPA and the service are reached as http://localhost:<port>: WebAuthn needs a
  * secure context and an RP id that is the page's domain (an IP address cannot be one),
  * and two ports of localhost are one site, so the session cookie goes along.
@@ -31,10 +40,13 @@ import { oathtool } from '../helpers/real-clients.js';
 import {
   addVirtualKey,
   AheadClock,
+  assertCookieAttributes,
   launchChromium,
   localhost,
   scanPng,
+  setCookieAttributes,
   startApi,
+  startForeignOrigin,
   waitForError,
   waitForUi,
   type RunningApi,
@@ -47,7 +59,9 @@ const SHOTS = 'test-results/e2e-starter';
 
 const clock = new AheadClock();
 let api: RunningApi | undefined;
+let apiOrigin: string;
 let spa: BuiltSpa | undefined;
+let foreign: { origin: string; close(): Promise<void> } | undefined;
 let browser: Browser | undefined;
 let context: BrowserContext;
 let page: Page;
@@ -57,7 +71,10 @@ let spaOrigin: string;
 let sizes: Map<string, { bytes: number; gzip: number }>;
 let typecheck: Promise<string>;
 const email = uniqueEmail('starter');
-const journey = { failed: false, secret: '', recoveryCodes: [] as string[], signInKey: '' };
+const journey = { failed: false, secret: '', recoveryCodes: [] as string[], signInKey: '', sessionSetCookie: '' };
+/** The SPA's own requests to the service (not the test's probes), for the CSRF audit at the end. */
+const apiRequests: { method: string; path: string; csrf: boolean }[] = [];
+let probing = false;
 
 function step(name: string, fn: () => Promise<void>): void {
   it(name, async (t) => {
@@ -92,6 +109,46 @@ async function signIn(remember = false): Promise<void> {
 async function signOut(): Promise<void> {
   await page.click('#sign-out');
   await waitForUi(page, '#status', 'Signed out');
+  assert.equal(await cookie('session'), undefined, 'sign-out clears the session cookie');
+}
+
+async function cookie(name: string) {
+  return (await context.cookies(apiOrigin)).find((c) => c.name === name);
+}
+
+/** fetch() from inside a page; returns the status and error key, or the browser's refusal. */
+async function fetchIn(
+  p: Page,
+  url: string,
+  init: {
+    method?: string;
+    credentials: 'include' | 'omit';
+    headers?: Record<string, string>;
+    body?: string;
+    mode?: 'cors' | 'no-cors';
+  },
+) {
+  probing = true;
+  try {
+    return await p.evaluate(
+      async ([u, i]) => {
+        try {
+          const res = await fetch(u, i);
+          const data: any = res.type === 'opaque' ? null : await res.json().catch(() => null);
+          return {
+            status: res.status,
+            code: data?.response?.error_code as string | undefined,
+            email: data?.response?.user?.email as string | undefined,
+          };
+        } catch (err) {
+          return { refused: String(err) };
+        }
+      },
+      [url, init] as const,
+    );
+  } finally {
+    probing = false;
+  }
 }
 
 async function enterCode(form: 'code-form' | 'setup-form' | 'recovery-form', code: string): Promise<void> {
@@ -122,24 +179,37 @@ describe('the starter SPA in Chromium', () => {
           SECURITY_WAN_RP_ID: 'localhost',
           SECURITY_WAN_ORIGINS: spaOrigin,
           SECURITY_UNIFIED_SIGNIN: 'true',
+          SECURITY_REGISTERABLE: 'true',
         },
         { clock },
       ).then((a) => (api = a)),
       launchChromium().then((b) => (browser = b)),
+      startForeignOrigin().then((f) => (foreign = f)),
     ]);
     for (const s of started) if (s.status === 'rejected') throw s.reason;
-    spa.apiOrigin = localhost(api!.origin);
+    apiOrigin = localhost(api!.origin);
+    spa.apiOrigin = apiOrigin;
     sizes = await spa.build();
     await createUser(api!.database, email, PASSWORD);
     context = await browser!.newContext({ viewport: { width: 720, height: 560 } });
     page = await context.newPage();
     page.setDefaultTimeout(15_000);
     ({ cdp, authenticatorId } = await addVirtualKey(context, page));
+    page.on('request', (r) => {
+      if (probing || !r.url().startsWith(`${apiOrigin}/`)) return;
+      apiRequests.push({ method: r.method(), path: new URL(r.url()).pathname, csrf: 'x-csrf-token' in r.headers() });
+    });
+    page.on('response', (r) => {
+      if (!r.url().startsWith(`${apiOrigin}/`)) return;
+      void setCookieAttributes(r, 'session').then((a) => {
+        if (a && !/Max-Age=0|Expires=Thu, 01 Jan 1970/i.test(a)) journey.sessionSetCookie = a;
+      });
+    });
   });
 
   after(async () => {
     await browser?.close();
-    await Promise.all([spa?.close(), api?.close()]);
+    await Promise.all([spa?.close(), foreign?.close(), api?.close()]);
   });
 
   it('typechecks against the client package (tsc -p examples/starter-spa) and builds with Vite', async (t) => {
@@ -182,6 +252,69 @@ describe('the starter SPA in Chromium', () => {
     await shot('02-recovery-codes');
     await page.click('#recovery-codes-saved');
     await waitForUi(page, '#status', `Signed in as ${email} (password + authenticator); second factor: authenticator`);
+  });
+
+  step('the session cookie is HttpOnly, SameSite=Lax and Secure, and no script can read it', async () => {
+    // Cookies ignore ports: without HttpOnly the SPA's own document would see the API's session.
+    const visible = await page.evaluate(() => (globalThis as any).document.cookie as string);
+    const names = visible.split(/;\s*/).map((c) => c.split('=')[0]);
+    assert.ok(!names.includes('session'), `document.cookie shows the session cookie (HttpOnly): ${names.join(', ')}`);
+    assertCookieAttributes(journey.sessionSetCookie, 'the session cookie', 'Lax');
+    const session = await cookie('session');
+    assert.ok(session, 'the browser stored the session cookie (Secure is accepted on http://localhost)');
+    assert.equal(session.httpOnly, true, 'session cookie: HttpOnly');
+    assert.equal(session.sameSite, 'Lax', 'session cookie: SameSite=Lax');
+    assert.equal(session.secure, true, 'session cookie: Secure');
+    // CORS with credentials: the listed origin reads the signed-in answer; without cookies it is anonymous.
+    assert.deepEqual(await fetchIn(page, `${apiOrigin}/me`, { credentials: 'include' }), {
+      status: 200,
+      code: undefined,
+      email,
+    });
+    assert.deepEqual(await fetchIn(page, `${apiOrigin}/me`, { credentials: 'omit' }), {
+      status: 401,
+      code: 'UNAUTHENTICATED',
+      email: undefined,
+    });
+  });
+
+  step('a signed-in state change without the X-CSRF-Token header is refused', async () => {
+    const verify = (headers: Record<string, string>) =>
+      fetchIn(page, `${apiOrigin}/verify`, {
+        method: 'POST',
+        credentials: 'include',
+        headers: { 'Content-Type': 'application/json', ...headers },
+        body: JSON.stringify({ password: PASSWORD }),
+      });
+    assert.deepEqual(await verify({}), { status: 400, code: 'CSRF_TOKEN_MISSING', email: undefined });
+    assert.deepEqual(await verify({ 'X-CSRF-Token': 'forged' }), {
+      status: 400,
+      code: 'CSRF_TOKEN_INVALID',
+      email: undefined,
+    });
+  });
+
+  step('a page on another port of the same site can neither read the session nor act with it', async () => {
+    const evil = await context.newPage();
+    try {
+      await evil.goto(localhost(foreign!.origin));
+      // SameSite=Lax sends the cookie here (same site), so CORS and the Origin check are what stop it.
+      const read = await fetchIn(evil, `${apiOrigin}/me`, { credentials: 'include' });
+      assert.match(String(read.refused), /TypeError: Failed to fetch/, 'CORS hides the answer from an unlisted origin');
+      const forged = evil.waitForResponse((r) => r.url() === `${apiOrigin}/logout`);
+      await fetchIn(evil, `${apiOrigin}/logout`, {
+        method: 'POST',
+        mode: 'no-cors',
+        credentials: 'include',
+        headers: { 'Content-Type': 'text/plain' },
+        body: '{}',
+      });
+      // The answer is opaque to the page and Chromium keeps no body for it; 403 is only ever ORIGIN_NOT_ALLOWED.
+      assert.equal((await forged).status(), 403, 'the Origin check refuses the forged sign-out');
+    } finally {
+      await evil.close();
+    }
+    assert.equal((await fetchIn(page, `${apiOrigin}/me`, { credentials: 'include' })).status, 200, 'still signed in');
   });
 
   step('sign out, then in with the password and a code; a wrong code shows the service error', async () => {
@@ -370,5 +503,26 @@ describe('the starter SPA in Chromium', () => {
     await page.click('#us-active button[data-remove=email]');
     await waitForUi(page, '#us-message', 'E-mail code no longer signs you in.');
     assert.equal(await page.locator('#us-active li[data-method=email]').count(), 0);
+  });
+
+  step('every change the SPA made with a signed-in session carried the CSRF token', async () => {
+    await signOut();
+    const signedInChanges = new Set(['/logout', '/tf-setup', '/mf-recovery-codes', '/wan-register', '/wan-delete']);
+    const changes = apiRequests.filter((r) => r.method !== 'GET' && r.method !== 'OPTIONS');
+    assert.ok(changes.length >= 20, `the SPA made the changes (${changes.length})`);
+    const checked = changes.filter((r) => signedInChanges.has(r.path) || r.path.startsWith('/us-setup'));
+    assert.ok(checked.length >= 8, `changes of a signed-in session (${checked.length})`);
+    assert.deepEqual(
+      checked.filter((r) => !r.csrf),
+      [],
+      'X-CSRF-Token on every change of a signed-in session',
+    );
+  });
+
+  step('registers a new account from the page; the service asks for a second factor first', async () => {
+    await page.fill('#register-form [name=email]', uniqueEmail('starter-new'));
+    await page.fill('#register-form [name=password]', PASSWORD);
+    await page.click('#register-form button[type=submit]');
+    await waitForUi(page, '#setup-intro', 'needs a second factor');
   });
 });
