@@ -77,13 +77,7 @@ export class SessionControl {
   /** Writes the session now if its data changed (the error handler's, before it answers); otherwise nothing. */
   async save(request: FastifyRequest): Promise<void> {
     const session = request.session as Session | null | undefined;
-    if (!session || pendingWrite(session) === null) return;
-    const now = this.clock.now();
-    const expires = extendRemembered(session, now) ?? new Date(now.getTime() + this.cookie.lifetimeSeconds * 1000);
-    const json = JSON.stringify(session);
-    const userId = typeof session.userId === 'number' ? session.userId : null;
-    await this.store.write(session.sessionId, { json, userId, expires }, replacedRow(session));
-    markSaved(session, json);
+    if (session && pendingWrite(session) !== null) await this.write(session);
   }
 
   /** onSend: writes what changed and sets the cookie; clears a cookie that names no live session. */
@@ -91,8 +85,18 @@ export class SessionControl {
     const session = request.session as Session | null | undefined;
     // Ended (POST /logout clears the cookie itself), or discarded by the error handler.
     if (!session) return done();
-    if (wasSaved(session) || pendingWrite(session) === null) return this.settle(request, reply, session, done);
-    this.save(request).then(() => this.settle(request, reply, session, done), done);
+    if (pendingWrite(session) === null) return this.settle(request, reply, session, done);
+    this.write(session).then(() => this.settle(request, reply, session, done), done);
+  }
+
+  /** Writes a changed session's row; a remembered one is extended first, so its JSON is taken after that. */
+  private async write(session: Session): Promise<void> {
+    const now = this.clock.now();
+    const expires = extendRemembered(session, now) ?? new Date(now.getTime() + this.cookie.lifetimeSeconds * 1000);
+    const json = JSON.stringify(session);
+    const userId = typeof session.userId === 'number' ? session.userId : null;
+    await this.store.write(session.sessionId, { json, userId, expires }, replacedRow(session));
+    markSaved(session, json);
   }
 
   private settle(request: FastifyRequest, reply: FastifyReply, session: Session, done: Done): void {

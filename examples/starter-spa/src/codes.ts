@@ -4,7 +4,6 @@ import {
   removeUnifiedMethods,
   sendSignInCode,
   signInWithPasscode,
-  TfaApiError,
   unifiedMethods,
   unifiedSignInOptions,
   type SignInResult,
@@ -12,7 +11,7 @@ import {
   type UnifiedMethod,
   type UnifiedSetupChallenge,
 } from '@tfa-service/client';
-import { button, el, input, onSubmit, setText, show } from './ui.js';
+import { button, el, input, onSubmit, setText, show, unlessSwitchedOff } from './ui.js';
 
 /**
  * Unified sign-in (the service's SECURITY_UNIFIED_SIGNIN=true): signing in with
@@ -40,13 +39,8 @@ function identity(): string {
  * (e-mail, by default) still leads to the second factor.
  */
 export async function wireCodeSignIn(tfa: TfaClient, after: (result: SignInResult) => Promise<void>): Promise<void> {
-  let options;
-  try {
-    options = await unifiedSignInOptions(tfa);
-  } catch (err) {
-    if (err instanceof TfaApiError && err.status === 404) return;
-    throw err;
-  }
+  const options = await unlessSwitchedOff(unifiedSignInOptions(tfa));
+  if (options === null) return;
   el('send-sign-in-code').replaceChildren(
     ...options.codeMethods.map((m) =>
       button(
@@ -125,14 +119,8 @@ async function begin(tfa: TfaClient, method: 'email' | 'sms' | 'authenticator', 
 
 /** The account's sign-in methods: the password always; others added with a code, or removed. */
 export async function showSignInMethods(tfa: TfaClient): Promise<void> {
-  let methods;
-  try {
-    methods = await unifiedMethods(tfa);
-  } catch (err) {
-    if (err instanceof TfaApiError && err.status === 404)
-      throw new Error('This service has unified sign-in switched off (SECURITY_UNIFIED_SIGNIN).', { cause: err });
-    throw err;
-  }
+  const methods = await unlessSwitchedOff(unifiedMethods(tfa));
+  if (methods === null) throw new Error('This service has unified sign-in switched off (SECURITY_UNIFIED_SIGNIN).');
   setup = null;
   renderMethods(tfa, methods.active, methods.available);
   show('us-setup', false);

@@ -1,13 +1,5 @@
-import {
-  browserKeys,
-  deleteKey,
-  listKeys,
-  registerKey,
-  TfaApiError,
-  type SecurityKey,
-  type TfaClient,
-} from '@tfa-service/client';
-import { button, cell, el, input, onSubmit, setText, show } from './ui.js';
+import { browserKeys, deleteKey, listKeys, registerKey, type SecurityKey, type TfaClient } from '@tfa-service/client';
+import { button, cell, el, input, onSubmit, setText, show, unlessSwitchedOff } from './ui.js';
 
 function row(tfa: TfaClient, key: SecurityKey): HTMLTableRowElement {
   const tr = document.createElement('tr');
@@ -43,14 +35,8 @@ function render(tfa: TfaClient, keys: SecurityKey[]): void {
  * a fresh session, which a sign-in just made is.
  */
 export async function showKeys(tfa: TfaClient): Promise<void> {
-  let keys: SecurityKey[];
-  try {
-    keys = await listKeys(tfa);
-  } catch (err) {
-    if (err instanceof TfaApiError && err.status === 404)
-      throw new Error('This service has security keys switched off (SECURITY_WEBAUTHN).', { cause: err });
-    throw err;
-  }
+  const keys = await unlessSwitchedOff(listKeys(tfa));
+  if (keys === null) throw new Error('This service has security keys switched off (SECURITY_WEBAUTHN).');
   render(tfa, keys);
   setText('key-message', '');
   show('keys');

@@ -18,7 +18,6 @@ import {
   signInWithKey,
   signOut,
   submitCode,
-  TfaApiError,
   useRecoveryCode,
   type Credentials,
   type RescueOption,
@@ -30,7 +29,7 @@ import {
 import { showSignInMethods, wireCodeSignIn, wireSignInMethods } from './codes.js';
 import { showDevices } from './devices.js';
 import { showKeys, wireKeyForm } from './keys.js';
-import { button, el, input, onClick, onSubmit, run, setText, show, view } from './ui.js';
+import { button, el, input, onClick, onSubmit, run, setText, show, unlessSwitchedOff, view } from './ui.js';
 
 /**
  * A starter single-page app for tfa-service: every screen is one state of the
@@ -233,13 +232,8 @@ onSubmit('setup-form', async (form) => {
 });
 
 /** How many unused recovery codes are left; null when the service has them switched off (404). */
-async function countRecoveryCodes(): Promise<number | null> {
-  try {
-    return await recoveryCodesRemaining(tfa);
-  } catch (err) {
-    if (err instanceof TfaApiError && err.status === 404) return null;
-    throw err;
-  }
+function countRecoveryCodes(): Promise<number | null> {
+  return unlessSwitchedOff(recoveryCodesRemaining(tfa));
 }
 
 async function showRecoveryCodes(): Promise<void> {

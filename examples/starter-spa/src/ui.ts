@@ -46,6 +46,16 @@ export function button(
   return b;
 }
 
+/** The answer of a call, or null when the service has that feature switched off (it answers 404). */
+export async function unlessSwitchedOff<T>(call: Promise<T>): Promise<T | null> {
+  try {
+    return await call;
+  } catch (err) {
+    if (err instanceof TfaApiError && err.status === 404) return null;
+    throw err;
+  }
+}
+
 /** Shows the envelope's messages (and its stable key, for tests and styling); anything else as its message. */
 function showError(err: unknown): void {
   const li = document.createElement('li');
