@@ -7,9 +7,9 @@ import {
   otpauthUri,
   totpCode,
   totpTimeStep,
+  checkTotp,
   verifyTotp,
 } from '../../src/two-factor/factors/totp.js';
-import { nodeCrypto } from '../../src/two-factor/factors/totp-crypto.js';
 
 // "12345678901234567890" (ASCII), the RFC 6238 Appendix B SHA-1 seed, in base32.
 const RFC_SECRET = 'GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ';
@@ -175,17 +175,48 @@ test('otpauthUri refuses an issuer with a colon and a malformed secret', () => {
   assert.throws(() => otpauthUri({ issuer: 'a', username: 'u', secret: 'gezd&x=1' }), TypeError);
 });
 
-test("otplib's crypto on node:crypto: RFC 4226's HMAC-SHA-1 vector, algorithm names as otplib spells them, nothing else", () => {
-  const key = new TextEncoder().encode('12345678901234567890');
-  const counter0 = new Uint8Array(8);
-  for (const name of ['sha1', 'SHA1', 'SHA-1', 'Sha_1'])
-    assert.equal(
-      Buffer.from(nodeCrypto.hmac(name as never, key, counter0) as Uint8Array).toString('hex'),
-      'cc93cf18508d94934c64b65d8ba7667fb7cde4b0',
-    );
-  assert.throws(() => nodeCrypto.hmac('md5' as never, key, counter0), /unsupported hash algorithm/);
-  assert.equal(nodeCrypto.constantTimeEqual('123456', '123456'), true);
-  assert.equal(nodeCrypto.constantTimeEqual('123456', '123457'), false);
-  assert.equal(nodeCrypto.constantTimeEqual('123456', '1234567'), false);
-  assert.equal(nodeCrypto.randomBytes(20).length, 20);
+test('RFC 4226 Appendix D HOTP values: step n checked at n × 30 s with no window', () => {
+  const hotp = ['755224', '287082', '359152', '969429', '338314', '254676', '287922', '162583', '399871', '520489'];
+  hotp.forEach((code, step) => {
+    assert.deepEqual(checkTotp({ secret: RFC_SECRET, code, now: at(step * 30), windowSeconds: 0 }), {
+      ok: true,
+      timeStep: step,
+    });
+  });
+});
+
+test('checkTotp tells a replay from a wrong code in one pass', () => {
+  const now = new Date('2026-01-01T00:01:00Z');
+  const step = totpTimeStep(now);
+  const code = (offset: number) => oathtool(RFC_SECRET, new Date(now.getTime() + offset * 30_000));
+  // The step accepted last, and one before it: right codes, but used up.
+  assert.deepEqual(checkTotp({ secret: RFC_SECRET, code: code(0), now, afterTimeStep: step }), {
+    ok: false,
+    replay: true,
+  });
+  assert.deepEqual(checkTotp({ secret: RFC_SECRET, code: code(-2), now, afterTimeStep: step }), {
+    ok: false,
+    replay: true,
+  });
+  // Outside the window a code is wrong, whatever afterTimeStep says.
+  assert.deepEqual(checkTotp({ secret: RFC_SECRET, code: code(-6), now, afterTimeStep: step }), {
+    ok: false,
+    replay: false,
+  });
+  assert.deepEqual(checkTotp({ secret: RFC_SECRET, code: code(1), now, afterTimeStep: step }), {
+    ok: true,
+    timeStep: step + 1,
+  });
+  assert.deepEqual(checkTotp({ secret: RFC_SECRET, code: 'abcdef', now, afterTimeStep: step }), {
+    ok: false,
+    replay: false,
+  });
+});
+
+test('checkTotp reads base32 in either case and with padding, and refuses a secret that is not base32', () => {
+  const now = new Date('2026-01-01T00:00:10Z');
+  const code = oathtool('JBSWY3DPEHPK3PXP', now);
+  for (const secret of ['JBSWY3DPEHPK3PXP', 'jbswy3dpehpk3pxp', 'JBSWY3DPEHPK3PXP===='])
+    assert.equal(checkTotp({ secret, code, now }).ok, true, secret);
+  assert.throws(() => checkTotp({ secret: 'JBSWY3DP1HPK3PXP', code, now }), TypeError);
 });
