@@ -11,6 +11,7 @@ import { AUDIT_COLUMNS, auditRowsIf, type AuditRow } from '../audit/audit.js';
 import { withStatement } from '../db/cte.js';
 import type { DB, PendingKind, PendingState, TfPendingTable, UsersTable } from '../db/types.js';
 import type { User } from '../users/users.repository.js';
+import { precompiled } from '../db/precompiled.js';
 import { RoundBatcher, RoundBatchers } from '../db/round-batcher.js';
 
 export type Pending = Selectable<TfPendingTable>;
@@ -174,14 +175,27 @@ const MAX_CHARGE_BATCH = 128;
 const batchers = new RoundBatchers<number, PendingScope, GuessCharge>();
 
 /** One guess, one statement: what charge_guesses runs for each guess of a larger round. */
-async function chargeOne(db: Db, scope: PendingScope, max: number): Promise<GuessCharge> {
-  const row = await db
+async function chargeOne(db: Kysely<DB>, scope: PendingScope, max: number): Promise<GuessCharge> {
+  const signedIn = scope.signedInUserId !== null;
+  const { states, kinds } = scope;
+  const shape = { key: `${signedIn}|${states.join()}|${kinds.join()}`, signedIn, states, kinds };
+  const [row] = await chargeStatement(db, { ...scope, max }, shape);
+  return row ? split(row) : null;
+}
+
+/** The values of chargeOne's statement; the states, kinds and whether someone is signed in make its shape. */
+type ChargeValues = { id: string; now: Date; signedInUserId: number | null; max: number };
+type ChargeShape = { key: string; signedIn: boolean; states: PendingScope['states']; kinds: PendingScope['kinds'] };
+
+const chargeStatement = precompiled((db, v: ChargeValues, shape: ChargeShape) => {
+  const scope = { ...shape, id: v.id, now: v.now, signedInUserId: shape.signedIn ? v.signedInUserId : null };
+  return db
     .with('p', (qb) =>
       qb
         .updateTable('tf_pending')
         .from('users')
         .set((eb) => ({ attempts: eb('tf_pending.attempts', '+', 1) }))
-        .where((eb) => eb.and([inScope(eb, scope), eb('tf_pending.attempts', '<', max)]))
+        .where((eb) => eb.and([inScope(eb, scope), eb('tf_pending.attempts', '<', v.max)]))
         .returningAll('tf_pending'),
     )
     .with('u', (qb) =>
@@ -191,7 +205,7 @@ async function chargeOne(db: Db, scope: PendingScope, max: number): Promise<Gues
         .set((eb) => ({
           tf_failures: eb
             .case()
-            .when('tf_locked_until', '>', scope.now)
+            .when('tf_locked_until', '>', v.now)
             .then(eb.ref('tf_failures'))
             .else(eb('tf_failures', '+', 1))
             .end(),
@@ -203,10 +217,8 @@ async function chargeOne(db: Db, scope: PendingScope, max: number): Promise<Gues
     .innerJoin('u', 'u.id', 'p.user_id')
     .selectAll('p')
     .select(USER_COLUMNS.map((c) => `u.${c}` as const))
-    .select('u.created_at as user_created_at')
-    .executeTakeFirst();
-  return row ? split(row) : null;
-}
+    .select('u.created_at as user_created_at');
+});
 
 /** The charged rows as the function returns them: the pending row's columns, then the user's. */
 const CHARGED_COLUMNS = sql.raw(

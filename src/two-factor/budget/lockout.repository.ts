@@ -1,6 +1,7 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { AuditRow } from '../../audit/audit.js';
 import { withStatement } from '../../db/cte.js';
+import { precompiled } from '../../db/precompiled.js';
 import { RoundBatcher, RoundBatchers } from '../../db/round-batcher.js';
 import type { DB } from '../../db/types.js';
 
@@ -12,29 +13,45 @@ type Db = Kysely<DB> | Transaction<DB>;
  * `audit` (the tf.failed row that led here) is written by the same statement.
  */
 export async function lockIfOverThreshold(
-  db: Db,
+  db: Kysely<DB>,
   userId: number,
   threshold: number,
   baseSeconds: number,
   now: Date,
-  audit?: AuditRow,
+  audit: AuditRow,
 ): Promise<Date | null> {
-  // One statement: the same UPDATE that sees the threshold crossed sets the lock,
-  // so no concurrent request slips a check in between. 2^n × base, capped at 2^10.
-  const q = audit ? withStatement(db.with('audit', (qb) => qb.insertInto('audit_events').values(audit))) : db;
-  const row = await q
+  const [row] = await lockStatement(db, { ...audit, userId, threshold, baseSeconds, now }, ONE_SHAPE);
+  return row?.tf_locked_until ?? null;
+}
+
+type LockValues = AuditRow & { userId: number; threshold: number; baseSeconds: number; now: Date };
+const ONE_SHAPE = { key: '' };
+
+// One statement: the same UPDATE that sees the threshold crossed sets the lock,
+// so no concurrent request slips a check in between. 2^n × base, capped at 2^10.
+const lockStatement = precompiled((db, v: LockValues) =>
+  withStatement(
+    db.with('audit', (qb) =>
+      qb.insertInto('audit_events').values({
+        user_id: v.user_id,
+        type: v.type,
+        at: v.at,
+        ip: v.ip,
+        user_agent: v.user_agent,
+        details: v.details,
+      }),
+    ),
+  )
     .updateTable('users')
     .set((eb) => ({
       tf_failures: 0,
       tf_lockouts: eb('tf_lockouts', '+', 1),
-      tf_locked_until: sql<Date>`${now}::timestamptz + make_interval(secs => ${baseSeconds}::double precision * power(2, least(${eb.ref('tf_lockouts')}, 10)))`,
+      tf_locked_until: sql<Date>`${v.now}::timestamptz + make_interval(secs => ${v.baseSeconds}::double precision * power(2, least(${eb.ref('tf_lockouts')}, 10)))`,
     }))
-    .where('id', '=', userId)
-    .where('tf_failures', '>=', threshold)
-    .returning('tf_locked_until')
-    .executeTakeFirst();
-  return row?.tf_locked_until ?? null;
-}
+    .where('id', '=', v.userId)
+    .where('tf_failures', '>=', v.threshold)
+    .returning('tf_locked_until'),
+);
 
 /**
  * Takes back the failure charged for a guess that turned out not to be one (refused
