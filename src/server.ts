@@ -33,12 +33,14 @@ async function main(): Promise<void> {
     import('./cli/channel.js'),
     import('./cli/run-command.js'),
   ]);
-  const [{ openDatabase }, { migrateToLatest }, { createLogger }, { countUsers }] = await Promise.all([
-    import('./db/database.js'),
-    import('./db/migrate.js'),
-    import('./logger.js'),
-    import('./users/users.repository.js'),
-  ]);
+  const [{ openDatabase }, { migrateToLatest }, { createLogger }, { countUsers }, { eventsSettings, outboxTypes }] =
+    await Promise.all([
+      import('./db/database.js'),
+      import('./db/migrate.js'),
+      import('./logger.js'),
+      import('./users/users.repository.js'),
+      import('./events/settings.js'),
+    ]);
   const warnings: string[] = [];
   let config;
   try {
@@ -102,6 +104,8 @@ async function main(): Promise<void> {
     databaseUrl: config.DATABASE_URL,
     dataDir: config.DATA_DIR,
     owner,
+    // Audit rows that no webhook or notice will take get no outbox row (docs/architecture.md, Events out).
+    outboxTypes: outboxTypes(eventsSettings(config)),
   }));
   await migrateToLatest(database.db as never);
   logger.info({ database: database.kind }, 'database ready, migrations applied');

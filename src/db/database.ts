@@ -42,6 +42,18 @@ export interface DatabaseOptions {
    * (test/helpers/db.ts), which costs a third of a fresh start and no migrations.
    */
   loadDataDir?: Blob;
+  /**
+   * The audit types that get an outbox row (docs/architecture.md, Events out): `*` for
+   * every type, or those a target may want. Unset, every audit row gets one.
+   */
+  outboxTypes?: '*' | readonly string[];
+}
+
+/** Each connection's `tfa.outbox_types`, read by the outbox trigger (migrations/20261211T0100_outbox_types.ts). */
+const OUTBOX_TYPES_SQL = "select set_config('tfa.outbox_types', $1, false)";
+
+function outboxSetting(types: '*' | readonly string[]): string {
+  return types === '*' ? '*' : `,${types.join(',')},`;
 }
 
 /** One round trip that touches no table: throws when the database cannot be reached (/readyz). */
@@ -72,6 +84,11 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
     pool.on('connect', namedStatements);
     pool.on('connect', endOnOutage);
     pool.on('connect', changes.onPoolConnect);
+    const outboxTypes = opts.outboxTypes;
+    if (outboxTypes !== undefined) {
+      // Queued before any query of the pool's. A failure is the connection's, which the pool drops.
+      pool.on('connect', (client) => void client.query(OUTBOX_TYPES_SQL, [outboxSetting(outboxTypes)]).catch(() => {}));
+    }
     const db = new Kysely<DB>({ dialect: introspectCurrentSchemaOnly(new PostgresDialect({ pool })), log });
     const close = async (): Promise<void> => {
       await changes.close();
@@ -97,6 +114,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
     claimed?.release();
     throw err;
   }
+  if (opts.outboxTypes !== undefined) await pglite.query(OUTBOX_TYPES_SQL, [outboxSetting(opts.outboxTypes)]);
   if (opts.schema) {
     await pglite.exec(`CREATE SCHEMA IF NOT EXISTS "${opts.schema}"; SET search_path TO "${opts.schema}"`);
   }

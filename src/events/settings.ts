@@ -1,5 +1,5 @@
 import type { RawConfig } from '../config/schema.js';
-import type { Notice } from './notices.js';
+import { notifyingTypes, type Notice } from './notices.js';
 import { checkWebhookSecret, webhookKey } from './signature.js';
 
 /** What the delivery loop reads from the configuration (README, "Webhooks" and "Security e-mails"). */
@@ -25,6 +25,15 @@ export function eventsSettings(config: EventsConfig): EventsSettings {
     giveUpMs: config.WEBHOOK_GIVE_UP_AFTER * 1000,
     notices: new Set(notices),
   };
+}
+
+/**
+ * The audit types some target may want, so the only ones worth an outbox row: every
+ * type when a webhook is set (receivers get every event), else those of the notices
+ * switched on. A type left out is never delivered, as one written before a URL was added.
+ */
+export function outboxTypes(settings: Pick<EventsSettings, 'webhookUrls' | 'notices'>): '*' | string[] {
+  return settings.webhookUrls.length > 0 ? '*' : notifyingTypes(settings.notices);
 }
 
 export function eventsConfigProblems(config: EventsConfig): string[] {

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
-import { openDatabase, type Database } from '../../src/db/database.js';
+import { openDatabase, type Database, type DatabaseOptions } from '../../src/db/database.js';
 import { MIGRATIONS_DIR, migrateToLatest } from '../../src/db/migrate.js';
 
 /**
@@ -34,16 +34,25 @@ async function withSchemaLock<T>(work: (admin: pg.Client) => Promise<T>): Promis
   }
 }
 
-export async function createTestDatabase(): Promise<Database & { schema: string }> {
+export async function createTestDatabase(
+  options: Pick<DatabaseOptions, 'outboxTypes'> = {},
+): Promise<Database & { schema: string }> {
   const schema = `t_${process.pid}_${randomBytes(4).toString('hex')}`;
   const database = TEST_DATABASE_URL
     ? await withSchemaLock(async (admin) => {
         await admin.query(`CREATE SCHEMA "${schema}"`);
-        const db = await openDatabase({ databaseUrl: TEST_DATABASE_URL, dataDir: 'memory://', schema, poolSize: 20 });
+        const db = await openDatabase({
+          ...options,
+          databaseUrl: TEST_DATABASE_URL,
+          dataDir: 'memory://',
+          schema,
+          poolSize: 20,
+        });
         await migrateToLatest(db.db as never);
         return db;
       })
     : await openDatabase({
+        ...options,
         databaseUrl: undefined,
         dataDir: 'memory://',
         schema: PGLITE_SCHEMA,
