@@ -63,7 +63,11 @@ class Broadcast {
 }
 
 /** Postgres: `onPoolConnect` goes on the pool's 'connect' event; the dedicated listener starts on subscribe. */
-export function postgresChangeFeed(connection: pg.ClientConfig): ChangeFeed & {
+export function postgresChangeFeed(
+  connection: pg.ClientConfig,
+  /** More `set` statements for each pool connection, sent with the feed's own before any query (db/database.ts). */
+  connectSettings?: string,
+): ChangeFeed & {
   onPoolConnect(client: pg.PoolClient): void;
 } {
   const out = new Broadcast();
@@ -153,7 +157,8 @@ export function postgresChangeFeed(connection: pg.ClientConfig): ChangeFeed & {
         for (const payload of held.splice(0)) out.emit({ kind: 'changed', payload });
       });
       // Queued before any query of the pool's: the connection asks before it is used.
-      client.query(OWN_NOTICES_SQL).catch(() => {
+      // One statement: pg warns about (and will refuse) a second query queued behind a running one.
+      client.query(connectSettings ? `${OWN_NOTICES_SQL}; ${connectSettings}` : OWN_NOTICES_SQL).catch(() => {
         // It failed because the connection did (the pool then drops it): what is cached
         // may have missed a change meanwhile, so it goes, as when the listener drops.
         if (listener) lose();

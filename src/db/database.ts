@@ -50,10 +50,13 @@ export interface DatabaseOptions {
 }
 
 /** Each connection's `tfa.outbox_types`, read by the outbox trigger (migrations/20261211T0100_outbox_types.ts). */
-const OUTBOX_TYPES_SQL = "select set_config('tfa.outbox_types', $1, false)";
-
 function outboxSetting(types: '*' | readonly string[]): string {
   return types === '*' ? '*' : `,${types.join(',')},`;
+}
+
+/** The same as a statement without parameters, sent with the change feed's own on each pool connection. */
+function outboxSettingSql(types: '*' | readonly string[]): string {
+  return `set tfa.outbox_types = '${outboxSetting(types).replaceAll("'", "''")}'`;
 }
 
 /** One round trip that touches no table: throws when the database cannot be reached (/readyz). */
@@ -74,7 +77,10 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
       ...(opts.schema ? { options: `-c search_path=${opts.schema}` } : {}),
     };
     const pool = new pg.Pool({ ...connection, max: opts.poolSize ?? 10 });
-    const changes = postgresChangeFeed(connection);
+    const changes = postgresChangeFeed(
+      connection,
+      opts.outboxTypes === undefined ? undefined : outboxSettingSql(opts.outboxTypes),
+    );
     // An idle client losing its connection must not crash the process; the pool replaces it.
     pool.on('error', () => {});
     // A client in use has no listener of the pool's: a connection that dies under a
@@ -84,11 +90,6 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
     pool.on('connect', namedStatements);
     pool.on('connect', endOnOutage);
     pool.on('connect', changes.onPoolConnect);
-    const outboxTypes = opts.outboxTypes;
-    if (outboxTypes !== undefined) {
-      // Queued before any query of the pool's. A failure is the connection's, which the pool drops.
-      pool.on('connect', (client) => void client.query(OUTBOX_TYPES_SQL, [outboxSetting(outboxTypes)]).catch(() => {}));
-    }
     const db = new Kysely<DB>({ dialect: introspectCurrentSchemaOnly(new PostgresDialect({ pool })), log });
     const close = async (): Promise<void> => {
       await changes.close();
@@ -114,7 +115,9 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
     claimed?.release();
     throw err;
   }
-  if (opts.outboxTypes !== undefined) await pglite.query(OUTBOX_TYPES_SQL, [outboxSetting(opts.outboxTypes)]);
+  if (opts.outboxTypes !== undefined) {
+    await pglite.query("select set_config('tfa.outbox_types', $1, false)", [outboxSetting(opts.outboxTypes)]);
+  }
   if (opts.schema) {
     await pglite.exec(`CREATE SCHEMA IF NOT EXISTS "${opts.schema}"; SET search_path TO "${opts.schema}"`);
   }
