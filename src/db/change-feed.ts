@@ -65,8 +65,12 @@ class Broadcast {
 /** Postgres: `onPoolConnect` goes on the pool's 'connect' event; the dedicated listener starts on subscribe. */
 export function postgresChangeFeed(
   connection: pg.ClientConfig,
-  /** More `set` statements for each pool connection, sent with the feed's own before any query (db/database.ts). */
-  connectSettings?: string,
+  opts: {
+    /** More `set` statements for each pool connection, sent with the feed's own before any query (db/database.ts). */
+    connectSettings?: string;
+    /** The schema the pool works in, when not the default: part of the listener's name. */
+    schema?: string;
+  } = {},
 ): ChangeFeed & {
   onPoolConnect(client: pg.PoolClient): void;
 } {
@@ -95,11 +99,12 @@ export function postgresChangeFeed(
   const start = (): void => {
     retry = undefined;
     if (closed || listener) return;
-    // Named, so an operator sees it in pg_stat_activity (and a test can cut it).
+    // Named, so an operator sees it in pg_stat_activity (and a test can cut it): the
+    // process, and the schema when several share a database (each test file has its own).
     const client = new pg.Client({
       ...connection,
       keepAlive: true,
-      application_name: `tfa-cache-listener/${process.pid}`,
+      application_name: `tfa-cache-listener/${process.pid}${opts.schema ? `/${opts.schema}` : ''}`,
     });
     listener = client;
     client.on('error', () => lose());
@@ -158,7 +163,8 @@ export function postgresChangeFeed(
       });
       // Queued before any query of the pool's: the connection asks before it is used.
       // One statement: pg warns about (and will refuse) a second query queued behind a running one.
-      client.query(connectSettings ? `${OWN_NOTICES_SQL}; ${connectSettings}` : OWN_NOTICES_SQL).catch(() => {
+      const settings = opts.connectSettings ? `${OWN_NOTICES_SQL}; ${opts.connectSettings}` : OWN_NOTICES_SQL;
+      client.query(settings).catch(() => {
         // It failed because the connection did (the pool then drops it): what is cached
         // may have missed a change meanwhile, so it goes, as when the listener drops.
         if (listener) lose();

@@ -77,10 +77,10 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
       ...(opts.schema ? { options: `-c search_path=${opts.schema}` } : {}),
     };
     const pool = new pg.Pool({ ...connection, max: opts.poolSize ?? 10 });
-    const changes = postgresChangeFeed(
-      connection,
-      opts.outboxTypes === undefined ? undefined : outboxSettingSql(opts.outboxTypes),
-    );
+    const changes = postgresChangeFeed(connection, {
+      ...(opts.outboxTypes === undefined ? {} : { connectSettings: outboxSettingSql(opts.outboxTypes) }),
+      ...(opts.schema ? { schema: opts.schema } : {}),
+    });
     // An idle client losing its connection must not crash the process; the pool replaces it.
     pool.on('error', () => {});
     // A client in use has no listener of the pool's: a connection that dies under a

@@ -200,12 +200,14 @@ describe(`session cache: every change evicts, on every instance (${DB_KIND})`, (
       const email = uniqueEmail('cache-lost');
       await createUser(a.database, email, 'password-1');
       const c = await cachedOnA(email);
+      // The listener is named by process and schema: other files of this process may still hold their apps' own.
+      const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(a.database.db);
       const admin = new pg.Client({ connectionString: TEST_DATABASE_URL });
       await admin.connect();
       try {
         const { rowCount } = await admin.query(
           'select pg_terminate_backend(pid) from pg_stat_activity where application_name = $1',
-          [`tfa-cache-listener/${process.pid}`],
+          [`tfa-cache-listener/${process.pid}/${rows[0]!.schema}`],
         );
         assert.equal(rowCount, 1, 'one listener per database connection pool');
         let lookedUp = false;
