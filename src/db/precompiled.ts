@@ -24,6 +24,8 @@ class Slot {
  * (compared, set, inserted, in `sql` templates) but must not look inside them.
  * Whatever changes the statement's text (a branch, the length of an `in` list)
  * comes from `shape`, whose `key` names the variant: one template per key.
+ * Kysely's plugins see the statement once, when it is compiled: fine for ours
+ * (none), not for a plugin that carries state from a query to its result.
  */
 export function precompiled<P extends object, S extends { key: string }, R>(
   build: (db: Kysely<DB>, params: P, shape: S) => Compilable<R>,
