@@ -14,7 +14,10 @@ import { normalizeCodeInput } from './otp-code.js';
 const PERIOD_SECONDS = 30;
 // 160 bits: RFC 4226 §4 R6 recommends it, and base32 of 20 bytes needs no padding.
 const SECRET_BYTES = 20;
-/** otplib refuses windows wider than 98 steps in total (its MAX_WINDOW guardrail). */
+/**
+ * The widest window taken: otplib's guardrail (98 steps in all) from when it
+ * checked codes, kept so the setting's range stays the same.
+ */
 export const MAX_TOTP_WINDOW_SECONDS = 49 * PERIOD_SECONDS;
 export const DEFAULT_TOTP_WINDOW_SECONDS = 120;
 
