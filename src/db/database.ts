@@ -49,14 +49,14 @@ export interface DatabaseOptions {
   outboxTypes?: '*' | readonly string[];
 }
 
-/** Each connection's `tfa.outbox_types`, read by the outbox trigger (migrations/20261211T0100_outbox_types.ts). */
-function outboxSetting(types: '*' | readonly string[]): string {
-  return types === '*' ? '*' : `,${types.join(',')},`;
-}
-
-/** The same as a statement without parameters, sent with the change feed's own on each pool connection. */
+/**
+ * Sets the connection's `tfa.outbox_types`, read by the outbox trigger
+ * (migrations/20261211T0100_outbox_types.ts). A statement without parameters, so
+ * on Postgres it rides in the change feed's connect statement.
+ */
 function outboxSettingSql(types: '*' | readonly string[]): string {
-  return `set tfa.outbox_types = '${outboxSetting(types).replaceAll("'", "''")}'`;
+  const value = types === '*' ? '*' : `,${types.join(',')},`;
+  return `set tfa.outbox_types = '${value.replaceAll("'", "''")}'`;
 }
 
 /** One round trip that touches no table: throws when the database cannot be reached (/readyz). */
@@ -115,9 +115,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
     claimed?.release();
     throw err;
   }
-  if (opts.outboxTypes !== undefined) {
-    await pglite.query("select set_config('tfa.outbox_types', $1, false)", [outboxSetting(opts.outboxTypes)]);
-  }
+  if (opts.outboxTypes !== undefined) await pglite.exec(outboxSettingSql(opts.outboxTypes));
   if (opts.schema) {
     await pglite.exec(`CREATE SCHEMA IF NOT EXISTS "${opts.schema}"; SET search_path TO "${opts.schema}"`);
   }
