@@ -1,5 +1,4 @@
 import {
-  sql,
   type CompiledQuery,
   type QueryCreator,
   type InferResult,
@@ -72,6 +71,15 @@ export interface SessionStoreOptions {
   cache?: SessionCache<CachedRow>;
 }
 
+/**
+ * The ids go in as `id_hash in ($1, …, $n)`, n a power of two (`lookupSize`), not
+ * as one array in `= any($1)`. Postgres planned the array form afresh on every run
+ * (its custom plan, for the array at hand, always looks cheaper than a generic
+ * plan for an array of any length): 0.43 ms of its CPU per lookup under load,
+ * four times the run itself. A list of n parameters gets a generic plan after a
+ * few runs, kept by the connection, so each of the nine shapes is planned a few
+ * times per connection and never again (BENCHMARKS.md, "Planning").
+ */
 function lookupQuery(db: Kysely<DB>, idHashes: string[], now: Date) {
   return db
     .selectFrom('sessions as s')
@@ -89,8 +97,13 @@ function lookupQuery(db: Kysely<DB>, idHashes: string[], now: Date) {
       'u.tf_grace_started_at',
       roleNames('s.user_id').as('roles'),
     ])
-    .where(sql<boolean>`s.id_hash = any(${idHashes}::varchar[])`)
+    .where('s.id_hash', 'in', idHashes)
     .where('s.expires_at', '>', now);
+}
+
+/** The parameter list a batch of `n` ids goes out with: the next power of two, padded by repeating an id. */
+export function lookupSize(n: number): number {
+  return 2 ** Math.ceil(Math.log2(Math.max(1, n)));
 }
 type LookupRow = InferResult<ReturnType<typeof lookupQuery>>[number];
 /** A looked-up row as the cache keeps it: the session data as JSON, parsed afresh for every request (they mutate it). */
@@ -108,7 +121,7 @@ type Waiter = (err: unknown, row: CachedRow | undefined, data: SessionData | und
  * (password change, reset) is void in the same single round trip that reads it.
  *
  * Lookups are batched: every session asked for while the event loop handles
- * one round of I/O goes out as a single `id_hash = any($1)` statement at the
+ * one round of I/O goes out as a single `id_hash in (…)` statement at the
  * end of that round (setImmediate). Under load that is one round trip for many
  * requests instead of one each — the pg driver, the pool and the socket writes
  * were a third of a `GET /me` (BENCHMARKS.md) — and a lone request waits for
@@ -120,18 +133,29 @@ type Waiter = (err: unknown, row: CachedRow | undefined, data: SessionData | und
  */
 export class KyselySessionStore {
   /**
-   * The lookup runs on every request: built and compiled once, then executed with
-   * new parameters (building it each time cost more CPU than the rest of the store).
+   * The lookup runs on every request: built and compiled once per list size, then
+   * executed with new parameters (building it each time cost more CPU than the rest
+   * of the store).
    */
-  private readonly lookup: CompiledQuery<LookupRow>;
+  private readonly lookups = new Map<number, CompiledQuery<LookupRow>>();
   private waiting = new Map<string, Waiter[]>();
   private flushScheduled = false;
 
   constructor(
     private readonly db: Kysely<DB>,
     private readonly opts: SessionStoreOptions,
-  ) {
-    this.lookup = lookupQuery(db, [], new Date(0)).compile();
+  ) {}
+
+  private lookup(ids: string[], now: Date): CompiledQuery<LookupRow> {
+    const size = lookupSize(ids.length);
+    let compiled = this.lookups.get(size);
+    if (!compiled) {
+      compiled = lookupQuery(this.db, Array<string>(size).fill(''), new Date(0)).compile();
+      this.lookups.set(size, compiled);
+    }
+    // Repeating an id matches nothing more: `in` yields each row once.
+    const padded = ids.concat(Array<string>(size - ids.length).fill(ids[0]!));
+    return { ...compiled, parameters: [...padded, now] };
   }
 
   hashId(sessionId: string): string {
@@ -169,7 +193,7 @@ export class KyselySessionStore {
     const ids = [...batch.keys()];
     const cache = this.opts.cache;
     const flight = cache?.begin(ids, now.getTime());
-    this.db.executeQuery<LookupRow>({ ...this.lookup, parameters: [ids, now] }).then(
+    this.db.executeQuery<LookupRow>(this.lookup(ids, now)).then(
       ({ rows }) => {
         const read = rows.map(toCached);
         if (cache && flight) cache.end(flight, read);

@@ -11,7 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { createTestApp, createUser, uniqueEmail, type TestApp } from '../helpers/app.js';
 import { Client } from '../helpers/client.js';
 import { DB_KIND } from '../helpers/db.js';
-import { KyselySessionStore, type LoadedSession } from '../../src/db/session-store.js';
+import { KyselySessionStore, lookupSize, type LoadedSession } from '../../src/db/session-store.js';
 import { signedIn } from '../helpers/two-factor.js';
 
 describe(`batched session lookups (${DB_KIND})`, () => {
@@ -78,5 +78,28 @@ describe(`batched session lookups (${DB_KIND})`, () => {
     a!.data.authnMethods!.push('tf');
     assert.deepEqual(b!.data.authnMethods, ['password'], "the twin saw its sibling's change");
     assert.equal(b!.json, a!.json, 'both were read as the same row');
+  });
+
+  // A batch goes out as `in ($1, …, $n)`, n a power of two, the list padded by repeating an id (session-store.ts).
+  test('batches of every size up to a padded list answer each lookup with its own row, and padding adds none', async () => {
+    assert.deepEqual([1, 2, 3, 4, 5, 8, 9, 200, 256].map(lookupSize), [1, 2, 4, 4, 8, 8, 16, 256, 256]);
+    const store = new KyselySessionStore(t.database.db, { hashId: (id) => `pad-${id}`, clock: t.clock });
+    const get = (id: string) =>
+      new Promise<LoadedSession | null>((resolve, reject) =>
+        store.get(id, (err, loaded) => (err ? reject(err as Error) : resolve(loaded))),
+      );
+    const expires = new Date(t.clock.now().getTime() + 3_600_000);
+    for (let i = 0; i < 9; i++) {
+      await store.write(`s${i}`, { json: JSON.stringify({ n: i }), userId: null, expires });
+    }
+    for (let size = 1; size <= 9; size++) {
+      // The last of each batch is unknown: a padded list (its first id repeated) must not hand it a row.
+      const ids = [...Array.from({ length: size - 1 }, (_, i) => `s${i}`), 'unknown'];
+      const before = t.database.stats.queries;
+      const loaded = await Promise.all(ids.map(get));
+      assert.equal(t.database.stats.queries - before, 1, `one statement for a batch of ${size}`);
+      loaded.slice(0, -1).forEach((l, i) => assert.equal(l?.data.n, i, `lookup ${i} of a batch of ${size}`));
+      assert.equal(loaded.at(-1), null, `the unknown id of a batch of ${size}`);
+    }
   });
 });
