@@ -18,7 +18,7 @@ import { notifyingTypes, NOTICES } from '../../src/events/notices.js';
 import { eventsSettings, outboxTypes } from '../../src/events/settings.js';
 import { createUser, uniqueEmail } from '../helpers/app.js';
 import { createTestDatabase, DB_KIND } from '../helpers/db.js';
-import { waitingCount } from '../helpers/events.js';
+import { fannedOut } from '../helpers/events.js';
 import { captureLogger } from '../helpers/log-capture.js';
 
 const ctx = { ip: '203.0.113.9', userAgent: 'test' };
@@ -62,15 +62,10 @@ test(`only the listed types reach the outbox, on every pool connection (${DB_KIN
     // 12 of each at once: the pool opens several connections, and each must carry the setting.
     assert.deepEqual(await outboxAfterWriting(database, 12), sorted(['tf.lockout'], 12));
     // The notice of the event that got its row is still made. On Postgres a row is fanned out only
-    // once every older transaction of the server has ended, and other test files share the server:
-    // fan out until none waits, as test/helpers/events.ts does.
-    const until = performance.now() + 30_000;
-    for (;;) {
-      await fanOut(database.db, { webhookTargets: [], emailTypes: ['tf.lockout'], now: new Date(), limit: 100 });
-      if ((await waitingCount(database)) === 0) break;
-      if (performance.now() > until) throw new Error('outbox rows still waiting for their fan-out after 30 s');
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    // once every older transaction of the server has ended, and other test files share the server.
+    await fannedOut(database, {
+      tick: () => fanOut(database.db, { webhookTargets: [], emailTypes: ['tf.lockout'], now: new Date(), limit: 100 }),
+    });
     const queued = await database.db.selectFrom('event_deliveries').select('target').execute();
     assert.equal(queued.filter((d) => d.target === EMAIL_TARGET).length, 12);
   } finally {

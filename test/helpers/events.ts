@@ -91,7 +91,7 @@ export async function waitingCount(database: Database): Promise<number> {
  * migration (Postgres is shared) can hold it back for a second or two. A test that
  * then runs the clock through WEBHOOK_GIVE_UP_AFTER must start counting after this.
  */
-export async function fannedOut(database: Database, loop: DeliveryLoop, maxMs = 30_000): Promise<void> {
+export async function fannedOut(database: Database, loop: Pick<DeliveryLoop, 'tick'>, maxMs = 30_000): Promise<void> {
   const until = performance.now() + maxMs;
   for (;;) {
     await loop.tick();
