@@ -21,12 +21,10 @@ const SECRET_BYTES = 20;
 export const MAX_TOTP_WINDOW_SECONDS = 49 * PERIOD_SECONDS;
 export const DEFAULT_TOTP_WINDOW_SECONDS = 120;
 
-export type TotpVerification = { ok: true; timeStep: number } | { ok: false };
-
 /** checkTotp's answer: `replay` when the code is right only for a step at or before afterTimeStep. */
 export type TotpCheck = { ok: true; timeStep: number } | { ok: false; replay: boolean };
 
-export interface VerifyTotpInput {
+export interface TotpInput {
   /** base32 secret, as made by generateTotpSecret */
   secret: string;
   /** the code as the user typed it; whitespace is ignored, anything but 6 digits is refused */
@@ -48,28 +46,21 @@ export function totpCode(secret: string, at: Date): Promise<string> {
   return generate({ secret, epoch: epochSeconds(at) });
 }
 
-/** The time step `at` falls in: what verifyTotp's timeStep and afterTimeStep are counted in. */
+/** The time step `at` falls in: what checkTotp's timeStep and afterTimeStep are counted in. */
 export function totpTimeStep(at: Date): number {
   return Math.floor(epochSeconds(at) / PERIOD_SECONDS);
 }
 
 /**
- * Checks a code against the window around `now`. Never throws for what a client
- * sent; throws RangeError for a bad window, time or afterTimeStep, which are bugs.
- * On success, store `timeStep` as the user's new afterTimeStep, compare-and-set.
+ * Checks a code against the window around `now`, in one pass that also tells a
+ * replay apart: the steps of the window are tried from the earliest, as otplib
+ * does; the first right one after afterTimeStep is accepted, and a code right
+ * only at or before it is a replay. Synchronous: nine HMAC-SHA-1 at the default
+ * window. Never throws for what a client sent; throws RangeError for a bad
+ * window, time or afterTimeStep, which are bugs. On success, store `timeStep` as
+ * the user's new afterTimeStep, compare-and-set.
  */
-export async function verifyTotp(input: VerifyTotpInput): Promise<TotpVerification> {
-  const result = checkTotp(input);
-  return result.ok ? result : { ok: false };
-}
-
-/**
- * verifyTotp in one pass that also tells a replay apart: the steps of the window
- * are tried from the earliest, as otplib does; the first right one after
- * afterTimeStep is accepted, and a code right only at or before it is a replay.
- * Synchronous: nine HMAC-SHA-1 at the default window.
- */
-export function checkTotp(input: VerifyTotpInput): TotpCheck {
+export function checkTotp(input: TotpInput): TotpCheck {
   const windowSeconds = input.windowSeconds ?? DEFAULT_TOTP_WINDOW_SECONDS;
   if (!Number.isSafeInteger(windowSeconds) || windowSeconds < 0 || windowSeconds > MAX_TOTP_WINDOW_SECONDS) {
     throw new RangeError(`TOTP window must be whole seconds from 0 to ${MAX_TOTP_WINDOW_SECONDS}`);
