@@ -141,8 +141,7 @@ export type GuessCharge =
  * (migrations/20261209T0100_charge_guesses.ts), which runs the one-guess
  * statement (`chargeOne`) for each of them in turn inside one transaction: one
  * round trip and one commit for the round, with the outcome of separate
- * statements. A round of one or two guesses sends that statement itself
- * (FUNCTION_FROM). Row locks decide under concurrency (the cap re-checked on
+ * statements. A lone guess sends that statement itself (FUNCTION_FROM). Row locks decide under concurrency (the cap re-checked on
  * the latest row), pending rows before user rows, the order every two-factor
  * statement takes them in.
  */
@@ -162,12 +161,13 @@ export function chargeGuess(db: Kysely<DB>, scope: PendingScope, max: number): P
 }
 
 /**
- * The smallest round charged through the function. Below it each guess sends
- * its own statement, at once and side by side: the function's own cost (locking
- * in order, the loop) outweighs the commits it saves for one or two guesses
- * (BENCHMARKS.md, group commit).
+ * The smallest round charged through the function. A lone guess sends its own
+ * statement at once: the function's own work (locking in order, the loop) buys
+ * nothing for one. From two on it costs Postgres less than the statements and
+ * commits it replaces, now that it finds its rows by key (BENCHMARKS.md,
+ * group commit and "Two guesses in one call").
  */
-const FUNCTION_FROM = 3;
+const FUNCTION_FROM = 2;
 
 /** Most guesses one call carries; a burst beyond it goes out as several. */
 const MAX_CHARGE_BATCH = 128;

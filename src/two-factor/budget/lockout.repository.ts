@@ -74,7 +74,7 @@ export interface Refusal {
 }
 
 /** The smallest round that goes through refuse_guesses; below it, lockIfOverThreshold per guess (as charges do). */
-const FUNCTION_FROM = 3;
+const FUNCTION_FROM = 2;
 const MAX_REFUSE_BATCH = 128;
 
 const batchers = new RoundBatchers<string, Refusal, Date | null>();
