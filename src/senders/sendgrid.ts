@@ -1,8 +1,9 @@
 /**
  * E-mail through SendGrid's v3 Mail Send API with @sendgrid/mail (docs/architecture.md, Senders).
  */
-import { Client } from '@sendgrid/client';
-import { MailService } from '@sendgrid/mail';
+import type { Client } from '@sendgrid/client';
+import type { MailService } from '@sendgrid/mail';
+import { createRequire } from 'node:module';
 import type { BaseLogger } from 'pino';
 import { DEFAULT_RETRY_DELAY_MS, DEFAULT_TIMEOUT_MS, deliverWithRetry } from './retry.js';
 import type { ProviderFailure } from './retry.js';
@@ -39,7 +40,21 @@ function describe(err: unknown): ProviderFailure | undefined {
   return { httpStatus: candidate.code, reason: details.join('; ') || err.message };
 }
 
+/**
+ * The SendGrid packages (with axios) are ~4 MiB of heap that a service on the `log`
+ * sender never needs (docs/architecture.md, Memory), so they load only when a
+ * sender is made: at start-up when configured, not inside the first send's deadline.
+ */
+function loadSendgrid(): { Client: typeof Client; MailService: typeof MailService } {
+  const require = createRequire(import.meta.url);
+  // Their typings declare these classes beside an `export =`, which only a static import reads.
+  const client = require('@sendgrid/client') as { Client: typeof Client };
+  const mail = require('@sendgrid/mail') as { MailService: typeof MailService };
+  return { Client: client.Client, MailService: mail.MailService };
+}
+
 export class SendgridEmailSender implements EmailSender {
+  private readonly sendgrid = loadSendgrid();
   private readonly timeoutMs: number;
   private readonly retryDelayMs: number;
 
@@ -66,13 +81,13 @@ export class SendgridEmailSender implements EmailSender {
    * (Cheap: the Client holds no connection; axios uses Node's shared agent.)
    */
   private async attempt(message: EmailMessage, signal: AbortSignal): Promise<void> {
-    const client = new Client();
+    const client = new this.sendgrid.Client();
     client.setApiKey(this.options.apiKey);
     // setApiKey() resets baseUrl to the default region, so the override must come after it.
     if (this.options.apiUrl !== undefined) client.setDefaultRequest('baseUrl', this.options.apiUrl);
     // Every defaultRequest key is handed to axios (client.js createRequest); the typings only list a few.
     client.setDefaultRequest({ timeout: this.timeoutMs, signal } as unknown as RequestDefaults);
-    const mail = new MailService();
+    const mail = new this.sendgrid.MailService();
     mail.setClient(client);
     await mail.send({
       to: message.to,

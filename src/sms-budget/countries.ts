@@ -1,5 +1,5 @@
-import { isSupportedCountry, parsePhoneNumberFromString } from 'libphonenumber-js/max';
 import { ConfigProblem, type Field } from '../config/parse.js';
+import { phoneNumbers } from '../two-factor/factors/phone.js';
 
 /**
  * SECURITY_SMS_ALLOWED_COUNTRIES: where SMS codes may go. Empty (the default)
@@ -15,7 +15,9 @@ export const allowedCountries: Field<readonly string[]> = {
       .split(',')
       .map((e) => e.trim().toUpperCase())
       .filter((e) => e !== '');
-    const bad = entries.filter((e) => !/^\+[1-9]\d{0,5}$/.test(e) && !(/^[A-Z]{2}$/.test(e) && isSupportedCountry(e)));
+    const bad = entries.filter(
+      (e) => !/^\+[1-9]\d{0,5}$/.test(e) && !(/^[A-Z]{2}$/.test(e) && phoneNumbers().isSupportedCountry(e)),
+    );
     if (bad.length)
       throw new ConfigProblem(
         `${name} takes E.164 prefixes like +44 or ISO country codes like GB (not valid: ${bad.map((b) => `"${b}"`).join(', ')})`,
@@ -27,6 +29,6 @@ export const allowedCountries: Field<readonly string[]> = {
 /** Whether an E.164 number may receive SMS under the allow-list (empty: every number). */
 export function smsCountryAllowed(allowed: readonly string[], e164: string): boolean {
   if (allowed.length === 0) return true;
-  const country = parsePhoneNumberFromString(e164)?.country;
+  const country = phoneNumbers().parsePhoneNumberFromString(e164)?.country;
   return allowed.some((entry) => (entry.startsWith('+') ? e164.startsWith(entry) : entry === country));
 }

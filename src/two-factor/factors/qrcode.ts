@@ -1,5 +1,3 @@
-import QRCode from 'qrcode';
-
 /**
  * tf_authr_qrcode: the otpauth URI as an SVG QR code in a data: URI, so the client
  * needs no extra request and no image library. SVG because it stays sharp at any
@@ -16,6 +14,8 @@ const QR_OPTIONS = {
 } as const;
 
 export async function qrSvgDataUri(uri: string): Promise<string> {
+  // Loaded at the first authenticator setup, not at start (docs/architecture.md, Memory).
+  const { default: QRCode } = await import('qrcode');
   const svg = await QRCode.toString(uri, QR_OPTIONS);
   return `data:image/svg+xml;base64,${Buffer.from(svg, 'utf8').toString('base64')}`;
 }
