@@ -1,8 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { createReadStream, existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
-import { BUILT_DIR, BUNDLE_FILE, PAGE_FILE, siteFromRedoc, type DocsSite } from './page.js';
+import { BUILT_DIR, BUNDLE_FILE, PAGE, PAGE_FILE, redocBundlePath } from './page.js';
 
 /**
  * The contract, served by the service it describes (openapi.yaml): the committed
@@ -43,24 +43,26 @@ const DOCS_CSP = [
 ].join('; ');
 
 /**
- * The files `npm run build` wrote next to this module (production), else the
- * same page made from the redoc devDependency (running from source).
+ * The page (573 bytes, kept) and the path of Redoc's bundle: the files `npm run
+ * build` wrote next to this module (production), else the page made here and
+ * the bundle of the installed redoc (running from source).
  */
-function loadSite(): DocsSite {
+function findSite(): { page: Buffer; bundlePath: string } {
   const built = new URL(`./${BUILT_DIR}/`, import.meta.url);
-  if (existsSync(new URL(PAGE_FILE, built)) && existsSync(new URL(BUNDLE_FILE, built))) {
-    return { page: readFileSync(new URL(PAGE_FILE, built)), bundle: readFileSync(new URL(BUNDLE_FILE, built)) };
-  }
-  return siteFromRedoc();
+  const page = new URL(PAGE_FILE, built);
+  const bundle = new URL(BUNDLE_FILE, built);
+  if (existsSync(page) && existsSync(bundle)) return { page: readFileSync(page), bundlePath: fileURLToPath(bundle) };
+  return { page: Buffer.from(PAGE, 'utf8'), bundlePath: redocBundlePath() };
 }
 
 export async function docsRoutes(app: FastifyInstance): Promise<void> {
-  // Read once at start: both files are part of the release, not of the request.
-  const document = readFileSync(findDocument());
-  const { page, bundle } = loadSite();
+  // Found at start, so a release without them does not start; read per request, so the 1.3 MiB
+  // (Redoc's bundle, most of it) is not held in memory for pages few open (docs/architecture.md, Memory).
+  const documentPath = findDocument();
+  const { page, bundlePath } = findSite();
 
   app.get('/openapi.yaml', { config: { envelope: false } }, async (_request, reply) =>
-    reply.type('application/yaml; charset=utf-8').send(document),
+    reply.type('application/yaml; charset=utf-8').send(createReadStream(documentPath)),
   );
 
   app.get('/docs', { config: { envelope: false } }, async (_request, reply) =>
@@ -69,6 +71,9 @@ export async function docsRoutes(app: FastifyInstance): Promise<void> {
 
   app.get('/docs/redoc.standalone.js', { config: { envelope: false } }, async (_request, reply) =>
     // 1 MiB that only changes with the redoc version in package.json: let browsers keep it an hour.
-    reply.type('text/javascript; charset=utf-8').header('Cache-Control', 'public, max-age=3600').send(bundle),
+    reply
+      .type('text/javascript; charset=utf-8')
+      .header('Cache-Control', 'public, max-age=3600')
+      .send(createReadStream(bundlePath)),
   );
 }

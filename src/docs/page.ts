@@ -45,15 +45,18 @@ export interface DocsSite {
   bundle: Buffer;
 }
 
-/** The page and bundle from the installed redoc package (development and the build step). */
-export function siteFromRedoc(): DocsSite {
-  let bundlePath: string;
+/** Redoc's standalone bundle in the installed redoc package (development and the build step). */
+export function redocBundlePath(): string {
   try {
-    bundlePath = createRequire(import.meta.url).resolve('redoc/bundles/redoc.standalone.js');
+    return createRequire(import.meta.url).resolve('redoc/bundles/redoc.standalone.js');
   } catch {
     throw new Error(
       'The /docs page is not built and the redoc package is not installed: run `npm run build` (redoc is a devDependency).',
     );
   }
-  return { page: Buffer.from(PAGE, 'utf8'), bundle: readFileSync(bundlePath) };
+}
+
+/** The page and bundle from the installed redoc package (the build step). */
+export function siteFromRedoc(): DocsSite {
+  return { page: Buffer.from(PAGE, 'utf8'), bundle: readFileSync(redocBundlePath()) };
 }
