@@ -56,7 +56,7 @@ function findSite(): { page: Buffer; bundlePath: string } {
 }
 
 export async function docsRoutes(app: FastifyInstance): Promise<void> {
-  // Found at start, so a release without them does not start; read per request, so the 1.3 MiB
+  // Found at start, so a release without them does not start; read per request, so the 1.2 MiB
   // (Redoc's bundle, most of it) is not held in memory for pages few open (docs/architecture.md, Memory).
   const documentPath = findDocument();
   const { page, bundlePath } = findSite();

@@ -141,9 +141,10 @@ export type GuessCharge =
  * (migrations/20261209T0100_charge_guesses.ts), which runs the one-guess
  * statement (`chargeOne`) for each of them in turn inside one transaction: one
  * round trip and one commit for the round, with the outcome of separate
- * statements. A lone guess sends that statement itself (FUNCTION_FROM). Row locks decide under concurrency (the cap re-checked on
- * the latest row), pending rows before user rows, the order every two-factor
- * statement takes them in.
+ * statements. A lone guess sends that statement itself (FUNCTION_FROM). Row
+ * locks decide under concurrency (the cap re-checked on the latest row),
+ * pending rows before user rows, the order every two-factor statement takes
+ * them in.
  */
 export function chargeGuess(db: Kysely<DB>, scope: PendingScope, max: number): Promise<GuessCharge> {
   const batcher = batchers.for(
@@ -163,9 +164,9 @@ export function chargeGuess(db: Kysely<DB>, scope: PendingScope, max: number): P
 /**
  * The smallest round charged through the function. A lone guess sends its own
  * statement at once: the function's own work (locking in order, the loop) buys
- * nothing for one. From two on it costs Postgres less than the statements and
- * commits it replaces, now that it finds its rows by key (BENCHMARKS.md,
- * group commit and "Two guesses in one call").
+ * nothing for one. From two on, now that it finds its rows by key, it saves a
+ * round trip and a commit at no cost Postgres shows (BENCHMARKS.md, group
+ * commit and "Two guesses in one call").
  */
 const FUNCTION_FROM = 2;
 
