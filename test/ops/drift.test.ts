@@ -270,9 +270,10 @@ test('every package the service imports is a production dependency (the image ha
   );
   const imported = new Set<string>();
   for (const f of files) {
-    // Type-only imports vanish at build time; everything else must resolve in the runtime stage.
+    // Type-only imports vanish at build time; everything else must resolve in the runtime stage,
+    // packages loaded on first use through createRequire included (docs/architecture.md, Memory).
     const code = read(`src/${f}`).replace(/^import type .*$/gm, '');
-    for (const m of code.matchAll(/(?:\bfrom|\bimport\(?)\s*'([^'.][^']*)'/g)) {
+    for (const m of code.matchAll(/(?:\bfrom|\bimport\(?|\brequire\()\s*'([^'.][^']*)'/g)) {
       const spec = m[1]!;
       if (spec.startsWith('node:')) continue;
       imported.add(spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!);
@@ -281,4 +282,5 @@ test('every package the service imports is a production dependency (the image ha
   const dev = [...imported].filter((p) => !pkg.dependencies[p]);
   assert.deepEqual(dev, [], `src/ imports packages missing from "dependencies": ${dev.join(', ')}`);
   assert.ok(imported.has('fastify') && imported.has('prom-client'), 'the scan found the imports');
+  assert.ok(imported.has('@sendgrid/mail') && imported.has('libphonenumber-js'), 'and the required ones');
 });

@@ -13,7 +13,10 @@ let phoneLib: PhoneLib | undefined;
  * not need.
  */
 export function phoneNumbers(): PhoneLib {
-  phoneLib ??= createRequire(import.meta.url)('libphonenumber-js/max') as PhoneLib;
+  if (!phoneLib) {
+    const require = createRequire(import.meta.url);
+    phoneLib = require('libphonenumber-js/max') as PhoneLib;
+  }
   return phoneLib;
 }
 
