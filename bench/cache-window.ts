@@ -58,7 +58,7 @@ try {
       ),
     );
   }
-  const cpuBefore = snapshot(null);
+  const cpuBefore = snapshot([]);
   const afterCommit: number[] = [];
   const afterSend: number[] = [];
   for (let i = 0; i < Number(args.rounds); i++) {
@@ -70,7 +70,7 @@ try {
     afterCommit.push(Math.max(0, evicted - committed));
     afterSend.push(evicted - sent);
   }
-  const cpuAfter = snapshot(null);
+  const cpuAfter = snapshot([]);
   const perChange = (ticks: number) => ((ticks * 10_000) / afterCommit.length).toFixed(0);
   const pct = (xs: number[], p: number) =>
     [...xs].sort((x, y) => x - y)[Math.min(xs.length - 1, Math.floor(p * xs.length))]!;

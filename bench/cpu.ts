@@ -50,15 +50,31 @@ function postgresTicks(): number {
   return sum;
 }
 
-export function snapshot(serverPid: number | null): Snapshot {
+/** The service's processes: ours is one; a peer (bench/compare/) may run several workers. */
+export function snapshot(servicePids: readonly number[]): Snapshot {
+  let server = 0;
+  let serverLoop = 0;
+  for (const pid of servicePids) {
+    server += procTicks(pid)?.ticks ?? 0;
+    serverLoop += procTicks(`${pid}/task/${pid}`)?.ticks ?? 0;
+  }
   return {
     at: performance.now(),
     busyTicks: machineBusyTicks(),
-    server: serverPid ? (procTicks(serverPid)?.ticks ?? 0) : 0,
-    serverLoop: serverPid ? (procTicks(`${serverPid}/task/${serverPid}`)?.ticks ?? 0) : 0,
+    server,
+    serverLoop,
     bench: procTicks(process.pid)?.ticks ?? 0,
     postgres: postgresTicks(),
   };
+}
+
+/** The processes whose name (/proc/<pid>/comm) is `comm`, e.g. a peer's gunicorn master and workers. */
+export function pidsNamed(comm: string): number[] {
+  const pids: number[] = [];
+  for (const pid of readdirSync('/proc')) {
+    if (/^\d+$/.test(pid) && procTicks(pid)?.comm === comm) pids.push(Number(pid));
+  }
+  return pids;
 }
 
 /** Shares of the machine's cores in percent of one core (200 = both cores of a 2-core machine). */
@@ -87,7 +103,7 @@ export function shares(a: Snapshot, b: Snapshot): CpuShares {
  * `limit` percent of one core over a second, so a scenario starts on a quiet machine.
  */
 export async function waitQuiet(
-  serverPid: number | null,
+  servicePids: readonly number[],
   limit: number,
   maxSeconds: number,
   log: (s: string) => void,
@@ -95,9 +111,9 @@ export async function waitQuiet(
   const until = performance.now() + maxSeconds * 1000;
   let others: number;
   for (;;) {
-    const a = snapshot(serverPid);
+    const a = snapshot(servicePids);
     await sleep(1000);
-    others = shares(a, snapshot(serverPid)).others;
+    others = shares(a, snapshot(servicePids)).others;
     if (others < limit || performance.now() > until) break;
   }
   if (others >= limit)

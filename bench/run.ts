@@ -27,13 +27,15 @@ import {
   tableSizes,
   type BenchUser,
 } from './seed.js';
-import { BENCH_METRICS_TOKEN, startServer, targetServer, waitReady, type ServerHandle } from './server.js';
+import { BENCH_METRICS_TOKEN, peerServer, startServer, targetServer, waitReady, type ServerHandle } from './server.js';
 
 const ALL = ['hash', 'floor', 'session', 'signin', 'validate-wrong'] as const;
 
 const { values: args } = parseArgs({
   options: {
     url: { type: 'string' },
+    // With --url: the service there is a peer from bench/compare/ (`fst`: Flask-Security-Too under gunicorn).
+    peer: { type: 'string' },
     scenarios: { type: 'string', default: ALL.join(',') },
     concurrency: { type: 'string', default: '64' },
     duration: { type: 'string', default: '10' },
@@ -68,6 +70,10 @@ const clientsList = args.concurrency.split(',').map(Number);
 const scenarios = new Set(args.scenarios.split(','));
 for (const s of scenarios)
   if (!(ALL as readonly string[]).includes(s)) throw new Error(`unknown scenario ${s}; known: ${ALL.join(', ')}`);
+if (args.peer !== undefined && (args.peer !== 'fst' || !args.url))
+  throw new Error(
+    '--peer fst needs --url: the Flask-Security-Too app of bench/compare/, started as BENCHMARKS.md says',
+  );
 const seconds = Number(args.duration);
 const warmupSeconds = Number(args.warmup);
 
@@ -88,7 +94,7 @@ function productionCommand(): string[] {
 async function start(): Promise<ServerHandle> {
   if (args.url) {
     await waitReady(args.url);
-    return targetServer(args.url);
+    return args.peer ? peerServer(args.url, 'gunicorn') : targetServer(args.url);
   }
   await recreateDatabase(args['admin-url'], args.database);
   let entry = productionCommand();
@@ -176,7 +182,7 @@ async function runScenarios(
         if (waited > 1) log(`waited ${fmt(waited)} s for the service to deliver the events of what came before`);
         await vacuum(databaseUrl());
       }
-      return waitQuiet(server.pid, Number(args['quiet-limit']), Number(args['quiet-wait']), log);
+      return waitQuiet(server.pids(), Number(args['quiet-limit']), Number(args['quiet-wait']), log);
     };
     if (scenarios.has('session')) {
       await quiet();
@@ -202,6 +208,8 @@ async function runScenarios(
             {
               ...o,
               pending: Number(args.pending),
+              // Flask-Security-Too has no attempt cap: five wrong codes per sign-in all the same.
+              capped: !args.peer,
               ...(args.url ? {} : { counters: () => failureCounters(databaseUrl()) }),
             },
             pools.wrong,
@@ -232,7 +240,7 @@ async function floorScenarios(): Promise<Row[]> {
     });
     try {
       for (const clients of clientsList) {
-        await waitQuiet(server.pid, Number(args['quiet-limit']), Number(args['quiet-wait']), log);
+        await waitQuiet(server.pids(), Number(args['quiet-limit']), Number(args['quiet-wait']), log);
         const row = await sessionScenario({ server, clients, seconds, warmupSeconds }, [cookie]);
         rows.push({
           ...row,
@@ -265,7 +273,7 @@ async function main(): Promise<void> {
     },
   };
   if (scenarios.has('hash')) {
-    await waitQuiet(null, Number(args['quiet-limit']), Number(args['quiet-wait']), log);
+    await waitQuiet([], Number(args['quiet-limit']), Number(args['quiet-wait']), log);
     report.hash = await hashScenario();
     const h = report.hash;
     console.log(

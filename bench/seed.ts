@@ -56,7 +56,10 @@ export async function registerUsers(
         if (setup.status === 404) {
           twoFactor = false;
         } else {
-          const secret = setup.body.response?.tf_authr_b32key;
+          // Flask-Security-Too (bench/compare/) gives the key only grouped, as `tf_authr_key`.
+          const r = setup.body.response;
+          const grouped = typeof r?.tf_authr_key === 'string' ? r.tf_authr_key.replace(/[-\s]/g, '') : undefined;
+          const secret = r?.tf_authr_b32key ?? grouped;
           if (setup.status !== 200 || typeof secret !== 'string')
             throw new Error(`tf-setup ${email}: ${setup.status} ${JSON.stringify(setup.body)}`);
           const now = Date.now();

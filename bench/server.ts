@@ -5,10 +5,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { pidsNamed } from './cpu.js';
 
 export interface ServerHandle {
   url: string;
   pid: number | null;
+  /** The processes whose CPU is the service's: our one process, or a peer's workers (bench/compare/). */
+  pids(): number[];
   /** Statements the service has sent to the database so far, or null if nobody can tell. */
   queries(): Promise<number | null>;
   /** Highest RSS seen since the last resetPeak (polled every 100 ms), in MiB. */
@@ -69,12 +72,45 @@ export function targetServer(url: string): ServerHandle {
   return {
     url,
     pid: null,
+    pids: () => [],
     queries: () => metricsQueries(url),
     peakRssMiB: () => null,
     hwmMiB: () => null,
     rssNowMiB: () => null,
     resetPeak: () => {},
     stop: async () => {},
+  };
+}
+
+/**
+ * A peer somebody else started (bench/compare/, --peer): its CPU and memory are
+ * those of every process named `comm` (gunicorn's master and workers), RSS summed
+ * over them; it has no statement counter.
+ */
+export function peerServer(url: string, comm: string): ServerHandle {
+  const totalKiB = (field: 'VmHWM' | 'VmRSS'): number | null => {
+    const pids = pidsNamed(comm);
+    return pids.length === 0 ? null : pids.reduce((sum, pid) => sum + (statusKiB(pid, field) ?? 0), 0);
+  };
+  let peakKiB = 0;
+  const poll = setInterval(() => {
+    peakKiB = Math.max(peakKiB, totalKiB('VmRSS') ?? 0);
+  }, 100);
+  poll.unref();
+  const mib = (kib: number | null): number | null => (kib === null ? null : kib / 1024);
+  return {
+    url,
+    pid: null,
+    pids: () => pidsNamed(comm),
+    queries: async () => null,
+    peakRssMiB: () => (peakKiB ? peakKiB / 1024 : null),
+    // Each worker's own high-water mark, summed: an upper bound of the peak they held together.
+    hwmMiB: () => mib(totalKiB('VmHWM')),
+    rssNowMiB: () => mib(totalKiB('VmRSS')),
+    resetPeak: () => {
+      peakKiB = totalKiB('VmRSS') ?? 0;
+    },
+    stop: async () => clearInterval(poll),
   };
 }
 
@@ -115,6 +151,7 @@ export async function startServer(opts: StartOptions): Promise<ServerHandle> {
   return {
     url,
     pid,
+    pids: () => [pid],
     queries: () => (useMetrics ? metricsQueries(url) : ipcQueries()),
     peakRssMiB: () => (peakKiB ? peakKiB / 1024 : null),
     hwmMiB: () => {
