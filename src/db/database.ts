@@ -11,6 +11,8 @@ import { pgliteChangeFeed, postgresChangeFeed, type ChangeFeed } from './change-
 export interface QueryStats {
   /** Statements sent to the database since start (the bench reports round trips per request). */
   queries: number;
+  /** Sees the text of each statement as it is sent: tests that compare what two requests did set it. */
+  onQuery?: ((sql: string) => void) | undefined;
 }
 
 export interface Database {
@@ -67,7 +69,9 @@ export async function ping(db: Kysely<DB>): Promise<void> {
 export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   const stats: QueryStats = { queries: 0 };
   const log = (event: LogEvent): void => {
-    if (event.level === 'query') stats.queries++;
+    if (event.level !== 'query') return;
+    stats.queries++;
+    stats.onQuery?.(event.query.sql);
   };
   if (opts.databaseUrl) {
     const connection = {
