@@ -15,6 +15,11 @@ export async function lockoutCounters(t: Pick<TestApp, 'database'>, userId: numb
 /** 30 s: one TOTP step. Tests move the clock a step on so a new code is not a replay. */
 export const STEP_MS = 30_000;
 
+/** A six-digit code that is not the authenticator's code at `at`: a wrong guess. */
+export function wrongCode(key: string, at: Date): string {
+  return oathtool(key, at) === '000000' ? '000001' : '000000';
+}
+
 /**
  * Sets up an authenticator for a signed-in client the way a person would:
  * scan the QR code (zbarimg), type the code the app shows (oathtool).

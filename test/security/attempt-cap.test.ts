@@ -10,7 +10,7 @@ import { createTestApp, createUser, uniqueEmail, type TestApp } from '../helpers
 import { Client } from '../helpers/client.js';
 import { DB_KIND } from '../helpers/db.js';
 import { oathtool } from '../helpers/real-clients.js';
-import { enrolAuthenticator, lockoutCounters, signedIn, STEP_MS } from '../helpers/two-factor.js';
+import { enrolAuthenticator, lockoutCounters, signedIn, STEP_MS, wrongCode } from '../helpers/two-factor.js';
 
 describe(`attempt cap, lockout and replay (${DB_KIND})`, () => {
   let t: TestApp;
@@ -34,11 +34,6 @@ describe(`attempt cap, lockout and replay (${DB_KIND})`, () => {
     return { email, key, id: user.id };
   }
 
-  function wrongCode(key: string): string {
-    const right = oathtool(key, t.clock.now());
-    return right === '000000' ? '000001' : '000000';
-  }
-
   async function pending(app: TestApp, email: string): Promise<Client> {
     const c = new Client(() => app.app);
     const res = await c.login(email, 'password-1');
@@ -50,11 +45,11 @@ describe(`attempt cap, lockout and replay (${DB_KIND})`, () => {
     const { email, key } = await enrolled();
     const c = await pending(t, email);
     for (let i = 1; i < 5; i++) {
-      const res = await c.post('/tf-validate', { code: wrongCode(key) });
+      const res = await c.post('/tf-validate', { code: wrongCode(key, t.clock.now()) });
       assert.equal(res.statusCode, 400);
       assert.equal(res.data.response.error_code, 'TWO_FACTOR_INVALID_TOKEN');
     }
-    const fifth = await c.post('/tf-validate', { code: wrongCode(key) });
+    const fifth = await c.post('/tf-validate', { code: wrongCode(key, t.clock.now()) });
     assert.equal(fifth.statusCode, 429);
     assert.equal(fifth.data.response.error_code, 'TWO_FACTOR_TOO_MANY_ATTEMPTS');
     const right = await c.post('/tf-validate', { code: oathtool(key, t.clock.now()) });
@@ -67,7 +62,7 @@ describe(`attempt cap, lockout and replay (${DB_KIND})`, () => {
     const { email, key } = await enrolled();
     const c = await pending(t, email);
     const results = await Promise.all(
-      Array.from({ length: 50 }, () => c.post('/tf-validate', { code: wrongCode(key) })),
+      Array.from({ length: 50 }, () => c.post('/tf-validate', { code: wrongCode(key, t.clock.now()) })),
     );
     const checked = results.filter((r) =>
       ['TWO_FACTOR_INVALID_TOKEN', 'TWO_FACTOR_TOO_MANY_ATTEMPTS'].includes(r.data.response.error_code),
@@ -82,11 +77,11 @@ describe(`attempt cap, lockout and replay (${DB_KIND})`, () => {
     for (const app of [t, second]) {
       const c = await pending(app, email);
       for (let i = 0; i < 4; i++)
-        assert.equal((await c.post('/tf-validate', { code: wrongCode(key) })).statusCode, 400);
+        assert.equal((await c.post('/tf-validate', { code: wrongCode(key, t.clock.now()) })).statusCode, 400);
     }
     const c = await pending(second, email);
-    assert.equal((await c.post('/tf-validate', { code: wrongCode(key) })).statusCode, 400);
-    const tenth = await c.post('/tf-validate', { code: wrongCode(key) });
+    assert.equal((await c.post('/tf-validate', { code: wrongCode(key, t.clock.now()) })).statusCode, 400);
+    const tenth = await c.post('/tf-validate', { code: wrongCode(key, t.clock.now()) });
     assert.equal(tenth.statusCode, 429);
     assert.equal(tenth.data.response.error_code, 'TWO_FACTOR_LOCKED');
     assert.equal(tenth.headers['retry-after'], '900');
@@ -100,11 +95,11 @@ describe(`attempt cap, lockout and replay (${DB_KIND})`, () => {
     t.clock.advance(15 * 60 * 1000 + 1000);
     second.clock.set(t.clock.now());
     const e = await pending(t, email);
-    for (let i = 0; i < 4; i++) await e.post('/tf-validate', { code: wrongCode(key) });
+    for (let i = 0; i < 4; i++) await e.post('/tf-validate', { code: wrongCode(key, t.clock.now()) });
     const f = await pending(t, email);
-    for (let i = 0; i < 5; i++) await f.post('/tf-validate', { code: wrongCode(key) });
+    for (let i = 0; i < 5; i++) await f.post('/tf-validate', { code: wrongCode(key, t.clock.now()) });
     const g = await pending(t, email);
-    const again = await g.post('/tf-validate', { code: wrongCode(key) });
+    const again = await g.post('/tf-validate', { code: wrongCode(key, t.clock.now()) });
     assert.equal(again.data.response.error_code, 'TWO_FACTOR_LOCKED');
     assert.equal(again.headers['retry-after'], '1800', 'the second lockout lasts twice as long');
 
@@ -127,7 +122,9 @@ describe(`attempt cap, lockout and replay (${DB_KIND})`, () => {
     const clients: Client[] = [];
     for (let i = 0; i < 10; i++) clients.push(await pending(i % 2 ? second : t, email));
     const results = await Promise.all(
-      clients.flatMap((c) => Array.from({ length: 5 }, () => c.post('/tf-validate', { code: wrongCode(key) }))),
+      clients.flatMap((c) =>
+        Array.from({ length: 5 }, () => c.post('/tf-validate', { code: wrongCode(key, t.clock.now()) })),
+      ),
     );
     const checked = results.filter((r) =>
       ['TWO_FACTOR_INVALID_TOKEN', 'TWO_FACTOR_TOO_MANY_ATTEMPTS'].includes(r.data.response.error_code),

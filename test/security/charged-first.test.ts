@@ -12,11 +12,12 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { createTestApp, createUser, uniqueEmail, type TestApp } from '../helpers/app.js';
-import { Client } from '../helpers/client.js';
+import { createTestApp, type TestApp } from '../helpers/app.js';
+import type { Client } from '../helpers/client.js';
 import { DB_KIND } from '../helpers/db.js';
 import { oathtool } from '../helpers/real-clients.js';
-import { enrolAuthenticator, signedIn } from '../helpers/two-factor.js';
+import { enrolledUser, pendingSignIn } from '../helpers/rescue.js';
+import { wrongCode } from '../helpers/two-factor.js';
 
 const MAX_ATTEMPTS = 5;
 const THRESHOLD = 10;
@@ -34,16 +35,10 @@ describe(`a refused guess runs the same whatever it holds (${DB_KIND})`, () => {
   });
 
   /** A user with an authenticator, signed in with the password up to the second factor. */
-  async function pendingSignIn(): Promise<{ c: Client; key: string; userId: number }> {
-    const email = uniqueEmail();
-    const user = await createUser(t.database, email, 'password-1');
-    const key = await enrolAuthenticator(t, await signedIn(t, email, 'password-1'));
-    const c = new Client(() => t.app);
-    assert.equal((await c.login(email, 'password-1')).data.response.tf_state, 'ready');
-    return { c, key, userId: user.id };
+  async function pendingAuthenticator(): Promise<{ c: Client; key: string; userId: number }> {
+    const user = await enrolledUser(t, 'authenticator');
+    return { c: await pendingSignIn(t, user.email), key: user.key!, userId: user.id };
   }
-
-  const wrongCode = (key: string): string => (oathtool(key, t.clock.now()) === '000000' ? '000001' : '000000');
 
   /** One guess: its answer and the text of every statement it sent. */
   async function guess(c: Client, code: string) {
@@ -66,9 +61,9 @@ describe(`a refused guess runs the same whatever it holds (${DB_KIND})`, () => {
    * (later requests find it cached, so the first would send one statement more).
    */
   async function rightAndWrong(c: Client, key: string) {
-    await guess(c, wrongCode(key));
+    await guess(c, wrongCode(key, t.clock.now()));
     const right = await guess(c, oathtool(key, t.clock.now()));
-    const wrong = await guess(c, wrongCode(key));
+    const wrong = await guess(c, wrongCode(key, t.clock.now()));
     assert.deepEqual(right.answer, wrong.answer, 'the same answer');
     assert.deepEqual(right.statements, wrong.statements, 'the same statements, in the same order');
     assert.ok(right.statements.length > 0);
@@ -79,7 +74,7 @@ describe(`a refused guess runs the same whatever it holds (${DB_KIND})`, () => {
     t.database.db.selectFrom('tf_pending').select(['attempts']).where('user_id', '=', id).executeTakeFirst();
 
   test('past the cap, the pending sign-in still in scope', async () => {
-    const { c, key, userId } = await pendingSignIn();
+    const { c, key, userId } = await pendingAuthenticator();
     // As when the cap's last guesses are still in flight: the row is used up, not yet voided.
     await t.database.db
       .updateTable('tf_pending')
@@ -93,7 +88,7 @@ describe(`a refused guess runs the same whatever it holds (${DB_KIND})`, () => {
   });
 
   test('while the user is locked', async () => {
-    const { c, key, userId } = await pendingSignIn();
+    const { c, key, userId } = await pendingAuthenticator();
     const until = new Date(t.clock.now().getTime() + 15 * 60_000);
     await t.database.db.updateTable('users').set({ tf_locked_until: until }).where('id', '=', userId).execute();
     const answer = await rightAndWrong(c, key);
@@ -103,7 +98,7 @@ describe(`a refused guess runs the same whatever it holds (${DB_KIND})`, () => {
   });
 
   test('beyond the lockout budget, with failures in flight', async () => {
-    const { c, key, userId } = await pendingSignIn();
+    const { c, key, userId } = await pendingAuthenticator();
     // Threshold failures charged and not yet decided: every further guess is past the budget.
     await t.database.db.updateTable('users').set({ tf_failures: THRESHOLD }).where('id', '=', userId).execute();
     const answer = await rightAndWrong(c, key);
