@@ -6,7 +6,7 @@ import autocannon from 'autocannon';
 import { totpCode } from '../src/two-factor/factors/totp.js';
 import { hashPassword, PASSWORD_HASH_OPTIONS, verifyPassword } from '../src/users/passwords.js';
 import { shares, snapshot, type CpuShares } from './cpu.js';
-import { Client, keepAliveAgent, type Answer } from './http.js';
+import { Client, type Answer } from './http.js';
 import { runLoop, summarize, type Recorder, type Summary } from './loop.js';
 import { stepOf, type BenchUser } from './seed.js';
 import type { ServerHandle } from './server.js';
@@ -169,9 +169,8 @@ class UserPool {
 
 /** POST /login → POST /tf-validate (TOTP) → GET /me → POST /logout. */
 export async function signinScenario(opts: RunOptions, users: BenchUser[]): Promise<Row> {
-  const agent = keepAliveAgent(opts.clients);
   const base = new URL(opts.server.url);
-  const clients = Array.from({ length: opts.clients }, () => new Client(base, agent));
+  const clients = Array.from({ length: opts.clients }, () => new Client(base));
   const pool = new UserPool(users);
   let twoFactorSeen = false;
   const meter = new Meter(opts.server);
@@ -203,7 +202,7 @@ export async function signinScenario(opts: RunOptions, users: BenchUser[]): Prom
       rec.ok('sign-in', performance.now() - started);
     },
   });
-  agent.destroy();
+  for (const c of clients) c.close();
   const notes: string[] = [];
   if (!twoFactorSeen) notes.push('two-factor not available on this build: password-only sign-in (login → me → logout)');
   if (pool.waits) notes.push(`waited ${pool.waits}× for a fresh TOTP step (user pool too small for the rate)`);
@@ -263,9 +262,8 @@ export async function validateWrongScenario(
   },
   users: BenchUser[],
 ): Promise<Row> {
-  const agent = keepAliveAgent(opts.clients);
   const base = new URL(opts.server.url);
-  const clients = Array.from({ length: opts.clients }, () => new Client(base, agent));
+  const clients = Array.from({ length: opts.clients }, () => new Client(base));
   let next = 0;
   const failuresBefore = await opts.counters?.();
   const prepared: Pending[] = [];
@@ -324,7 +322,7 @@ export async function validateWrongScenario(
       if (opts.capped) rec.error('no 429 after 5 wrong codes');
     },
   });
-  agent.destroy();
+  for (const c of clients) c.close();
   const notes = [
     `${opts.pending - prepareErrors} pending sign-ins prepared before the window in ${prepareSeconds.toFixed(1)} s (${prepareErrors} failed${prepareErrors ? `: ${JSON.stringify(Object.fromEntries(prepareFailures))}` : ''}); ${inline} signed in inline during it`,
   ];

@@ -4,7 +4,7 @@
  */
 import pg from 'pg';
 import { totpCode } from '../src/two-factor/factors/totp.js';
-import { Client, keepAliveAgent } from './http.js';
+import { Client } from './http.js';
 
 export interface BenchUser {
   email: string;
@@ -37,13 +37,14 @@ export async function registerUsers(
   url: string,
   opts: { prefix: string; count: number; authenticator: boolean; parallel?: number },
 ): Promise<{ users: BenchUser[]; twoFactor: boolean }> {
-  const agent = keepAliveAgent(opts.parallel ?? 8);
   const base = new URL(url);
   const users: BenchUser[] = [];
   let twoFactor = opts.authenticator;
   let next = 0;
+  const clients: Client[] = [];
   const worker = async (): Promise<void> => {
-    const c = new Client(base, agent);
+    const c = new Client(base);
+    clients.push(c);
     while (next < opts.count) {
       const i = next++;
       c.clear();
@@ -76,7 +77,7 @@ export async function registerUsers(
     }
   };
   await Promise.all(Array.from({ length: opts.parallel ?? 8 }, worker));
-  agent.destroy();
+  for (const c of clients) c.close();
   return { users, twoFactor };
 }
 
