@@ -47,6 +47,19 @@ export async function wipePending(
 }
 
 /**
+ * Voids a pending row at its N-th failure (budget/attempts.ts): one
+ * statement deletes it and writes `audit`, unless its sent code was just used
+ * by a concurrent request that is completing the sign-in. The session keeps
+ * its reference, which now names no row: every step treats that as no pending
+ * state (requirePending), as it does an expired row's, and clears it then
+ * (docs/architecture.md, Budgets: the void leaves the session as it is).
+ */
+export async function voidPending(deps: TfDeps, pendingId: string, audit: AuditRow): Promise<void> {
+  await deletePending(deps.db, pendingId, audit, { unlessCodeUsed: true });
+  deps.audit.logged(audit);
+}
+
+/**
  * The caller's pending row for a step (flow.ts), else 400
  * TWO_FACTOR_PERMISSION_DENIED with the state wiped. Valid means: not expired,
  * its user active and unchanged (fs_uniquifier), and a signed-in change still

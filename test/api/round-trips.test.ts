@@ -20,6 +20,9 @@ const BUDGET = {
   validateRight: 4,
   // Session (the first time; then cached), charge the guess, tf.failed row with the lock decision.
   validateWrong: 3,
+  // The cap's wrong code: charge, tf.failed row with the lock decision, the pending row deleted with its
+  // tf.too_many_attempts row (the session cached). The session is not rewritten: its reference names no row now.
+  validateVoid: 3,
   // Session, with the user's roles and two-factor policy in the same statement (0 once the session is cached).
   me: 1,
   // Session, delete it with its signout row.
@@ -86,5 +89,15 @@ describe(`statements per request (${DB_KIND})`, () => {
       const n = await counted(400, () => c.post('/tf-validate', { code: wrong }));
       assert.ok(n <= BUDGET.validateWrong, `wrong code ${i}: ${n} statements, budget ${BUDGET.validateWrong}`);
     }
+    const voided = await counted(429, () => c.post('/tf-validate', { code: wrong }));
+    assert.ok(
+      voided <= BUDGET.validateVoid,
+      `the cap's wrong code: ${voided} statements, budget ${BUDGET.validateVoid}`,
+    );
+    // The session still names the voided row, which no step accepts: the next guess is refused and the
+    // reference cleared, and the right code does not pass either.
+    const after = await c.post('/tf-validate', { code: oathtool(key, t.clock.now()) });
+    assert.equal(after.statusCode, 400);
+    assert.equal(after.json().response.error_code, 'TWO_FACTOR_PERMISSION_DENIED');
   });
 });

@@ -3,7 +3,7 @@ import { AppError } from '../../errors.js';
 import type { TfDeps } from '../deps.js';
 import { refuseAndLockIfOver, unchargeFailure } from './lockout.repository.js';
 import type { StepRule } from '../flow.js';
-import { callerScope, requirePending, wipePending, type PendingContext } from '../pending.js';
+import { callerScope, requirePending, voidPending, wipePending, type PendingContext } from '../pending.js';
 import { chargeGuess as chargeGuessRow, findPendingInScope, type PendingScope } from '../pending.repository.js';
 
 /**
@@ -85,9 +85,7 @@ export async function refuseGuess(deps: TfDeps, caller: Caller, ctx: PendingCont
   if (ctx.pending.attempts >= deps.config.SECURITY_TWO_FACTOR_MAX_ATTEMPTS) {
     // The N-th failure voids the sign-in, unless its sent code was just used by a concurrent
     // request: that one passed within the cap and is completing the sign-in.
-    await wipePending(deps, caller, deps.audit.row('tf.too_many_attempts', ctx.user.id, audit), {
-      unlessCodeUsed: true,
-    });
+    await voidPending(deps, ctx.pending.id, deps.audit.row('tf.too_many_attempts', ctx.user.id, audit));
     throw new AppError('TWO_FACTOR_TOO_MANY_ATTEMPTS');
   }
   throw refusal.wrong;
