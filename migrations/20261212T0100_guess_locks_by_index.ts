@@ -42,8 +42,11 @@ export async function down(db: Kysely<any>): Promise<void> {
   for (const { fn, from, to } of [...REWRITES].reverse()) await rewrite(db, fn, to, from);
 }
 
-/** Replaces one clause of a function's definition, as stored; refuses a definition that does not hold it. */
-async function rewrite(db: Kysely<any>, fn: string, from: string, to: string): Promise<void> {
+/**
+ * Replaces one clause of a function's definition, as stored; refuses a definition that does not hold it.
+ * Also used by later migrations that change these functions (20261213T0100).
+ */
+export async function rewrite(db: Kysely<any>, fn: string, from: string, to: string): Promise<void> {
   const { rows } = await sql<{ def: string }>`select pg_get_functiondef(to_regproc(${fn})) as def`.execute(db);
   const def = rows[0]?.def;
   if (!def?.includes(from)) throw new Error(`${fn}: expected "${from.split('\n')[0]}" in its definition`);

@@ -20,9 +20,9 @@ const BUDGET = {
   validateRight: 4,
   // Session (the first time; then cached), charge the guess, tf.failed row with the lock decision.
   validateWrong: 3,
-  // The cap's wrong code: charge, tf.failed row with the lock decision, the pending row deleted with its
-  // tf.too_many_attempts row (the session cached). The session is not rewritten: its reference names no row now.
-  validateVoid: 3,
+  // The cap's wrong code: charge, then one statement for its tf.failed row, the lock decision and the void (the
+  // pending row deleted with its tf.too_many_attempts row). The session is not rewritten: its reference names no row.
+  validateVoid: 2,
   // Session, with the user's roles and two-factor policy in the same statement (0 once the session is cached).
   me: 1,
   // Session, delete it with its signout row.

@@ -62,7 +62,7 @@ test('an audit row and its outbox row are written in the same transaction, by au
   // A repository statement that writes its audit row in a CTE (the lockout).
   await database.db.updateTable('users').set({ tf_failures: 10 }).where('id', '=', userId!).execute();
   const row = audit.row('tf.failed', userId!, { ip: null, userAgent: null }, { method: 'authenticator' });
-  assert.ok(await lockIfOverThreshold(database.db, userId!, 10, 60, clock.now(), row));
+  assert.ok(await lockIfOverThreshold(database.db, { userId: userId!, now: clock.now(), audit: row }, 10, 60));
   await audit.record(database.db, 'tf.lockout', userId!, { ip: null, userAgent: null });
   const outbox = await database.db.selectFrom('event_outbox').select(['type', 'audit_id']).orderBy('id').execute();
   const audited = await database.db

@@ -10,16 +10,20 @@
  * charged failures; two instances whose batches lock the same rows in different
  * orders and deadlock (a 5xx instead of an answer), or lose a charge; a round
  * of refusals that loses a tf.failed row, locks twice, or doubles the lock
- * of a user whose failure count was just reset by the refusal before it.
+ * of a user whose failure count was just reset by the refusal before it; a
+ * cap's refusal that voids its pending row although it set the lock, deletes a
+ * row whose sent code a concurrent request is completing the sign-in with, or
+ * deadlocks with charges (it locks a pending row as well as a user).
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
+import { sql } from 'kysely';
 import { openDatabase, type Database } from '../../src/db/database.js';
 import { STEP } from '../../src/two-factor/flow.js';
 import { createAuditor } from '../../src/audit/audit.js';
 import { FixedClock } from '../../src/clock.js';
-import { refuseAndLockIfOver } from '../../src/two-factor/budget/lockout.repository.js';
+import { refuseAndLockIfOver, type Refusal } from '../../src/two-factor/budget/lockout.repository.js';
 import { chargeGuess, insertPending, type PendingScope } from '../../src/two-factor/pending.repository.js';
 import { captureLogger } from '../helpers/log-capture.js';
 import { createUser, uniqueEmail } from '../helpers/app.js';
@@ -48,6 +52,10 @@ describe(`charges of one round in one call (${DB_KIND})`, () => {
     });
     return id;
   }
+
+  /** Another instance's pool on the same schema (the tests that need two are skipped on PGlite). */
+  const secondInstance = () =>
+    openDatabase({ databaseUrl: TEST_DATABASE_URL!, dataDir: 'memory://', schema: database.schema });
 
   async function newUser() {
     const user = await createUser(database, uniqueEmail('batch'), 'password-123');
@@ -130,11 +138,7 @@ describe(`charges of one round in one call (${DB_KIND})`, () => {
     'two instances charging the same users in opposite orders: no deadlock, every charge counted',
     { skip: TEST_DATABASE_URL ? false : 'two connection pools need Postgres' },
     async () => {
-      const other = await openDatabase({
-        databaseUrl: TEST_DATABASE_URL!,
-        dataDir: 'memory://',
-        schema: database.schema,
-      });
+      const other = await secondInstance();
       try {
         // Eight users with two pending sign-ins each; instance A names them in one order, B in the other.
         const rows: Array<{ user: number; pending: string }> = [];
@@ -221,4 +225,93 @@ describe(`charges of one round in one call (${DB_KIND})`, () => {
       .executeTakeFirstOrThrow();
     assert.deepEqual(after, { tf_failures: 0, tf_lockouts: 2 });
   });
+
+  /** The cap's refusal of a guess on `pending`: voids it unless the refusal sets the lock. */
+  function capRefusal(userId: number, pending: string): Refusal {
+    const audit = createAuditor(new FixedClock(new Date()), captureLogger().logger);
+    const ctx = { ip: null, userAgent: null };
+    return {
+      userId,
+      now: new Date(),
+      audit: audit.row('tf.failed', userId, ctx, { pending }),
+      voids: { pendingId: pending, audit: audit.row('tf.too_many_attempts', userId, ctx, { pending }) },
+    };
+  }
+
+  async function voidOutcome(userId: number, pending: string) {
+    const row = await database.db.selectFrom('tf_pending').select('id').where('id', '=', pending).executeTakeFirst();
+    const audit = await database.db
+      .selectFrom('audit_events')
+      .select('type')
+      .where('user_id', '=', userId)
+      .where(sql<boolean>`details->>'pending' = ${pending}`)
+      .orderBy('id')
+      .execute();
+    return { kept: row !== undefined, audit: audit.map((a) => a.type) };
+  }
+
+  for (const [name, together] of [
+    ['alone (one statement)', false],
+    ['in one round (refuse_guesses)', true],
+  ] as const) {
+    test(`the cap's refusal ${name}: voids unless it locks, and keeps a row whose code was used`, async () => {
+      const free = await newUser();
+      const locking = await newUser();
+      const used = await newUser();
+      await database.db.updateTable('users').set({ tf_failures: 5 }).where('id', '=', locking.id).execute();
+      const pFree = await pendingFor(free.id, free.fs);
+      const pLocking = await pendingFor(locking.id, locking.fs);
+      const pUsed = await pendingFor(used.id, used.fs);
+      // A sent code used by a concurrent request: purpose kept, hash cleared (consumeCode).
+      await database.db.updateTable('tf_pending').set({ code_purpose: 'login' }).where('id', '=', pUsed).execute();
+      const refusals = [capRefusal(free.id, pFree), capRefusal(locking.id, pLocking), capRefusal(used.id, pUsed)];
+      const refuse = (r: Refusal) => refuseAndLockIfOver(database.db, r, 5, 60);
+      const locks = together
+        ? await Promise.all(refusals.map(refuse))
+        : [await refuse(refusals[0]!), await refuse(refusals[1]!), await refuse(refusals[2]!)];
+      assert.deepEqual(
+        locks.map((l) => l !== null),
+        [false, true, false],
+      );
+      assert.deepEqual(await voidOutcome(free.id, pFree), {
+        kept: false,
+        audit: ['tf.failed', 'tf.too_many_attempts'],
+      });
+      assert.deepEqual(await voidOutcome(locking.id, pLocking), { kept: true, audit: ['tf.failed'] });
+      assert.deepEqual(await voidOutcome(used.id, pUsed), { kept: true, audit: ['tf.failed', 'tf.too_many_attempts'] });
+    });
+  }
+
+  test(
+    'two instances charging and voiding the same pending rows in opposite orders: no deadlock',
+    { skip: TEST_DATABASE_URL ? false : 'two connection pools need Postgres' },
+    async () => {
+      const other = await secondInstance();
+      try {
+        const users = [];
+        for (let i = 0; i < 8; i++) users.push(await newUser());
+        // In each round an instance charges every row and voids every row, so each void's call
+        // locks pending rows and users while its own charges and the other instance's lock them too.
+        const round = (db: Database, order: Array<{ user: number; pending: string }>) =>
+          Promise.all(
+            order.flatMap((r) => [
+              chargeGuess(db.db, scope(r.pending), MAX),
+              refuseAndLockIfOver(db.db, capRefusal(r.user, r.pending), 1000, 60),
+            ]),
+          );
+        // Fresh pending rows for each of several rounds: a deadlock needs the calls to overlap.
+        for (let n = 0; n < 10; n++) {
+          const rows: Array<{ user: number; pending: string }> = [];
+          for (const user of users) {
+            for (let j = 0; j < 2; j++) rows.push({ user: user.id, pending: await pendingFor(user.id, user.fs) });
+          }
+          const results = await Promise.all([round(database, rows), round(other, [...rows].reverse())]);
+          assert.equal(results.flat().length, rows.length * 4, 'every call answered');
+          for (const r of rows) assert.equal((await voidOutcome(r.user, r.pending)).kept, false);
+        }
+      } finally {
+        await other.close();
+      }
+    },
+  );
 });

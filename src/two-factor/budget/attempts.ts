@@ -61,7 +61,8 @@ export interface Refusal {
  * A charged guess was wrong: lock the user when this failure reaches the
  * threshold (429 TWO_FACTOR_LOCKED), void the pending sign-in on its N-th
  * failure (429 TWO_FACTOR_TOO_MANY_ATTEMPTS), else answer `refusal.wrong`.
- * The tf.failed row is written by the statement that decides the lock.
+ * The tf.failed row is written by the statement that decides the lock, and so
+ * is the void: one statement for the cap's failure too.
  */
 export async function refuseGuess(deps: TfDeps, caller: Caller, ctx: PendingContext, refusal: Refusal): Promise<never> {
   const now = deps.clock.now();
@@ -69,25 +70,33 @@ export async function refuseGuess(deps: TfDeps, caller: Caller, ctx: PendingCont
   const details = { state: ctx.pending.state, method: refusal.method, ...(refusal.replay ? { replay: true } : {}) };
   const failed = deps.audit.row('tf.failed', ctx.user.id, audit, details);
   deps.metrics.codeValidated(refusal.method, 'failure');
+  // The N-th failure voids the sign-in, unless its sent code was just used by a concurrent
+  // request: that one passed within the cap and is completing the sign-in.
+  const voids = ctx.pending.attempts >= deps.config.SECURITY_TWO_FACTOR_MAX_ATTEMPTS && {
+    pendingId: ctx.pending.id,
+    audit: deps.audit.row('tf.too_many_attempts', ctx.user.id, audit),
+  };
   if (refusal.replay) {
     await unchargeFailure(deps.db, ctx.user.id);
     await deps.audit.write(deps.db, failed);
+    if (voids) await voidPending(deps, voids.pendingId, voids.audit);
   } else {
     const threshold = deps.config.SECURITY_TWO_FACTOR_LOCKOUT_THRESHOLD;
     const duration = deps.config.SECURITY_TWO_FACTOR_LOCKOUT_DURATION;
-    const until = await refuseAndLockIfOver(deps.db, { userId: ctx.user.id, now, audit: failed }, threshold, duration);
+    const until = await refuseAndLockIfOver(
+      deps.db,
+      { userId: ctx.user.id, now, audit: failed, ...(voids && { voids }) },
+      threshold,
+      duration,
+    );
     deps.audit.logged(failed);
     if (until) {
       await lockedOut(deps, caller, ctx.user.id, until);
       throw lockedError(until, now);
     }
+    if (voids) deps.audit.logged(voids.audit);
   }
-  if (ctx.pending.attempts >= deps.config.SECURITY_TWO_FACTOR_MAX_ATTEMPTS) {
-    // The N-th failure voids the sign-in, unless its sent code was just used by a concurrent
-    // request: that one passed within the cap and is completing the sign-in.
-    await voidPending(deps, ctx.pending.id, deps.audit.row('tf.too_many_attempts', ctx.user.id, audit));
-    throw new AppError('TWO_FACTOR_TOO_MANY_ATTEMPTS');
-  }
+  if (voids) throw new AppError('TWO_FACTOR_TOO_MANY_ATTEMPTS');
   throw refusal.wrong;
 }
 

@@ -1,4 +1,4 @@
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { sql, type Compilable, type Kysely, type Transaction } from 'kysely';
 import type { AuditRow } from '../../audit/audit.js';
 import { withStatement } from '../../db/cte.js';
 import { precompiled } from '../../db/precompiled.js';
@@ -10,17 +10,19 @@ type Db = Kysely<DB> | Transaction<DB>;
 /**
  * Locks once the threshold is reached: 15 minutes, doubling with every
  * repeat (README configuration: SECURITY_TWO_FACTOR_LOCKOUT_*). Only the request that crosses the line sets the lock.
- * `audit` (the tf.failed row that led here) is written by the same statement.
+ * The refusal's tf.failed row is written by the same statement, and so is the
+ * void of `refusal.voids` unless the lock is set.
  */
 export async function lockIfOverThreshold(
   db: Kysely<DB>,
-  userId: number,
+  refusal: Refusal,
   threshold: number,
   baseSeconds: number,
-  now: Date,
-  audit: AuditRow,
 ): Promise<Date | null> {
-  const [row] = await lockStatement(db, { ...audit, userId, threshold, baseSeconds, now }, ONE_SHAPE);
+  const { userId, now, audit, voids } = refusal;
+  const [row] = voids
+    ? await voidStatement(db, { ...audit, userId, threshold, baseSeconds, now, ...voidValues(voids) }, ONE_SHAPE)
+    : await lockStatement(db, { ...audit, userId, threshold, baseSeconds, now }, ONE_SHAPE);
   return row?.tf_locked_until ?? null;
 }
 
@@ -53,6 +55,52 @@ const lockStatement = precompiled((db, v: LockValues) =>
     .returning('tf_locked_until'),
 );
 
+/** The void's pending row and tf.too_many_attempts row, as lockIfOverThreshold's and refuse_guesses's fields. */
+function voidValues({ pendingId, audit }: Void) {
+  return {
+    void_id: pendingId,
+    void_type: audit.type,
+    void_at: audit.at,
+    void_ip: audit.ip ?? null,
+    void_user_agent: audit.user_agent ?? null,
+    void_details: audit.details,
+  };
+}
+
+type VoidValues = LockValues & ReturnType<typeof voidValues>;
+
+// The lock as lockStatement sets it; unless it is set, the pending row is deleted (kept if its sent
+// code was just used: that request is completing the sign-in) and tf.too_many_attempts written.
+// The users row is locked only when the lock is set, and then the pending row is not touched: a
+// charge, which locks the pending row before the user, never waits on this statement in a circle.
+const voidStatement = precompiled((db, v: VoidValues): Compilable<{ tf_locked_until: Date }> => ({
+  compile: () =>
+    sql<{ tf_locked_until: Date }>`
+        with audit as (
+          insert into audit_events (user_id, type, at, ip, user_agent, details)
+          values (${v.user_id}, ${v.type}, ${v.at}, ${v.ip}, ${v.user_agent}, ${v.details})
+          returning id
+        ), locked as (
+          update users
+          set tf_failures = 0, tf_lockouts = tf_lockouts + 1,
+            tf_locked_until = ${v.now}::timestamptz
+              + make_interval(secs => ${v.baseSeconds}::double precision * power(2, least(tf_lockouts, 10)))
+          where id = ${v.userId} and tf_failures >= ${v.threshold}
+          returning tf_locked_until
+        ), voided as (
+          delete from tf_pending
+          where id = ${v.void_id} and not exists (select from locked)
+            and (code_purpose is null or code_hash is not null)
+        ), void_audit as (
+          insert into audit_events (user_id, type, at, ip, user_agent, details)
+          select ${v.user_id}::integer, ${v.void_type}::text, ${v.void_at}::timestamptz, ${v.void_ip}::text,
+            ${v.void_user_agent}::text, ${v.void_details}::jsonb
+          from audit -- read from it so that tf.failed is written first, as the two rows' ids must say
+          where not exists (select from locked)
+        )
+        select tf_locked_until from locked`.compile(db),
+}));
+
 /**
  * Takes back the failure charged for a guess that turned out not to be one (refused
  * unchecked, or a replay of a code accepted a moment ago). Never below zero: a lock
@@ -71,6 +119,14 @@ export interface Refusal {
   userId: number;
   now: Date;
   audit: AuditRow;
+  /** The cap's failure (budget/attempts.ts): unless this refusal sets the lock, it voids the pending row. */
+  voids?: Void;
+}
+
+/** A pending sign-in voided by its N-th failure, and the tf.too_many_attempts row that says so. */
+export interface Void {
+  pendingId: string;
+  audit: AuditRow;
 }
 
 /** The smallest round that goes through refuse_guesses; below it, lockIfOverThreshold per guess (as charges do). */
@@ -81,7 +137,8 @@ const batchers = new RoundBatchers<string, Refusal, Date | null>();
 
 /**
  * lockIfOverThreshold for the wrong guesses of one event-loop round, in one
- * call of refuse_guesses (migrations/20261209T0200_refuse_guesses.ts): the
+ * call of refuse_guesses (migrations/20261209T0200_refuse_guesses.ts, with the
+ * void added by 20261213T0100_refusal_voids.ts): the
  * same rows and the same lock as one statement each, one round trip and one
  * commit for the round (docs/architecture.md, Budgets).
  */
@@ -98,7 +155,7 @@ export function refuseAndLockIfOver(
       new RoundBatcher({
         from: FUNCTION_FROM,
         max: MAX_REFUSE_BATCH,
-        one: (r) => lockIfOverThreshold(db, r.userId, threshold, baseSeconds, r.now, r.audit),
+        one: (r) => lockIfOverThreshold(db, r, threshold, baseSeconds),
         many: (rs) => refuseMany(db, rs, threshold, baseSeconds),
       }),
   );
@@ -111,7 +168,7 @@ async function refuseMany(
   threshold: number,
   baseSeconds: number,
 ): Promise<Array<Date | null>> {
-  const reqs = refusals.map(({ userId, now, audit }, ord) => ({
+  const reqs = refusals.map(({ userId, now, audit, voids }, ord) => ({
     ord,
     user_id: userId,
     now: now.toISOString(),
@@ -120,6 +177,11 @@ async function refuseMany(
     ip: audit.ip ?? null,
     user_agent: audit.user_agent ?? null,
     details: JSON.parse(audit.details) as unknown,
+    ...(voids && {
+      ...voidValues(voids),
+      void_at: new Date(voids.audit.at as Date).toISOString(),
+      void_details: JSON.parse(voids.audit.details) as unknown,
+    }),
   }));
   const { rows } = await sql<{ ord: number; locked_until: Date | null }>`
     select ord, locked_until
