@@ -47,12 +47,13 @@ export async function wipePending(
 }
 
 /**
- * Voids a pending row at its N-th failure (budget/attempts.ts): one
- * statement deletes it and writes `audit`, unless its sent code was just used
- * by a concurrent request that is completing the sign-in. The session keeps
- * its reference, which now names no row: every step treats that as no pending
- * state (requirePending), as it does an expired row's, and clears it then
- * (docs/architecture.md, Budgets: the void leaves the session as it is).
+ * Voids a pending row whose N-th failure was a replay (budget/attempts.ts; any
+ * other N-th failure voids in its refusal's statement): one statement deletes
+ * it and writes `audit`, unless its sent code was just used by a concurrent
+ * request that is completing the sign-in. The session keeps its reference,
+ * which now names no row: every step treats that as no pending state
+ * (requirePending), as it does an expired row's, and clears it then
+ * (docs/architecture.md, Budgets: the void is part of the refusal).
  */
 export async function voidPending(deps: TfDeps, pendingId: string, audit: AuditRow): Promise<void> {
   await deletePending(deps.db, pendingId, audit, { unlessCodeUsed: true });
