@@ -26,23 +26,11 @@ export function callerScope(deps: TfDeps, caller: Caller, step: StepRule): Pendi
   return { id, now: deps.clock.now(), ...step, signedInUserId: caller.auth?.userId ?? null };
 }
 
-/**
- * Forgets the pending state in the session and the database. `audit` (e.g.
- * tf.too_many_attempts) is written either way, with the delete when there is one.
- */
-export async function wipePending(
-  deps: TfDeps,
-  caller: Caller,
-  audit?: AuditRow,
-  opts: { unlessCodeUsed?: boolean } = {},
-): Promise<void> {
+/** Forgets the pending state in the session and the database. */
+export async function wipePending(deps: TfDeps, caller: Caller): Promise<void> {
   const id = caller.pendingId();
-  if (!id) {
-    if (audit) await deps.audit.write(deps.db, audit);
-    return;
-  }
-  await deletePending(deps.db, id, audit, opts);
-  if (audit) deps.audit.logged(audit);
+  if (!id) return;
+  await deletePending(deps.db, id);
   caller.setPendingId(undefined);
 }
 
