@@ -1,6 +1,5 @@
 import { sql, type Compilable, type Kysely, type Transaction } from 'kysely';
 import type { AuditRow } from '../../audit/audit.js';
-import { withStatement } from '../../db/cte.js';
 import { precompiled } from '../../db/precompiled.js';
 import { RoundBatcher, RoundBatchers } from '../../db/round-batcher.js';
 import type { DB } from '../../db/types.js';
@@ -20,62 +19,26 @@ export async function lockIfOverThreshold(
   baseSeconds: number,
 ): Promise<Date | null> {
   const { userId, now, audit, voids } = refusal;
-  const [row] = voids
-    ? await voidStatement(db, { ...audit, userId, threshold, baseSeconds, now, ...voidValues(voids) }, ONE_SHAPE)
-    : await lockStatement(db, { ...audit, userId, threshold, baseSeconds, now }, ONE_SHAPE);
+  const values = { ...audit, userId, threshold, baseSeconds, now, ...(voids && voidFields(voids)) };
+  const [row] = await lockStatement(db, values, voids ? VOIDS : LOCK_ONLY);
   return row?.tf_locked_until ?? null;
 }
 
 type LockValues = AuditRow & { userId: number; threshold: number; baseSeconds: number; now: Date };
-const ONE_SHAPE = { key: '' };
+type LockShape = { key: string; voids: boolean };
+const LOCK_ONLY: LockShape = { key: 'lock', voids: false };
+const VOIDS: LockShape = { key: 'void', voids: true };
 
 // One statement: the same UPDATE that sees the threshold crossed sets the lock,
 // so no concurrent request slips a check in between. 2^n × base, capped at 2^10.
-const lockStatement = precompiled((db, v: LockValues) =>
-  withStatement(
-    db.with('audit', (qb) =>
-      qb.insertInto('audit_events').values({
-        user_id: v.user_id,
-        type: v.type,
-        at: v.at,
-        ip: v.ip,
-        user_agent: v.user_agent,
-        details: v.details,
-      }),
-    ),
-  )
-    .updateTable('users')
-    .set((eb) => ({
-      tf_failures: 0,
-      tf_lockouts: eb('tf_lockouts', '+', 1),
-      tf_locked_until: sql<Date>`${v.now}::timestamptz + make_interval(secs => ${v.baseSeconds}::double precision * power(2, least(${eb.ref('tf_lockouts')}, 10)))`,
-    }))
-    .where('id', '=', v.userId)
-    .where('tf_failures', '>=', v.threshold)
-    .returning('tf_locked_until'),
-);
-
-/** The void's pending row and tf.too_many_attempts row, as lockIfOverThreshold's and refuse_guesses's fields. */
-function voidValues({ pendingId, audit }: Void) {
-  return {
-    void_id: pendingId,
-    void_type: audit.type,
-    void_at: audit.at,
-    void_ip: audit.ip ?? null,
-    void_user_agent: audit.user_agent ?? null,
-    void_details: audit.details,
-  };
-}
-
-type VoidValues = LockValues & ReturnType<typeof voidValues>;
-
-// The lock as lockStatement sets it; unless it is set, the pending row is deleted (kept if its sent
-// code was just used: that request is completing the sign-in) and tf.too_many_attempts written.
-// The users row is locked only when the lock is set, and then the pending row is not touched: a
-// charge, which locks the pending row before the user, never waits on this statement in a circle.
-const voidStatement = precompiled((db, v: VoidValues): Compilable<{ tf_locked_until: Date }> => ({
-  compile: () =>
-    sql<{ tf_locked_until: Date }>`
+// With a void: unless the lock is set, the pending row is deleted (kept if its sent code
+// was just used: that request is completing the sign-in) and tf.too_many_attempts written.
+// The users row is locked only when the lock is set, and then the pending row is not touched:
+// a charge, which locks the pending row before the user, never waits on it in a circle.
+const lockStatement = precompiled(
+  (db, v: LockValues & Partial<VoidFields>, shape: LockShape): Compilable<{ tf_locked_until: Date }> => ({
+    compile: () =>
+      sql<{ tf_locked_until: Date }>`
         with audit as (
           insert into audit_events (user_id, type, at, ip, user_agent, details)
           values (${v.user_id}, ${v.type}, ${v.at}, ${v.ip}, ${v.user_agent}, ${v.details})
@@ -87,7 +50,9 @@ const voidStatement = precompiled((db, v: VoidValues): Compilable<{ tf_locked_un
               + make_interval(secs => ${v.baseSeconds}::double precision * power(2, least(tf_lockouts, 10)))
           where id = ${v.userId} and tf_failures >= ${v.threshold}
           returning tf_locked_until
-        ), voided as (
+        )${
+          shape.voids
+            ? sql`, voided as (
           delete from tf_pending
           where id = ${v.void_id} and not exists (select from locked)
             and (code_purpose is null or code_hash is not null)
@@ -97,9 +62,38 @@ const voidStatement = precompiled((db, v: VoidValues): Compilable<{ tf_locked_un
             ${v.void_user_agent}::text, ${v.void_details}::jsonb
           from audit -- read from it so that tf.failed is written first, as the two rows' ids must say
           where not exists (select from locked)
-        )
+        )`
+            : sql``
+        }
         select tf_locked_until from locked`.compile(db),
-}));
+  }),
+);
+
+/** An audit row's fields as refuse_guesses reads them from JSON. */
+function auditFields(audit: AuditRow) {
+  return {
+    type: audit.type,
+    at: new Date(audit.at as Date).toISOString(),
+    ip: audit.ip ?? null,
+    user_agent: audit.user_agent ?? null,
+    details: JSON.parse(audit.details) as unknown,
+  };
+}
+
+/** The void's pending row and tf.too_many_attempts row, as lockStatement and refuse_guesses take them. */
+function voidFields({ pendingId, audit }: Void) {
+  const a = auditFields(audit);
+  return {
+    void_id: pendingId,
+    void_type: a.type,
+    void_at: a.at,
+    void_ip: a.ip,
+    void_user_agent: a.user_agent,
+    void_details: a.details,
+  };
+}
+
+type VoidFields = ReturnType<typeof voidFields>;
 
 /**
  * Takes back the failure charged for a guess that turned out not to be one (refused
@@ -172,16 +166,8 @@ async function refuseMany(
     ord,
     user_id: userId,
     now: now.toISOString(),
-    type: audit.type,
-    at: new Date(audit.at as Date).toISOString(),
-    ip: audit.ip ?? null,
-    user_agent: audit.user_agent ?? null,
-    details: JSON.parse(audit.details) as unknown,
-    ...(voids && {
-      ...voidValues(voids),
-      void_at: new Date(voids.audit.at as Date).toISOString(),
-      void_details: JSON.parse(voids.audit.details) as unknown,
-    }),
+    ...auditFields(audit),
+    ...(voids && voidFields(voids)),
   }));
   const { rows } = await sql<{ ord: number; locked_until: Date | null }>`
     select ord, locked_until
