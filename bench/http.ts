@@ -103,7 +103,10 @@ export class Client {
       }
     });
     const gone = (err?: Error): void => {
-      if (this.socket === socket) this.socket = null;
+      // A socket closed after its answer (Connection: close) may report it once the next
+      // request is already waiting on a new one: that request is not this socket's.
+      if (this.socket !== socket) return;
+      this.socket = null;
       const w = this.waiting;
       this.waiting = null;
       w?.reject(err ?? new Error('bench client: connection closed before the answer'));
